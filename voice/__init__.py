@@ -1,0 +1,3 @@
+"""VOICE: victim notification and case management for a victim-liaison office."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,212 @@
+"""Applying upstream events to subjects and cases.
+
+A case's current state is a fold over its events in the order they occurred, skipping events
+that a correction retracted. Refolding on every event keeps out-of-order delivery and
+corrections exact, at the cost of reading one case's history, which is short.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from voice.cases.models import Case, CaseEvent, Subject
+from voice.database import utcnow
+from voice.disclosure.records import CASE_FIELDS, SUBJECT_FIELDS, markings_for
+
+# State that an event type implies when the event does not say it outright.
+IMPLIED_STATE: dict[str, dict[str, str]] = {
+    "custody.booked": {"custody_status": "in_custody"},
+    "custody.transferred": {"custody_status": "in_custody"},
+    "custody.returned": {"custody_status": "in_custody"},
+    "custody.released": {"custody_status": "released"},
+    "custody.escaped": {"custody_status": "escaped"},
+    "custody.deceased": {"custody_status": "deceased"},
+    "removal.completed": {"custody_status": "removed"},
+    "case.proceedings_initiated": {"proceedings_stage": "initiated"},
+    "case.hearing_scheduled": {"proceedings_stage": "hearing_scheduled"},
+    "case.removal_ordered": {"proceedings_stage": "removal_ordered"},
+    "case.relief_granted": {"proceedings_stage": "relief_granted"},
+    "case.appeal_filed": {"proceedings_stage": "on_appeal"},
+    "case.closed": {"proceedings_stage": "closed"},
+}
+_DATETIME_FIELDS = frozenset({"hearing_at", "scheduled_removal_at"})
+
+
+class CaseNotFound(LookupError):
+    pass
+
+
+def parse_datetime(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise ValueError("timestamp without a UTC offset")
+    return parsed
+
+
+def get_or_create_subject(*, session: Session, source: str, upstream_id: str) -> Subject:
+    subject = session.exec(
+        select(Subject).where(Subject.source == source, Subject.upstream_id == upstream_id)
+    ).first()
+    if subject is None:
+        subject = Subject(source=source, upstream_id=upstream_id)
+        session.add(subject)
+        session.flush()
+    return subject
+
+
+def get_or_create_case(*, session: Session, subject: Subject, case_number: str | None) -> Case:
+    """The subject's case with this number; without a number, the subject's latest case."""
+    query = select(Case).where(Case.subject_id == subject.id)
+    if case_number is not None:
+        query = query.where(Case.case_number == case_number)
+    case = session.exec(query.order_by(col(Case.id).desc())).first()
+    if case is None:
+        case = Case(subject_id=subject.id, case_number=case_number)  # type: ignore[arg-type]
+        session.add(case)
+        session.flush()
+    return case
+
+
+def record_event(
+    *, session: Session, payload: dict[str, Any], payload_sha256: str, receipt_id: str
+) -> CaseEvent:
+    """Store a validated event, retract what it corrects, and refold the subject and case."""
+    subject_in: dict[str, Any] = payload["subject"]
+    subject = get_or_create_subject(
+        session=session, source=payload["source"], upstream_id=subject_in["subject_id"]
+    )
+    case_in: dict[str, Any] = payload.get("case", {})
+    case = get_or_create_case(
+        session=session, subject=subject, case_number=case_in.get("case_number")
+    )
+    event = CaseEvent(
+        source=payload["source"],
+        source_event_id=payload["source_event_id"],
+        event_type=payload["event_type"],
+        occurred_at=parse_datetime(payload["occurred_at"]),
+        subject_id=subject.id,  # type: ignore[arg-type]
+        case_id=case.id,  # type: ignore[arg-type]
+        corrects=payload.get("corrects"),
+        payload=payload,
+        markings=dict(payload.get("markings", {})),
+        payload_sha256=payload_sha256,
+        receipt_id=receipt_id,
+    )
+    session.add(event)
+    session.flush()
+    if event.corrects is not None:
+        retract(session=session, correction=event)
+    refold_subject(session=session, subject=subject)
+    refold_case(session=session, case=case)
+    return event
+
+
+def retract(*, session: Session, correction: CaseEvent) -> CaseEvent | None:
+    target = session.exec(
+        select(CaseEvent).where(
+            CaseEvent.source == correction.source,
+            CaseEvent.source_event_id == correction.corrects,
+        )
+    ).first()
+    if target is None or target.retracted_by_id is not None or target.id == correction.id:
+        return None
+    target.retracted_by_id = correction.id
+    session.add(target)
+    session.flush()
+    if target.case_id != correction.case_id:
+        refold_case(session=session, case=session.get_one(Case, target.case_id))
+    return target
+
+
+def _live_events(session: Session, *filters: Any) -> list[CaseEvent]:
+    return list(
+        session.exec(
+            select(CaseEvent)
+            .where(*filters, col(CaseEvent.retracted_by_id).is_(None))
+            .order_by(col(CaseEvent.occurred_at), col(CaseEvent.id))
+        )
+    )
+
+
+def refold_case(*, session: Session, case: Case) -> None:
+    state: dict[str, Any] = dict.fromkeys(CASE_FIELDS)
+    state["case_number"] = case.case_number
+    markings: dict[str, list[str]] = {}
+    last_event_at = None
+    for event in _live_events(session, CaseEvent.case_id == case.id):
+        case_in: dict[str, Any] = event.payload.get("case", {})
+        for name, value in IMPLIED_STATE.get(event.event_type, {}).items():
+            if name not in case_in:
+                state[name] = value
+                markings[name] = list(markings_for("/event_type", event.markings))
+        for name, value in case_in.items():
+            if name not in state or name == "case_number":
+                continue  # related_persons and the like stay on the event only
+            state[name] = parse_datetime(value) if name in _DATETIME_FIELDS else value
+            markings[name] = list(markings_for(f"/case/{name}", event.markings))
+        last_event_at = event.occurred_at
+    for name, value in state.items():
+        setattr(case, name, value)
+    case.markings = markings
+    case.last_event_at = last_event_at
+    case.updated_at = utcnow()
+    session.add(case)
+    session.flush()
+
+
+def refold_subject(*, session: Session, subject: Subject) -> None:
+    state: dict[str, Any] = dict.fromkeys(SUBJECT_FIELDS)
+    markings: dict[str, list[str]] = {}
+    minor = protected = False
+    events = session.exec(
+        select(CaseEvent)
+        .where(CaseEvent.subject_id == subject.id)
+        .order_by(col(CaseEvent.occurred_at), col(CaseEvent.id))
+    )
+    for event in events:
+        subject_in: dict[str, Any] = event.payload["subject"]
+        flags: dict[str, bool] = subject_in.get("flags", {})
+        # Protection flags are sticky, even through retractions: a later event that omits or
+        # clears one must not expose a person any event said was a minor or protected by
+        # 8 U.S.C. 1367. Withholding wrongly is a failure; disclosing wrongly is harm.
+        minor = minor or bool(flags.get("minor"))
+        protected = protected or bool(flags.get("protected_1367"))
+        if event.retracted_by_id is not None:
+            continue
+        for name in SUBJECT_FIELDS:
+            if name in subject_in:
+                value = subject_in[name]
+                state[name] = date.fromisoformat(value) if name == "date_of_birth" else value
+                markings[name] = list(markings_for(f"/subject/{name}", event.markings))
+    for name, value in state.items():
+        setattr(subject, name, value if value is not None or name != "aliases" else [])
+    subject.is_minor = minor
+    subject.protected_1367 = protected
+    subject.markings = markings
+    subject.updated_at = utcnow()
+    session.add(subject)
+    session.flush()
+
+
+def list_cases(*, session: Session, offset: int = 0, limit: int = 50) -> list[tuple[Case, Subject]]:
+    rows = session.exec(
+        select(Case, Subject)
+        .join(Subject, col(Subject.id) == col(Case.subject_id))
+        .order_by(col(Case.last_event_at).desc(), col(Case.id).desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows.all())
+
+
+def case_timeline(*, session: Session, case_id: int) -> list[CaseEvent]:
+    return list(
+        session.exec(
+            select(CaseEvent)
+            .where(CaseEvent.case_id == case_id)
+            .order_by(col(CaseEvent.occurred_at), col(CaseEvent.id))
+        )
+    )

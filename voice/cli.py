@@ -1,0 +1,182 @@
+"""The ``voice`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from voice import migrate
+from voice.config import Settings, get_settings
+from voice.database import make_engine, transaction
+from voice.disclosure.policy import cached_policy, default_policy_path
+
+INGEST_CHUNK = 500
+
+
+def _policy(settings: Settings) -> Any:
+    return cached_policy(settings.policy_path or default_policy_path())
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from voice.app import create_app
+
+    settings = get_settings()
+    if args.demo:
+        migrate.upgrade(settings.database_url)
+        _load_demo(settings, announce=True)
+    app = create_app(settings, run_worker=not args.no_worker)
+    worker_note = "without a worker" if args.no_worker else "with the in-process worker"
+    print(
+        f"VOICE is serving at http://{args.host}:{args.port}/portal/cases ({worker_note})",
+        flush=True,
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from voice.notify.worker import make_context, run_worker
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        logging.getLogger(__name__).info("signal %s: finishing the current notification", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    ctx = make_context(engine=engine, settings=settings, policy=_policy(settings))
+    claimed = run_worker(ctx, stop=stop, once=args.once)
+    if args.once:
+        print(json.dumps({"claimed": claimed}))
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    url = get_settings().database_url
+    if args.action == "upgrade":
+        migrate.upgrade(url, args.revision or "head")
+    elif args.action == "downgrade":
+        migrate.downgrade(url, args.revision or "base")
+    elif args.action == "check":
+        migrate.check(url)
+    else:
+        engine = make_engine(url)
+        print(
+            json.dumps(
+                {
+                    "current": sorted(migrate.current_revisions(engine)),
+                    "head": sorted(migrate.head_revisions()),
+                }
+            )
+        )
+    return 0
+
+
+def _load_demo(settings: Settings, *, announce: bool) -> None:
+    from voice.demo.data import load_demo
+
+    engine = make_engine(settings.database_url)
+    with transaction(engine) as session:
+        summary = load_demo(session=session, policy=_policy(settings))
+    print(
+        f"Demo data: {summary.subjects} subjects, {summary.victims} victims, "
+        f"{summary.events_accepted} new events."
+    )
+    if announce:
+        print("Self-service tokens for demo victims (GET /api/v1/self-service/cases):")
+        for victim_id, token in summary.tokens[:3]:
+            print(f"  victim {victim_id}: Authorization: Bearer {token}")
+
+
+def cmd_demo(_: argparse.Namespace) -> int:
+    _load_demo(get_settings(), announce=True)
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """Ingest an NDJSON file; each line is applied or rejected on its own."""
+    from voice.ingest import service
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    policy = _policy(settings)
+    counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
+    lines = Path(args.file).read_text(encoding="utf-8").splitlines()
+    numbered = [(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
+    for offset in range(0, len(numbered), INGEST_CHUNK):
+        chunk = numbered[offset : offset + INGEST_CHUNK]
+        with transaction(engine) as session:
+            for line_number, line in chunk:
+                result = _ingest_line(session, line, policy, service)
+                counts[result["status"]] += 1
+                print(json.dumps({"line": line_number, **result}), flush=True)
+    print(json.dumps({"summary": counts}), file=sys.stderr)
+    return 1 if counts["rejected"] else 0
+
+
+def _ingest_line(session: Any, line: str, policy: Any, service: Any) -> dict[str, Any]:
+    from voice.ingest.validation import InvalidEvent
+
+    try:
+        candidate = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return {"status": "rejected", "errors": [{"pointer": "", "detail": f"not JSON: {exc.msg}"}]}
+    try:
+        receipt = service.ingest_event(session=session, candidate=candidate, policy=policy)
+    except InvalidEvent as exc:
+        return {"status": "rejected", "errors": [p.as_dict() for p in exc.problems]}
+    return {"status": receipt.status, "receipt": receipt.as_dict()}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="voice", description="VOICE victim notification service")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the web service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--no-worker", action="store_true", help="do not run the in-process worker")
+    serve.add_argument(
+        "--demo", action="store_true", help="migrate the database and load demo data before serving"
+    )
+    serve.set_defaults(func=cmd_serve)
+
+    worker = commands.add_parser("worker", help="run the outbox worker")
+    worker.add_argument("--once", action="store_true", help="exit when nothing is due")
+    worker.set_defaults(func=cmd_worker)
+
+    db = commands.add_parser("db", help="database migrations")
+    db.add_argument("action", choices=["upgrade", "downgrade", "current", "check"])
+    db.add_argument("revision", nargs="?")
+    db.set_defaults(func=cmd_db)
+
+    demo = commands.add_parser("demo", help="load invented demo data")
+    demo.set_defaults(func=cmd_demo)
+
+    ingest = commands.add_parser("ingest", help="ingest events from an NDJSON file")
+    ingest.add_argument("file")
+    ingest.set_defaults(func=cmd_ingest)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

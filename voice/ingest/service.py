@@ -1,0 +1,130 @@
+"""Ingest: validate, deduplicate, store, derive, and enqueue, one event at a time.
+
+Each event is applied inside its own savepoint, so an event either lands whole (with every
+notification it causes) or not at all, and a batch never half-applies one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from voice.cases import service as case_service
+from voice.cases.models import CaseEvent
+from voice.disclosure.policy import Policy
+from voice.ingest.validation import InvalidEvent, Problem, validate_event
+from voice.notify import service as notify_service
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    receipt_id: str
+    source: str
+    source_event_id: str
+    event_id: int
+    case_id: int
+    received_at: datetime
+    notifications: int
+    status: Literal["accepted", "duplicate"]
+
+    def as_dict(self) -> dict[str, Any]:
+        body = asdict(self)
+        body["received_at"] = self.received_at.isoformat()
+        return body
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    index: int
+    receipt: Receipt | None = None
+    problems: tuple[Problem, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        if self.receipt is not None:
+            return {
+                "index": self.index,
+                "status": self.receipt.status,
+                "receipt": self.receipt.as_dict(),
+            }
+        return {
+            "index": self.index,
+            "status": "rejected",
+            "errors": [p.as_dict() for p in self.problems],
+        }
+
+
+def payload_digest(event: dict[str, Any]) -> str:
+    canonical = json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _receipt(
+    session: Session, event: CaseEvent, status: Literal["accepted", "duplicate"]
+) -> Receipt:
+    assert event.id is not None
+    return Receipt(
+        receipt_id=event.receipt_id,
+        source=event.source,
+        source_event_id=event.source_event_id,
+        event_id=event.id,
+        case_id=event.case_id,
+        received_at=event.received_at,
+        notifications=notify_service.count_for_event(session=session, event_id=event.id),
+        status=status,
+    )
+
+
+def _existing(session: Session, source: str, source_event_id: str) -> CaseEvent | None:
+    return session.exec(
+        select(CaseEvent).where(
+            CaseEvent.source == source, CaseEvent.source_event_id == source_event_id
+        )
+    ).first()
+
+
+def ingest_event(*, session: Session, candidate: Any, policy: Policy) -> Receipt:
+    """Apply one event; a replay of a known (source, source_event_id) changes nothing."""
+    event_in = validate_event(candidate)
+    source, source_event_id = event_in["source"], event_in["source_event_id"]
+    existing = _existing(session, source, source_event_id)
+    if existing is not None:
+        return _receipt(session, existing, "duplicate")
+    try:
+        with session.begin_nested():
+            event = case_service.record_event(
+                session=session,
+                payload=event_in,
+                payload_sha256=payload_digest(event_in),
+                receipt_id=str(uuid.uuid4()),
+            )
+            notify_service.enqueue_for_event(session=session, event=event, policy=policy)
+    except IntegrityError:
+        # A concurrent request stored the same event first; answer with its receipt.
+        existing = _existing(session, source, source_event_id)
+        if existing is None:
+            raise
+        return _receipt(session, existing, "duplicate")
+    log.info("event ingested id=%s case=%s type=%s", event.id, event.case_id, event.event_type)
+    return _receipt(session, event, "accepted")
+
+
+def ingest_batch(*, session: Session, candidates: list[Any], policy: Policy) -> list[BatchResult]:
+    results = []
+    for index, candidate in enumerate(candidates):
+        try:
+            receipt = ingest_event(session=session, candidate=candidate, policy=policy)
+        except InvalidEvent as exc:
+            results.append(BatchResult(index=index, problems=tuple(exc.problems)))
+        else:
+            results.append(BatchResult(index=index, receipt=receipt))
+    return results

@@ -1,0 +1,63 @@
+"""The embedded default: each message becomes one file in a folder.
+
+Files are named after the notification's reference and written by atomic rename, so a resend
+after a crash replaces the same file instead of adding a second message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+from voice.database import utcnow
+from voice.notify.adapters.base import DeliveryError, OutgoingEmail, OutgoingSms
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise DeliveryError(f"file adapter: {type(exc).__name__}", retryable=True) from exc
+
+
+class FileEmailSender:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def send(self, *, message: OutgoingEmail) -> str:
+        mime = EmailMessage()
+        mime["From"] = message.sender
+        mime["To"] = message.to
+        mime["Subject"] = message.subject
+        mime["Message-ID"] = message.message_id
+        mime["Date"] = format_datetime(utcnow())
+        mime.set_content(message.text)
+        path = self.folder / f"{message.reference}.eml"
+        _write_atomically(path, bytes(mime))
+        return path.name
+
+
+class FileSmsSender:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def send(self, *, message: OutgoingSms) -> str:
+        body = {
+            "to": message.to,
+            "from": message.sender,
+            "body": message.body,
+            "reference": message.reference,
+        }
+        path = self.folder / f"{message.reference}.json"
+        _write_atomically(path, json.dumps(body, ensure_ascii=False, indent=2).encode("utf-8"))
+        return path.name

@@ -1,0 +1,71 @@
+"""Running the outbox worker: as its own process (``voice worker``) or inside ``voice serve``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+
+from sqlalchemy.engine import Engine
+
+from voice.config import Settings
+from voice.disclosure.policy import Policy
+from voice.notify.adapters import build_email_sender, build_sms_sender
+from voice.notify.tasks import WorkerContext, run_once
+
+log = logging.getLogger(__name__)
+
+
+def make_context(*, engine: Engine, settings: Settings, policy: Policy) -> WorkerContext:
+    worker_id = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    return WorkerContext(
+        engine=engine,
+        settings=settings,
+        policy=policy,
+        email=build_email_sender(settings),
+        sms=build_sms_sender(settings),
+        worker_id=worker_id,
+    )
+
+
+def run_worker(ctx: WorkerContext, *, stop: threading.Event, once: bool = False) -> int:
+    """Deliver until stopped; with ``once``, until nothing is due. Returns how many were claimed."""
+    total = 0
+    log.info("worker %s started", ctx.worker_id)
+    while not stop.is_set():
+        try:
+            claimed = run_once(ctx)
+        except Exception as exc:
+            # The database may be briefly unreachable; keep the worker alive and try again.
+            log.error("worker loop error (%s); retrying", type(exc).__name__)
+            claimed = 0
+            if once:
+                raise
+        total += claimed
+        if claimed == 0:
+            if once:
+                break
+            stop.wait(ctx.settings.worker_poll_seconds)
+    log.info("worker %s stopped after %d claims", ctx.worker_id, total)
+    return total
+
+
+class BackgroundWorker:
+    """The in-process worker of the embedded default, on a daemon thread."""
+
+    def __init__(self, ctx: WorkerContext) -> None:
+        self._ctx = ctx
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="voice-worker", daemon=True)
+
+    def _run(self) -> None:
+        run_worker(self._ctx, stop=self._stop)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)

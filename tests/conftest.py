@@ -1,0 +1,75 @@
+"""Fixtures: every database test runs on SQLite and on PostgreSQL (see tests/databases.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel
+
+import voice.models  # noqa: F401  (every table on the metadata)
+from tests.databases import BACKENDS, DatabaseFactory
+from voice import migrate
+from voice.config import Environment, Settings
+from voice.database import make_engine
+from voice.disclosure.policy import Policy, cached_policy, default_policy_path
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseFactory]:
+    factory = DatabaseFactory(tmp_path_factory.mktemp("db"))
+    yield factory
+    factory.drop_all()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, databases: DatabaseFactory) -> str:
+    """A migrated database of each kind, shared by the session's tests."""
+    url = databases.new_url(request.param)
+    migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        with Session(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        ) as session:
+            yield session
+        transaction.rollback()
+
+
+@pytest.fixture
+def committed_engine(engine: Engine) -> Iterator[Engine]:
+    """For work that must really commit (other processes, the app); emptied afterwards."""
+    yield engine
+    with engine.begin() as connection:
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+@pytest.fixture
+def policy() -> Policy:
+    return cached_policy(default_policy_path())
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        environment=Environment.TEST,
+        database_url=database_url,
+        outbox_dir=tmp_path / "outbox",
+        worker_poll_seconds=0.05,
+    )

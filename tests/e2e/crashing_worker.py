@@ -1,0 +1,43 @@
+"""A ``voice worker`` that stops dead inside a delivery, for the crash test.
+
+It claims like the real worker, then, with ``before-send``, hangs before the adapter is called;
+with ``after-send``, hangs after the adapter has written the message but before the row is
+finished. Either way it writes a marker file and waits to be killed with SIGKILL.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from voice.config import get_settings
+from voice.database import make_engine
+from voice.disclosure.policy import cached_policy, default_policy_path
+from voice.notify import tasks
+from voice.notify.adapters.base import OutgoingEmail, OutgoingSms
+from voice.notify.worker import make_context
+
+
+def main(mode: str, marker: Path) -> None:
+    settings = get_settings()
+    ctx = make_context(
+        engine=make_engine(settings.database_url),
+        settings=settings,
+        policy=cached_policy(default_policy_path()),
+    )
+    real_send = tasks._send
+
+    def hanging_send(context: tasks.WorkerContext, message: OutgoingEmail | OutgoingSms) -> str:
+        if mode == "after-send":
+            real_send(context, message)
+        marker.write_text(message.reference)
+        time.sleep(3600)
+        raise SystemExit("not killed")
+
+    tasks._send = hanging_send
+    tasks.run_once(ctx)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], Path(sys.argv[2]))

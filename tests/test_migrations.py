@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import BACKENDS, DatabaseFactory
+from tests.databases import BACKENDS, DatabaseFactory
 from voice import migrate
 from voice.database import make_engine
 

@@ -28,9 +28,9 @@ def main(mode: str, marker: Path) -> None:
     )
     real_send = tasks._send
 
-    def hanging_send(context: tasks.WorkerContext, message: OutgoingEmail | OutgoingSms) -> str:
+    def hanging_send(ctx: tasks.WorkerContext, message: OutgoingEmail | OutgoingSms) -> str:
         if mode == "after-send":
-            real_send(context, message)
+            real_send(ctx, message)
         marker.write_text(message.reference)
         time.sleep(3600)
         raise SystemExit("not killed")

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from voice.disclosure.audiences import Audience
-from voice.disclosure.markings import MarkingClass, classify, leading_portion_mark
+from voice.disclosure.markings import MarkingClass, classify, classify_text
 from voice.disclosure.policy import Policy
 
 log = logging.getLogger(__name__)
@@ -113,9 +113,10 @@ def _field_reason(
         if marking_class is not MarkingClass.UNCONTROLLED:
             return f"marking.{marking_class.value}"
     if isinstance(value.value, str):
-        portion = leading_portion_mark(value.value)
-        if portion is not None and classify(portion) is not MarkingClass.UNCONTROLLED:
-            return f"marking.{classify(portion).value}"
+        # Portion marks inside the value itself, on any line, count like a marking.
+        text_class = classify_text(value.value)
+        if text_class is not MarkingClass.UNCONTROLLED:
+            return f"marking.{text_class.value}"
     allowed_statuses = policy.custody_conditions.get(name)
     if allowed_statuses is not None and record.custody_status not in allowed_statuses:
         return CONDITION_NOT_MET

@@ -84,3 +84,24 @@ RELEASE_TYPES: dict[str, dict[str, str]] = {
 }
 
 SUPPORTED_LANGUAGES = frozenset(HEADLINES)
+
+PROCEEDINGS_STAGES: dict[str, dict[str, str]] = {
+    "en": {
+        "none": "no proceedings",
+        "initiated": "proceedings started",
+        "hearing_scheduled": "hearing scheduled",
+        "removal_ordered": "removal ordered",
+        "relief_granted": "relief granted",
+        "on_appeal": "on appeal",
+        "closed": "closed",
+    },
+    "es": {
+        "none": "sin proceso",
+        "initiated": "proceso iniciado",
+        "hearing_scheduled": "audiencia programada",
+        "removal_ordered": "expulsión ordenada",
+        "relief_granted": "alivio concedido",
+        "on_appeal": "en apelación",
+        "closed": "cerrado",
+    },
+}

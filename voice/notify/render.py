@@ -10,7 +10,13 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from voice.disclosure.filter import DisclosedView
 from voice.notify.models import Channel
-from voice.notify.phrases import CUSTODY, HEADLINES, RELEASE_TYPES, SUPPORTED_LANGUAGES
+from voice.notify.phrases import (
+    CUSTODY,
+    HEADLINES,
+    PROCEEDINGS_STAGES,
+    RELEASE_TYPES,
+    SUPPORTED_LANGUAGES,
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,7 @@ def _context(view: DisclosedView, language: str, office_contact: str) -> dict[st
         "headline": HEADLINES[language][event["event_type"]],
         "custody_label": CUSTODY[language].get(str(case.get("custody_status")), ""),
         "release_label": RELEASE_TYPES[language].get(str(case.get("release_type")), ""),
+        "stage_label": PROCEEDINGS_STAGES[language].get(str(case.get("proceedings_stage")), ""),
         "office_contact": office_contact,
     }
 

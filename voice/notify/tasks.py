@@ -258,25 +258,29 @@ def deliver(ctx: WorkerContext, notification_id: int) -> NotificationStatus | No
 
 def _record_failure(
     ctx: WorkerContext, notification_id: int, code: str, *, retryable: bool
-) -> NotificationStatus:
+) -> NotificationStatus | None:
+    """Retry later, or give up; None if another worker has taken the row over meanwhile."""
+    next_attempt_at = None
     with transaction(ctx.engine) as session:
         attempts = session.get_one(Notification, notification_id).attempts
         if not retryable:
             status = NotificationStatus.PERMANENT_FAILURE
-            _finish(session, ctx, notification_id, status=status, error=code)
         elif attempts >= ctx.settings.worker_max_attempts:
             status = NotificationStatus.TECHNICAL_FAILURE
-            _finish(session, ctx, notification_id, status=status, error=code)
         else:
             status = NotificationStatus.CREATED
-            _finish(
-                session,
-                ctx,
-                notification_id,
-                status=status,
-                error=code,
-                next_attempt_at=utcnow() + _backoff(attempts),
-            )
+            next_attempt_at = utcnow() + _backoff(attempts)
+        held = _finish(
+            session,
+            ctx,
+            notification_id,
+            status=status,
+            error=code,
+            next_attempt_at=next_attempt_at,
+        )
+    if not held:
+        log.warning("notification %s failed (%s) after its lease was lost", notification_id, code)
+        return None
     log.warning("notification %s failed (%s); now %s", notification_id, code, status.value)
     return status
 

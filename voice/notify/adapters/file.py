@@ -6,6 +6,7 @@ after a crash replaces the same file instead of adding a second message.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -18,6 +19,7 @@ from voice.notify.adapters.base import DeliveryError, OutgoingEmail, OutgoingSms
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
+    tmp: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
@@ -27,6 +29,10 @@ def _write_atomically(path: Path, data: bytes) -> None:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except OSError as exc:
+        if tmp is not None:
+            # A half-written message must not linger beside the finished ones.
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         raise DeliveryError(f"file adapter: {type(exc).__name__}", retryable=True) from exc
 
 

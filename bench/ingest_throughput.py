@@ -1,0 +1,206 @@
+"""Events per second through ``voice.ingest.service.ingest_event``, one transaction per event.
+
+Measured: validation, the dedupe lookup, the savepoint, the subject and case refold, and the two
+outbox rows each event causes (every case has one verified email link and one verified SMS
+link), committed one event at a time as ``POST /api/v1/events`` does.
+
+Baseline, in the same run and on the same database: storing the very same payloads bare, one
+``INSERT`` of the JSON into a plain ``bench_raw_event`` table per event, one transaction each.
+The two are interleaved in rounds (alternating which goes first) so machine noise lands on both.
+
+Last stdout line: ``{"name", "value", "unit", "baseline", "ratio", "target"}``, ratio =
+value / baseline. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from _common import (
+    Result,
+    booking,
+    database_label,
+    follow_up,
+    parse_args,
+    percentile,
+    quiet_logs,
+    report,
+    seed_cases,
+    split,
+    throwaway_database,
+    workspace,
+)
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from voice.config import Environment, Settings
+from voice.database import JSONType, make_engine
+from voice.disclosure.policy import Policy, cached_policy, default_policy_path
+from voice.ingest.service import ingest_event
+
+TARGET = 0.2
+DEFAULT_EVENTS = 1000
+QUICK_EVENTS = 40
+DEFAULT_SUBJECTS = 50
+DEFAULT_ROUNDS = 20
+NOTIFICATIONS_PER_EVENT = 2
+
+_raw_metadata = sa.MetaData()
+raw_event = sa.Table(
+    "bench_raw_event",
+    _raw_metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("source_event_id", sa.String(128), nullable=False, unique=True),
+    # the same column type as case_event.payload: JSON on SQLite, JSONB on PostgreSQL
+    sa.Column("payload", JSONType, nullable=False),
+)
+
+
+@dataclass
+class Phase:
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+
+    def add(self, elapsed: float) -> None:
+        self.seconds += elapsed
+        self.latencies.append(elapsed)
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds > 0 else 0.0
+
+    def describe(self, unit: str) -> str:
+        return (
+            f"{self.rate:9.1f} {unit} ({len(self.latencies)} in {self.seconds:.2f} s; "
+            f"p50 {percentile(self.latencies, 0.5) * 1e3:.2f} ms, "
+            f"p99 {percentile(self.latencies, 0.99) * 1e3:.2f} ms)"
+        )
+
+
+def store_raw(engine: Engine, event: dict[str, Any]) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            raw_event.insert().values(
+                source=event["source"], source_event_id=event["source_event_id"], payload=event
+            )
+        )
+
+
+def ingest(engine: Engine, policy: Policy, event: dict[str, Any]) -> tuple[str, int]:
+    # As the API does: a session per request, one commit at the end of the work.
+    with Session(engine, expire_on_commit=False) as session:
+        receipt = ingest_event(session=session, candidate=event, policy=policy)
+        session.commit()
+    return receipt.status, receipt.notifications
+
+
+def run_baseline(engine: Engine, events: list[dict[str, Any]], phase: Phase) -> None:
+    for event in events:
+        started = time.perf_counter()
+        store_raw(engine, event)
+        phase.add(time.perf_counter() - started)
+
+
+def run_ingest(
+    engine: Engine, policy: Policy, events: list[dict[str, Any]], phase: Phase, status: str
+) -> int:
+    notifications = 0
+    for event in events:
+        started = time.perf_counter()
+        outcome, count = ingest(engine, policy, event)
+        phase.add(time.perf_counter() - started)
+        if outcome != status:
+            raise RuntimeError(f"{event['source_event_id']}: expected {status}, got {outcome}")
+        notifications += count
+    return notifications
+
+
+def count_rows(engine: Engine, table: str) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(sa.text(f"select count(*) from {table}")).scalar_one())
+
+
+def main() -> None:
+    args = parse_args(
+        __doc__.splitlines()[0] if __doc__ else "ingest throughput",
+        count_flag="events",
+        default=DEFAULT_EVENTS,
+        quick=QUICK_EVENTS,
+        subjects=DEFAULT_SUBJECTS,
+        rounds=DEFAULT_ROUNDS,
+    )
+    quiet_logs()
+    policy = cached_policy(default_policy_path())
+    events = [follow_up(i, args.subjects) for i in range(args.events)]
+    ingest_phase, baseline_phase, replay_phase = Phase(), Phase(), Phase()
+
+    with workspace() as tmp, throwaway_database(args.database, tmp) as url:
+        settings = Settings(
+            environment=Environment.TEST, database_url=url, outbox_dir=tmp / "outbox"
+        )
+        engine = make_engine(settings.database_url)
+        try:
+            label = database_label(engine)
+            _raw_metadata.create_all(engine)
+            links = seed_cases(engine=engine, policy=policy, subjects=args.subjects)
+            # Warm the baseline's statement cache as seeding warmed ingest's; untimed.
+            for index in range(args.subjects):
+                store_raw(engine, booking(index))
+
+            notifications = 0
+            offset = 0
+            for round_no, size in enumerate(split(args.events, args.rounds)):
+                chunk = events[offset : offset + size]
+                offset += size
+                if round_no % 2:
+                    notifications += run_ingest(engine, policy, chunk, ingest_phase, "accepted")
+                    run_baseline(engine, chunk, baseline_phase)
+                else:
+                    run_baseline(engine, chunk, baseline_phase)
+                    notifications += run_ingest(engine, policy, chunk, ingest_phase, "accepted")
+
+            # Replays: an upstream system resending what it already sent (every 4th event).
+            replays = events[::4]
+            run_ingest(engine, policy, replays, replay_phase, "duplicate")
+
+            stored_events = count_rows(engine, "case_event")
+            stored_notifications = count_rows(engine, "notification")
+        finally:
+            engine.dispose()
+
+    expected = args.events * NOTIFICATIONS_PER_EVENT
+    if notifications != expected or stored_notifications != expected:
+        raise RuntimeError(
+            f"expected {expected} notification rows, receipts said {notifications}, "
+            f"the table holds {stored_notifications}"
+        )
+    result = Result(
+        name=f"ingest_throughput_{args.database}",
+        value=ingest_phase.rate,
+        unit="events/s",
+        baseline=baseline_phase.rate,
+        target=TARGET,
+    )
+    report(
+        [
+            ("database", label),
+            (
+                "workload",
+                f"{args.events} events over {args.subjects} subjects, {links} verified links, "
+                f"{args.rounds} interleaved rounds",
+            ),
+            ("rows", f"{stored_events} case_event (incl. seed), {stored_notifications} outbox"),
+            ("ingest", ingest_phase.describe("events/s")),
+            ("baseline raw insert", baseline_phase.describe("events/s")),
+            ("replay (duplicate)", replay_phase.describe("replays/s")),
+        ],
+        result,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""The README's first command: ``voice serve --demo`` on the embedded default (SQLite, the
+in-process worker, the file adapter) answers, serves demo data and writes notification files."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.helpers import REPO, messages_in, wait_for
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.mark.e2e
+def test_serve_demo_on_the_embedded_default(tmp_path: Path) -> None:
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(tmp_path)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "voice.cli", "serve", "--demo", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for(
+            lambda: _answers(f"{base}/healthz") or server.poll() is not None,
+            timeout=120,
+            what="the demo server",
+        )
+        assert server.poll() is None, "the server exited early"
+        assert httpx.get(f"{base}/readyz").status_code == 200
+        assert httpx.get(f"{base}/api/v1/contract/event.schema.json").status_code == 200
+        cases = httpx.get(
+            f"{base}/api/v1/self-service/cases", headers={"Authorization": "Bearer vst_demo_01"}
+        )
+        assert cases.status_code == 200
+        assert cases.json()["count"] >= 1
+        assert (tmp_path / "voice.db").exists()  # the embedded default, in the working folder
+        wait_for(
+            lambda: len(messages_in(tmp_path / "var" / "outbox")) > 0,
+            what="the in-process worker to write demo notifications",
+        )
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+    assert f"http://127.0.0.1:{port}/portal/cases" in output
+    assert "vst_demo_01" in output

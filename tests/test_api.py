@@ -1,0 +1,210 @@
+"""The HTTP surface: ingest, contract, health, self-service and the first portal pages."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, func, select
+
+from tests import factories
+from voice.app import create_app
+from voice.cases.models import CaseEvent
+from voice.config import DEV_INGEST_TOKEN, Environment, Settings
+from voice.database import make_engine, transaction
+from voice.disclosure.models import DisclosureRecord
+from voice.ingest.validation import CONTRACT_PATH
+
+INGEST = {"Authorization": f"Bearer {DEV_INGEST_TOKEN}"}
+
+
+@pytest.fixture
+def client(committed_engine: Engine, settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, engine=committed_engine)) as client:
+        yield client
+
+
+def _events(engine: Engine) -> int:
+    with Session(engine) as session:
+        return session.exec(select(func.count()).select_from(CaseEvent)).one()
+
+
+def test_health_and_contract(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").json() == {"status": "ok"}
+    contract = client.get("/api/v1/contract/event.schema.json")
+    assert contract.status_code == 200
+    assert contract.json() == json.loads(CONTRACT_PATH.read_text(encoding="utf-8"))
+
+
+def test_readyz_reports_pending_migrations(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    settings = Settings(environment=Environment.TEST, database_url=url)
+    with TestClient(create_app(settings, engine=make_engine(url))) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["database"] == "migrations pending"
+
+
+def test_ingest_requires_the_ingest_token(client: TestClient, committed_engine: Engine) -> None:
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        response = client.post("/api/v1/events", json=factories.booking(), headers=headers)
+        assert response.status_code == 401
+        assert response.headers["content-type"] == "application/problem+json"
+    assert _events(committed_engine) == 0
+
+
+def test_invalid_event_lists_every_problem_by_pointer(
+    client: TestClient, committed_engine: Engine
+) -> None:
+    bad = factories.booking()
+    bad["event_type"] = "custody.vanished"
+    bad["occurred_at"] = "yesterday"
+    bad["subject"]["a_number"] = "12"
+    bad["unexpected"] = True
+    del bad["source"]
+    response = client.post("/api/v1/events", json=bad, headers=INGEST)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    pointers = {e["pointer"] for e in response.json()["errors"]}
+    assert pointers == {
+        "/event_type",
+        "/occurred_at",
+        "/subject/a_number",
+        "/unexpected",
+        "/source",
+    }
+    assert _events(committed_engine) == 0
+
+
+def test_body_that_is_not_json_is_a_clear_400(client: TestClient) -> None:
+    response = client.post("/api/v1/events", content=b"{not json", headers=INGEST)
+    assert response.status_code == 400
+    assert response.json()["title"] == "Bad Request"
+
+
+def test_replay_returns_the_original_receipt(client: TestClient, committed_engine: Engine) -> None:
+    event = factories.booking()
+    first = client.post("/api/v1/events", json=event, headers=INGEST)
+    second = client.post("/api/v1/events", json=event, headers=INGEST)
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.json()["receipt_id"] == second.json()["receipt_id"]
+    assert second.json()["status"] == "duplicate"
+    assert _events(committed_engine) == 1
+
+
+def test_batch_reports_each_event_and_applies_the_valid_ones(
+    client: TestClient, committed_engine: Engine
+) -> None:
+    good, also_good = factories.booking(), factories.event("case.hearing_scheduled")
+    bad = factories.event("custody.released")
+    bad["case"]["custody_status"] = "vanished"
+    response = client.post("/api/v1/events", json=[good, bad, also_good, good], headers=INGEST)
+    assert response.status_code == 200
+    body = response.json()
+    assert [r["status"] for r in body["results"]] == [
+        "accepted",
+        "rejected",
+        "accepted",
+        "duplicate",
+    ]
+    assert body["results"][1]["errors"][0]["pointer"] == "/case/custody_status"
+    assert (body["accepted"], body["duplicate"], body["rejected"]) == (2, 1, 1)
+    assert _events(committed_engine) == 2
+
+
+def test_ndjson_batch(client: TestClient, committed_engine: Engine) -> None:
+    lines = "\n".join(json.dumps(e) for e in (factories.booking(), factories.event("case.closed")))
+    response = client.post(
+        "/api/v1/events",
+        content=lines.encode(),
+        headers={**INGEST, "content-type": "application/x-ndjson"},
+    )
+    assert response.json()["accepted"] == 2
+    assert _events(committed_engine) == 2
+
+
+def test_self_service_shows_only_linked_cases_and_accounts_for_each_read(
+    client: TestClient, committed_engine: Engine
+) -> None:
+    client.post("/api/v1/events", json=factories.booking(), headers=INGEST)
+    other = factories.booking(subject_id="S-OTHER", case_number="CASE-OTHER")
+    client.post("/api/v1/events", json=other, headers=INGEST)
+    with transaction(committed_engine) as session:
+        _, _, token = factories.victim_with_link(session, factories.case_of(session))
+        _, _, pending_token = factories.victim_with_link(
+            session, factories.case_of(session, "CASE-OTHER"), verified=False
+        )
+
+    assert client.get("/api/v1/self-service/cases").status_code == 401
+    bad = client.get("/api/v1/self-service/cases", headers={"Authorization": "Bearer nope"})
+    assert bad.status_code == 401
+
+    mine = client.get("/api/v1/self-service/cases", headers={"Authorization": f"Bearer {token}"})
+    data = mine.json()["data"]
+    assert [d["verified"] for d in data] == [True]
+    assert data[0]["subject"] == {"first_name": "Ramon", "last_name": "Example"}
+    assert data[0]["case"] == {
+        "custody_status": "in_custody",
+        "facility_name": "Example Processing Center",
+        "facility_city": "Sampletown",
+        "facility_state": "TX",
+        "proceedings_stage": "initiated",
+    }
+
+    pending = client.get(
+        "/api/v1/self-service/cases", headers={"Authorization": f"Bearer {pending_token}"}
+    )
+    pending_case = pending.json()["data"][0]
+    assert pending_case["verified"] is False
+    assert set(pending_case["case"]) == {"custody_status", "facility_name"}
+    assert set(pending_case["subject"]) == {"first_name", "last_name", "country_of_birth"}
+
+    with Session(committed_engine) as session:
+        records = session.exec(select(DisclosureRecord).order_by(col(DisclosureRecord.id))).all()
+    assert [(r.channel, r.audience) for r in records] == [
+        ("api", "victim_verified"),
+        ("api", "victim_pending"),
+    ]
+    assert "subject.a_number" in {w["field"] for w in records[0].fields_withheld}
+
+
+def test_portal_requires_sign_in_and_shows_case_with_timeline(client: TestClient) -> None:
+    client.post("/api/v1/events", json=factories.booking(), headers=INGEST)
+    client.post("/api/v1/events", json=factories.event("case.hearing_scheduled"), headers=INGEST)
+    # The test environment has no development sign-in, so the portal refuses outright.
+    assert client.get("/portal/cases", follow_redirects=False).status_code == 401
+    assert client.get("/portal/dev-sign-in").status_code == 404
+
+
+def test_portal_pages_in_development(committed_engine: Engine, settings: Settings) -> None:
+    dev = settings.model_copy(update={"environment": Environment.DEVELOPMENT})
+    with TestClient(create_app(dev, engine=committed_engine)) as client:
+        client.post("/api/v1/events", json=factories.booking(), headers=INGEST)
+        client.post(
+            "/api/v1/events", json=factories.event("case.hearing_scheduled"), headers=INGEST
+        )
+        redirect = client.get("/portal/cases", follow_redirects=False)
+        assert redirect.status_code == 303
+        assert redirect.headers["location"] == "/portal/dev-sign-in"
+        assert "DEVELOPMENT SIGN-IN" in client.get("/portal/dev-sign-in").text
+        client.post("/portal/dev-sign-in", data={"name": "Lee Liaison"})
+
+        listing = client.get("/portal/cases")
+        assert listing.status_code == 200
+        assert "CASE-T-0001" in listing.text
+        assert "Lee Liaison" in listing.text
+        with Session(committed_engine) as session:
+            case_id = factories.case_of(session).id
+        page = client.get(f"/portal/cases/{case_id}")
+        assert page.status_code == 200
+        assert page.text.index("custody.booked") < page.text.index("case.hearing_scheduled")
+        assert "case.officer_name" in page.text  # staff see what victims do not, and why
+        assert client.get("/portal/cases/999999").status_code == 404
+
+        client.post("/portal/sign-out")
+        assert client.get("/portal/cases", follow_redirects=False).status_code == 303

@@ -49,7 +49,7 @@ def parse_args(
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--database", choices=DATABASES, default="sqlite")
     parser.add_argument(
-        f"--{count_flag}", type=int, default=None, help=f"how many (default {default})"
+        f"--{count_flag}", type=int, default=None, help=f"{count_flag} to measure ({default})"
     )
     parser.add_argument(
         "--subjects", type=int, default=None, help=f"subjects (cases) to spread over ({subjects})"
@@ -293,6 +293,16 @@ def split(total: int, parts: int) -> list[int]:
     parts = max(1, min(parts, total))
     base, extra = divmod(total, parts)
     return [base + (1 if i < extra else 0) for i in range(parts)]
+
+
+def spread(pairs: list[tuple[float, float]]) -> str:
+    """min / median / max of per-round ratios, from (measured seconds, baseline seconds) pairs
+    over equal counts; a wide spread means a noisy run."""
+    ratios = sorted(base / measured for measured, base in pairs if measured > 0)
+    if not ratios:
+        return "n/a"
+    middle = percentile(ratios, 0.5)
+    return f"{ratios[0]:.4f} / {middle:.4f} / {ratios[-1]:.4f} over {len(ratios)} rounds"
 
 
 @dataclass(frozen=True)

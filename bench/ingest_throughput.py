@@ -30,6 +30,7 @@ from _common import (
     report,
     seed_cases,
     split,
+    spread,
     throwaway_database,
     workspace,
 )
@@ -153,15 +154,23 @@ def main() -> None:
 
             notifications = 0
             offset = 0
+            pairs: list[tuple[float, float]] = []
             for round_no, size in enumerate(split(args.events, args.rounds)):
                 chunk = events[offset : offset + size]
                 offset += size
+                ingest_before, baseline_before = ingest_phase.seconds, baseline_phase.seconds
                 if round_no % 2:
                     notifications += run_ingest(engine, policy, chunk, ingest_phase, "accepted")
                     run_baseline(engine, chunk, baseline_phase)
                 else:
                     run_baseline(engine, chunk, baseline_phase)
                     notifications += run_ingest(engine, policy, chunk, ingest_phase, "accepted")
+                pairs.append(
+                    (
+                        ingest_phase.seconds - ingest_before,
+                        baseline_phase.seconds - baseline_before,
+                    )
+                )
 
             # Replays: an upstream system resending what it already sent (every 4th event).
             replays = events[::4]
@@ -197,6 +206,7 @@ def main() -> None:
             ("ingest", ingest_phase.describe("events/s")),
             ("baseline raw insert", baseline_phase.describe("events/s")),
             ("replay (duplicate)", replay_phase.describe("replays/s")),
+            ("ratio per round", spread(pairs)),
         ],
         result,
     )

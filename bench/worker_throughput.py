@@ -34,6 +34,7 @@ from _common import (
     report,
     seed_cases,
     split,
+    spread,
     throwaway_database,
     workspace,
 )
@@ -106,6 +107,8 @@ class Totals:
     baseline_seconds: float = 0.0
     batches: int = 0
     file_bytes: list[int] = field(default_factory=list)
+    # (worker seconds, baseline seconds) per batch, for the spread of per-batch ratios
+    pairs: list[tuple[float, float]] = field(default_factory=list)
 
 
 def drain(ctx: WorkerContext, expected: int, baseline_dir: Path, totals: Totals) -> None:
@@ -120,14 +123,17 @@ def drain(ctx: WorkerContext, expected: int, baseline_dir: Path, totals: Totals)
         before = outbox_files(outbox)
         started = time.perf_counter()
         got = tasks.run_once(ctx)
-        totals.worker_seconds += time.perf_counter() - started
+        worker_seconds = time.perf_counter() - started
         if got == 0:
             raise RuntimeError(f"the worker found nothing due after {claimed} of {expected}")
         claimed += got
         totals.batches += 1
         written = sorted(outbox_files(outbox) - before)
         payloads = [(path.suffix, path.read_bytes()) for path in written]
-        totals.baseline_seconds += write_baseline(baseline_dir, payloads, len(totals.file_bytes))
+        baseline_seconds = write_baseline(baseline_dir, payloads, len(totals.file_bytes))
+        totals.worker_seconds += worker_seconds
+        totals.baseline_seconds += baseline_seconds
+        totals.pairs.append((worker_seconds, baseline_seconds))
         totals.file_bytes.extend(len(data) for _, data in payloads)
 
 
@@ -228,6 +234,7 @@ def main() -> None:
                 "baseline file write",
                 f"{baseline:9.1f} files/s ({delivered} in {totals.baseline_seconds:.2f} s)",
             ),
+            ("ratio per batch", spread(totals.pairs).replace("rounds", "batches")),
         ],
         result,
     )

@@ -500,6 +500,33 @@ def test_correction_skips_told_links_that_are_no_longer_active(
     assert correction.notifications == 0
 
 
+def test_an_event_retracted_before_it_arrives_notifies_nobody(
+    session: Session, policy: Policy
+) -> None:
+    """Out-of-order delivery: a correction names an event that has not been received yet."""
+    _, case = setup_case(session, policy)
+    victim_with_link(session, case)
+    correction = ingest_event(
+        session=session,
+        candidate=event("correction", corrects="c-early", occurred_at="2026-11-10T08:00:00Z"),
+        policy=policy,
+    )
+    assert correction.notifications == 0
+    late = ingest_event(
+        session=session,
+        candidate=event(
+            "custody.released", source_event_id="c-early", occurred_at="2026-11-09T16:40:00Z"
+        ),
+        policy=policy,
+    )
+    assert late.status == "accepted"
+    # Either no notice is queued, or the event is marked retracted so the worker cancels it.
+    stored = session.get_one(CaseEvent, late.event_id)
+    assert late.notifications == 0 or stored.retracted_by_id == correction.event_id, (
+        "a notice of an already-retracted event is queued and would be sent"
+    )
+
+
 def test_victim_rows_are_untouched_by_ingest(session: Session, policy: Policy) -> None:
     _, case = setup_case(session, policy)
     victim, _, _ = victim_with_link(session, case)

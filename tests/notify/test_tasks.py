@@ -21,11 +21,12 @@ from voice.database import transaction, utcnow
 from voice.disclosure.models import DisclosureRecord
 from voice.disclosure.policy import Policy
 from voice.ingest.service import Receipt, ingest_event
+from voice.notify import tasks
 from voice.notify.adapters.base import DeliveryError, OutgoingEmail, OutgoingSms
 from voice.notify.adapters.memory import MemoryEmailSender, MemorySmsSender
 from voice.notify.models import FINAL_STATUSES, Channel, Notification, NotificationStatus
 from voice.notify.phrases import HEADLINES
-from voice.notify.tasks import WorkerContext, _finish, claim, deliver, run_once
+from voice.notify.tasks import WorkerContext, _finish, _Prepared, claim, deliver, run_once
 from voice.notify.worker import BackgroundWorker, make_context, run_worker
 from voice.victims.models import Language, VerificationStatus, Victim, VictimCaseLink
 
@@ -775,4 +776,62 @@ def test_deliver_returns_none_when_the_lease_is_lost_during_a_failed_send(
     assert row.last_error is None
     assert disclosure_records(ctx.engine) == []
     # ...so w1 must not report a status it did not set ("None if the lease was lost").
+    assert outcome is None
+
+
+def test_deliver_returns_none_when_a_spent_budget_meets_a_lost_lease(
+    ctx: WorkerContext, policy: Policy, settings: Settings, email_out: RecordingEmailSender
+) -> None:
+    queued = one_queued(ctx.engine, policy)
+    worker = dataclasses.replace(
+        ctx, settings=settings.model_copy(update={"worker_max_attempts": 1})
+    )
+    now = utcnow()
+    assert claim_at(worker, now) == [queued.id]  # w1: attempt 1
+    takeover = now + timedelta(seconds=worker.settings.worker_lease_seconds + 1)
+    assert claim_at(worker, takeover, worker_id="w2") == [queued.id]  # w2: attempt 2
+
+    # w1 wakes up late; the row is w2's, so w1 moved nothing and must say so.
+    outcome = deliver(worker, queued.id or 0)
+
+    row = get_notification(ctx.engine, queued.id or 0)
+    assert row.status == NotificationStatus.SENDING
+    assert row.claimed_by == "w2"
+    assert email_out.calls == []
+    assert outcome is None
+
+
+def test_deliver_returns_none_when_the_lease_is_lost_before_a_cancel(
+    ctx: WorkerContext,
+    policy: Policy,
+    email_out: RecordingEmailSender,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    engine = ctx.engine
+    register(engine, policy)
+    ingest(engine, policy, booking(source_event_id="b-1"))
+    ingest(engine, policy, event("correction", occurred_at="2026-11-03T08:00:00Z", corrects="b-1"))
+    queued = only_notification(engine)
+    assert claim_at(ctx, utcnow()) == [queued.id]
+
+    real_prepare = tasks._prepare
+
+    def prepare_then_lose_the_lease(
+        session: Session, worker: WorkerContext, notification_id: int
+    ) -> _Prepared | str:
+        outcome = real_prepare(session, worker, notification_id)
+        # Between this read and the cancel, the lease runs out and w2 takes the row over.
+        row = session.get_one(Notification, notification_id)
+        row.claimed_by = "w2"
+        session.add(row)
+        return outcome
+
+    monkeypatch.setattr(tasks, "_prepare", prepare_then_lose_the_lease)
+
+    outcome = deliver(ctx, queued.id or 0)
+
+    row = get_notification(engine, queued.id or 0)
+    assert row.status == NotificationStatus.SENDING
+    assert row.claimed_by == "w2"
+    assert email_out.calls == []
     assert outcome is None

@@ -16,7 +16,7 @@ from voice.notify.models import Channel, Notification, NotificationStatus
 from voice.victims.models import VerificationStatus, Victim, VictimCaseLink
 
 # Statuses meaning a notice may have reached the person; they are owed a correction.
-_POSSIBLY_TOLD = (
+POSSIBLY_TOLD = (
     NotificationStatus.SENDING,
     NotificationStatus.SENT,
     NotificationStatus.DELIVERED,
@@ -49,7 +49,7 @@ def _recipients(session: Session, event: CaseEvent) -> list[tuple[VictimCaseLink
             .join(CaseEvent, col(CaseEvent.id) == col(Notification.event_id))
             .where(
                 CaseEvent.retracted_by_id == event.id,
-                col(Notification.status).in_(_POSSIBLY_TOLD),
+                col(Notification.status).in_(POSSIBLY_TOLD),
             )
         )
         query = query.where(col(VictimCaseLink.id).in_(told))

@@ -33,7 +33,7 @@ from voice.notify.adapters.base import (
 )
 from voice.notify.models import Channel, Notification, NotificationStatus
 from voice.notify.render import render_notice
-from voice.notify.service import chosen_channels
+from voice.notify.service import POSSIBLY_TOLD, chosen_channels
 from voice.victims.models import VerificationStatus, Victim, VictimCaseLink
 
 log = logging.getLogger(__name__)
@@ -148,6 +148,9 @@ def _prepare(session: Session, ctx: WorkerContext, notification_id: int) -> _Pre
     event = session.get_one(CaseEvent, notification.event_id)
     if event.retracted_by_id is not None:
         return "event retracted"
+    if event.event_type == "correction" and not _was_possibly_told(session, event, notification):
+        # The retracted notice never went out (it was cancelled), so there is nothing to correct.
+        return "nothing to correct"
     link = session.get_one(VictimCaseLink, notification.link_id)
     victim = session.get_one(Victim, link.victim_id)
     channel = Channel(notification.channel)
@@ -191,6 +194,20 @@ def _prepare(session: Session, ctx: WorkerContext, notification_id: int) -> _Pre
     return _Prepared(notification_id, channel, message, view, str(victim.id), case.id, event.id)  # type: ignore[arg-type]
 
 
+def _was_possibly_told(session: Session, correction: CaseEvent, notification: Notification) -> bool:
+    told = session.execute(
+        sa.select(col(Notification.id))
+        .join(CaseEvent, col(CaseEvent.id) == col(Notification.event_id))
+        .where(
+            col(CaseEvent.retracted_by_id) == correction.id,
+            col(Notification.link_id) == notification.link_id,
+            col(Notification.status).in_(POSSIBLY_TOLD),
+        )
+        .limit(1)
+    ).first()
+    return told is not None
+
+
 def _backoff(attempts: int) -> timedelta:
     # Exponential with full jitter, so a provider outage does not end in a synchronised stampede.
     ceiling = min(3600.0, 5.0 * 2 ** max(0, attempts - 1))
@@ -208,22 +225,25 @@ def deliver(ctx: WorkerContext, notification_id: int) -> NotificationStatus | No
     with transaction(ctx.engine) as session:
         notification = session.get_one(Notification, notification_id)
         if notification.attempts > ctx.settings.worker_max_attempts:
-            _finish(
+            # A row that keeps killing its workers must stop somewhere.
+            held = _finish(
                 session,
                 ctx,
                 notification_id,
                 status=NotificationStatus.TECHNICAL_FAILURE,
                 error="attempt budget spent",
             )
-            return NotificationStatus.TECHNICAL_FAILURE
+            return NotificationStatus.TECHNICAL_FAILURE if held else None
         prepared = _prepare(session, ctx, notification_id)
     if isinstance(prepared, str):
         if prepared == "lease lost":
             return None
         with transaction(ctx.engine) as session:
-            _finish(
+            held = _finish(
                 session, ctx, notification_id, status=NotificationStatus.CANCELLED, error=prepared
             )
+        if not held:
+            return None
         log.info("notification %s cancelled: %s", notification_id, prepared)
         return NotificationStatus.CANCELLED
 

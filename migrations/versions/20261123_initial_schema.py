@@ -47,6 +47,7 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
+        sa.Column("last_event_at", voice.database.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", voice.database.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", voice.database.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_subject")),

@@ -682,7 +682,7 @@ def test_an_error_on_a_portion_mark_also_fails_closed(
     def broken(text: str) -> Any:
         raise ValueError("boom")
 
-    monkeypatch.setattr(disclosure_filter, "leading_portion_mark", broken)
+    monkeypatch.setattr(disclosure_filter, "classify_text", broken)
     view = disclose(
         case_record(make_subject(), make_case()), audience=Audience.VICTIM_VERIFIED, policy=policy
     )

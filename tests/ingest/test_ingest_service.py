@@ -188,6 +188,26 @@ def test_batch_applies_valid_events_and_reports_invalid_ones_by_index(
     assert {e["pointer"] for e in bodies[1]["errors"]} == {"/occurred_at", "/case/custody_status"}
 
 
+def test_batch_reports_an_unstorable_timestamp_and_applies_the_rest(
+    session: Session, policy: Policy
+) -> None:
+    """A valid RFC 3339 instant that falls outside the storable range (year 10000 in UTC)."""
+    candidates = [
+        booking(source_event_id="b-range-1"),
+        event(
+            "custody.released", source_event_id="b-range-2", occurred_at="9999-12-31T23:59:59-01:00"
+        ),
+        event("case.appeal_filed", source_event_id="b-range-3", occurred_at="2026-11-03T10:00:00Z"),
+    ]
+    results = ingest_batch(session=session, candidates=candidates, policy=policy)
+
+    assert [r.index for r in results] == [0, 1, 2]
+    assert results[1].receipt is None
+    assert {p.pointer for p in results[1].problems} == {"/occurred_at"}
+    stored = set(session.exec(select(CaseEvent.source_event_id)).all())
+    assert stored == {"b-range-1", "b-range-3"}
+
+
 def test_duplicate_inside_one_batch(session: Session, policy: Policy) -> None:
     first = booking(source_event_id="b-dup")
     results = ingest_batch(session=session, candidates=[first, dict(first)], policy=policy)

@@ -192,6 +192,29 @@ def test_single_problem_kinds(path: tuple[str, ...], value: Any, message: str) -
     assert message in problems[0].message
 
 
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("source",), "enforce\n"),
+        (("subject", "a_number"), "A200100101\n"),
+    ],
+)
+def test_patterns_are_anchored_at_the_very_end(path: tuple[str, ...], value: str) -> None:
+    """JSON Schema patterns are ECMA-262: ``$`` does not match before a trailing newline.
+
+    A source of "enforce\\n" would otherwise be a second idempotency namespace for the same
+    upstream system, with its own subjects.
+    """
+    candidate = event()
+    parent: dict[str, Any] = candidate
+    for key in path[:-1]:
+        parent = parent[key]
+    parent[path[-1]] = value
+    problems = problems_of(candidate)
+    assert pointers(problems) == {"/" + "/".join(path)}
+    assert problems[0].message.startswith("must match the pattern")
+
+
 @pytest.mark.parametrize("candidate", [None, [], "event", 3, [event()]])
 def test_non_object_events_are_problems_not_exceptions(candidate: Any) -> None:
     problems = problems_of(candidate)
@@ -266,6 +289,31 @@ def test_a_leap_second_is_a_problem_not_an_exception(path: tuple[str, ...]) -> N
 def test_a_leap_second_is_reported_alongside_other_problems() -> None:
     candidate = event(occurred_at="2026-12-31T23:59:60Z", event_type="custody.vanished")
     assert pointers(problems_of(candidate)) == {"/occurred_at", "/event_type"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [("occurred_at",), ("case", "hearing_at"), ("case", "scheduled_removal_at")],
+)
+@pytest.mark.parametrize("stamp", ["9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00"])
+def test_an_instant_outside_the_storable_range_is_a_problem(
+    path: tuple[str, ...], stamp: str
+) -> None:
+    """Valid RFC 3339, but in UTC the instant falls in year 10000 or year 0: it cannot be stored."""
+    candidate = event()
+    parent: dict[str, Any] = candidate
+    for key in path[:-1]:
+        parent = parent[key]
+    parent[path[-1]] = stamp
+    assert pointers(problems_of(candidate)) == {"/" + "/".join(path)}
+
+
+def test_an_unstorable_timestamp_is_reported_alongside_other_problems() -> None:
+    # The schema's date-time format lets the trailing newline through; only the storability
+    # check catches it, and it must not wait until every other problem has been fixed.
+    candidate = event(occurred_at="2026-11-02T09:15:00Z\n", event_type="custody.vanished")
+    candidate["case"]["hearing_at"] = "2026-12-01T14:30:00Z\n"
+    assert pointers(problems_of(candidate)) == {"/occurred_at", "/event_type", "/case/hearing_at"}
 
 
 @pytest.mark.parametrize(

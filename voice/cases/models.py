@@ -42,6 +42,7 @@ class Subject(SQLModel, table=True):
     protected_1367: bool = False
     # field name -> markings that applied to it in the event that last set it
     markings: dict[str, list[str]] = Field(default_factory=dict, sa_type=JSONType)
+    last_event_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

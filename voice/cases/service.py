@@ -7,7 +7,7 @@ corrections exact, at the cost of reading one case's history, which is short.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -33,6 +33,8 @@ IMPLIED_STATE: dict[str, dict[str, str]] = {
     "case.closed": {"proceedings_stage": "closed"},
 }
 _DATETIME_FIELDS = frozenset({"hearing_at", "scheduled_removal_at"})
+# case_number identifies the case; every other case field is state that events set.
+_CASE_STATE_FIELDS = tuple(name for name in CASE_FIELDS if name != "case_number")
 
 
 class CaseNotFound(LookupError):
@@ -43,7 +45,11 @@ def parse_datetime(value: str) -> datetime:
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     if parsed.tzinfo is None:
         raise ValueError("timestamp without a UTC offset")
-    return parsed
+    try:
+        # Stored as UTC: an instant at the very edge of the calendar may not exist there.
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("timestamp outside the storable range") from exc
 
 
 def get_or_create_subject(*, session: Session, source: str, upstream_id: str) -> Subject:
@@ -99,9 +105,48 @@ def record_event(
     session.flush()
     if event.corrects is not None:
         retract(session=session, correction=event)
-    refold_subject(session=session, subject=subject)
-    refold_case(session=session, case=case)
+    _retract_if_already_corrected(session, event)
+    # The usual event is the newest one: apply it on top of the current state. Anything
+    # else (a late arrival, a correction, an event already retracted) refolds the history.
+    plain = event.corrects is None and event.retracted_by_id is None
+    if plain and _is_newest(subject.last_event_at, event):
+        _apply_to_subject(subject, event)
+        _save(session, subject)
+    else:
+        refold_subject(session=session, subject=subject)
+    if plain and _is_newest(case.last_event_at, event):
+        _apply_to_case(case, event)
+        _save(session, case)
+    else:
+        refold_case(session=session, case=case)
     return event
+
+
+def _retract_if_already_corrected(session: Session, event: CaseEvent) -> None:
+    """A correction may arrive before the event it retracts; the event then lands retracted."""
+    correction = session.exec(
+        select(CaseEvent)
+        .where(
+            CaseEvent.source == event.source,
+            CaseEvent.corrects == event.source_event_id,
+            CaseEvent.id != event.id,
+        )
+        .order_by(col(CaseEvent.id))
+    ).first()
+    if correction is not None:
+        event.retracted_by_id = correction.id
+        session.add(event)
+        session.flush()
+
+
+def _is_newest(last_event_at: datetime | None, event: CaseEvent) -> bool:
+    return last_event_at is None or event.occurred_at >= last_event_at
+
+
+def _save(session: Session, row: Case | Subject) -> None:
+    row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
 
 
 def retract(*, session: Session, correction: CaseEvent) -> CaseEvent | None:
@@ -131,64 +176,68 @@ def _live_events(session: Session, *filters: Any) -> list[CaseEvent]:
     )
 
 
-def refold_case(*, session: Session, case: Case) -> None:
-    state: dict[str, Any] = dict.fromkeys(CASE_FIELDS)
-    state["case_number"] = case.case_number
-    markings: dict[str, list[str]] = {}
-    last_event_at = None
-    for event in _live_events(session, CaseEvent.case_id == case.id):
-        case_in: dict[str, Any] = event.payload.get("case", {})
-        for name, value in IMPLIED_STATE.get(event.event_type, {}).items():
-            if name not in case_in:
-                state[name] = value
-                markings[name] = list(markings_for("/event_type", event.markings))
-        for name, value in case_in.items():
-            if name not in state or name == "case_number":
-                continue  # related_persons and the like stay on the event only
-            state[name] = parse_datetime(value) if name in _DATETIME_FIELDS else value
-            markings[name] = list(markings_for(f"/case/{name}", event.markings))
-        last_event_at = event.occurred_at
-    for name, value in state.items():
-        setattr(case, name, value)
+def _apply_to_case(case: Case, event: CaseEvent) -> None:
+    """Lay one live event over the case's state."""
+    case_in: dict[str, Any] = event.payload.get("case", {})
+    markings = dict(case.markings)
+    for name, value in IMPLIED_STATE.get(event.event_type, {}).items():
+        if name not in case_in:
+            setattr(case, name, value)
+            markings[name] = list(markings_for("/event_type", event.markings))
+    for name, value in case_in.items():
+        if name not in _CASE_STATE_FIELDS:
+            continue  # related_persons and the like stay on the event only
+        setattr(case, name, parse_datetime(value) if name in _DATETIME_FIELDS else value)
+        markings[name] = list(markings_for(f"/case/{name}", event.markings))
     case.markings = markings
-    case.last_event_at = last_event_at
-    case.updated_at = utcnow()
-    session.add(case)
-    session.flush()
+    case.last_event_at = event.occurred_at
+
+
+def refold_case(*, session: Session, case: Case) -> None:
+    for name in _CASE_STATE_FIELDS:
+        setattr(case, name, None)
+    case.markings = {}
+    case.last_event_at = None
+    for event in _live_events(session, CaseEvent.case_id == case.id):
+        _apply_to_case(case, event)
+    _save(session, case)
+
+
+def _apply_to_subject(subject: Subject, event: CaseEvent) -> None:
+    """Lay one event over the subject's state; a retracted one only adds its flags."""
+    subject_in: dict[str, Any] = event.payload["subject"]
+    flags: dict[str, bool] = subject_in.get("flags", {})
+    # Protection flags are sticky, even through retractions: a later event that omits or
+    # clears one must not expose a person any event said was a minor or protected by
+    # 8 U.S.C. 1367. Withholding wrongly is a failure; disclosing wrongly is harm.
+    subject.is_minor = subject.is_minor or bool(flags.get("minor"))
+    subject.protected_1367 = subject.protected_1367 or bool(flags.get("protected_1367"))
+    if event.retracted_by_id is not None:
+        return
+    markings = dict(subject.markings)
+    for name in SUBJECT_FIELDS:
+        if name in subject_in:
+            value = subject_in[name]
+            setattr(subject, name, date.fromisoformat(value) if name == "date_of_birth" else value)
+            markings[name] = list(markings_for(f"/subject/{name}", event.markings))
+    subject.markings = markings
+    subject.last_event_at = event.occurred_at
 
 
 def refold_subject(*, session: Session, subject: Subject) -> None:
-    state: dict[str, Any] = dict.fromkeys(SUBJECT_FIELDS)
-    markings: dict[str, list[str]] = {}
-    minor = protected = False
+    for name in SUBJECT_FIELDS:
+        setattr(subject, name, [] if name == "aliases" else None)
+    subject.markings = {}
+    subject.last_event_at = None
+    subject.is_minor = subject.protected_1367 = False
     events = session.exec(
         select(CaseEvent)
         .where(CaseEvent.subject_id == subject.id)
         .order_by(col(CaseEvent.occurred_at), col(CaseEvent.id))
     )
     for event in events:
-        subject_in: dict[str, Any] = event.payload["subject"]
-        flags: dict[str, bool] = subject_in.get("flags", {})
-        # Protection flags are sticky, even through retractions: a later event that omits or
-        # clears one must not expose a person any event said was a minor or protected by
-        # 8 U.S.C. 1367. Withholding wrongly is a failure; disclosing wrongly is harm.
-        minor = minor or bool(flags.get("minor"))
-        protected = protected or bool(flags.get("protected_1367"))
-        if event.retracted_by_id is not None:
-            continue
-        for name in SUBJECT_FIELDS:
-            if name in subject_in:
-                value = subject_in[name]
-                state[name] = date.fromisoformat(value) if name == "date_of_birth" else value
-                markings[name] = list(markings_for(f"/subject/{name}", event.markings))
-    for name, value in state.items():
-        setattr(subject, name, value if value is not None or name != "aliases" else [])
-    subject.is_minor = minor
-    subject.protected_1367 = protected
-    subject.markings = markings
-    subject.updated_at = utcnow()
-    session.add(subject)
-    session.flush()
+        _apply_to_subject(subject, event)
+    _save(session, subject)
 
 
 def list_cases(*, session: Session, offset: int = 0, limit: int = 50) -> list[tuple[Case, Subject]]:

@@ -47,7 +47,10 @@ def markings_for(pointer: str, markings: Mapping[str, str]) -> tuple[str, ...]:
     """Every marking that covers ``pointer``: its own and those of its parents."""
     found = []
     for marked, marking in markings.items():
-        if marked == "" or pointer == marked or pointer.startswith(marked + "/"):
+        # A key that is not a JSON pointer cannot be placed, so it covers the whole event:
+        # a marking the service cannot locate must not leave any field unmarked.
+        whole_event = marked == "" or not marked.startswith("/")
+        if whole_event or pointer == marked or pointer.startswith(marked + "/"):
             found.append(marking)
     return tuple(found)
 

@@ -25,6 +25,9 @@ from voice.notify import service as notify_service
 
 log = logging.getLogger(__name__)
 
+# Tries at storing one event when concurrent ingest creates its subject or case first.
+_ATTEMPTS = 3
+
 
 @dataclass(frozen=True)
 class Receipt:
@@ -99,21 +102,25 @@ def ingest_event(*, session: Session, candidate: Any, policy: Policy) -> Receipt
     existing = _existing(session, source, source_event_id)
     if existing is not None:
         return _receipt(session, existing, "duplicate")
-    try:
-        with session.begin_nested():
-            event = case_service.record_event(
-                session=session,
-                payload=event_in,
-                payload_sha256=payload_digest(event_in),
-                receipt_id=str(uuid.uuid4()),
-            )
-            notify_service.enqueue_for_event(session=session, event=event, policy=policy)
-    except IntegrityError:
-        # A concurrent request stored the same event first; answer with its receipt.
-        existing = _existing(session, source, source_event_id)
-        if existing is None:
-            raise
-        return _receipt(session, existing, "duplicate")
+    for attempt in range(_ATTEMPTS):
+        try:
+            with session.begin_nested():
+                event = case_service.record_event(
+                    session=session,
+                    payload=event_in,
+                    payload_sha256=payload_digest(event_in),
+                    receipt_id=str(uuid.uuid4()),
+                )
+                notify_service.enqueue_for_event(session=session, event=event, policy=policy)
+            break
+        except IntegrityError:
+            # A concurrent request stored the same event first: answer with its receipt.
+            existing = _existing(session, source, source_event_id)
+            if existing is not None:
+                return _receipt(session, existing, "duplicate")
+            # Otherwise it created the same new subject or case first; go again with it there.
+            if attempt == _ATTEMPTS - 1:
+                raise
     log.info("event ingested id=%s case=%s type=%s", event.id, event.case_id, event.event_type)
     return _receipt(session, event, "accepted")
 

@@ -7,13 +7,16 @@ event in one round trip.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError
+from rfc3339_validator import validate_rfc3339
 
 from voice.cases.service import parse_datetime
 
@@ -41,11 +44,41 @@ def contract_schema() -> dict[str, Any]:
     return schema
 
 
+def _ecma_pattern(
+    validator: Any, pattern: str, instance: Any, schema: dict[str, Any]
+) -> Iterator[ValidationError]:
+    """``pattern`` as JSON Schema means it (ECMA-262): ``$`` is the very end of the string.
+
+    Python's ``$`` also matches before a final newline, which would let ``"enforce\n"`` in as
+    a source of its own.
+    """
+    if isinstance(instance, str) and not _compiled(pattern).search(instance):
+        yield ValidationError(f"does not match {pattern!r}")
+
+
+@lru_cache(maxsize=64)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(re.sub(r"(?<!\\)\$", r"\\Z", pattern))
+
+
+def _is_datetime(instance: object) -> bool:
+    if not isinstance(instance, str):
+        return True
+    # The validator's own regex, like Python's $, lets a trailing newline through.
+    return bool(validate_rfc3339(instance)) and not instance.endswith("\n")
+
+
+_FORMATS = FormatChecker()
+_FORMATS.checks("date-time")(_is_datetime)
+
+
 @lru_cache(maxsize=1)
 def _validator() -> Draft202012Validator:
     schema = contract_schema()
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, format_checker=FormatChecker())
+    contract_validator = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})
+    validator: Draft202012Validator = contract_validator(schema, format_checker=_FORMATS)
+    return validator
 
 
 def _escape(token: object) -> str:
@@ -90,8 +123,9 @@ def _describe(error: ValidationError) -> str:
 def validate_event(candidate: Any) -> dict[str, Any]:
     """Return the event if it matches the contract exactly, else raise with every problem."""
     problems = [p for e in _validator().iter_errors(candidate) for p in _problems_of(e)]
-    if not problems:
-        problems = _timestamp_problems(candidate)
+    if isinstance(candidate, dict):
+        reported = {p.pointer for p in problems}
+        problems += [p for p in _timestamp_problems(candidate) if p.pointer not in reported]
     if problems:
         raise InvalidEvent(sorted(set(problems), key=lambda p: (p.pointer, p.message)))
     event: dict[str, Any] = candidate

@@ -60,6 +60,8 @@ def _recipients(session: Session, event: CaseEvent) -> list[tuple[VictimCaseLink
 
 def enqueue_for_event(*, session: Session, event: CaseEvent, policy: Policy) -> int:
     """Add one notification per verified link x chosen channel; return how many."""
+    if event.retracted_by_id is not None:
+        return 0  # already corrected before it arrived: there is nothing true to tell
     subject = session.get_one(Subject, event.subject_id)
     case = session.get_one(Case, event.case_id)
     view = disclose(

@@ -72,7 +72,10 @@ def payload_digest(event: dict[str, Any]) -> str:
 
 
 def _receipt(
-    session: Session, event: CaseEvent, status: Literal["accepted", "duplicate"]
+    session: Session,
+    event: CaseEvent,
+    status: Literal["accepted", "duplicate"],
+    notifications: int | None = None,
 ) -> Receipt:
     assert event.id is not None
     return Receipt(
@@ -82,7 +85,11 @@ def _receipt(
         event_id=event.id,
         case_id=event.case_id,
         received_at=event.received_at,
-        notifications=notify_service.count_for_event(session=session, event_id=event.id),
+        notifications=(
+            notifications
+            if notifications is not None
+            else notify_service.count_for_event(session=session, event_id=event.id)
+        ),
         status=status,
     )
 
@@ -111,7 +118,9 @@ def ingest_event(*, session: Session, candidate: Any, policy: Policy) -> Receipt
                     payload_sha256=payload_digest(event_in),
                     receipt_id=str(uuid.uuid4()),
                 )
-                notify_service.enqueue_for_event(session=session, event=event, policy=policy)
+                queued = notify_service.enqueue_for_event(
+                    session=session, event=event, policy=policy
+                )
             break
         except IntegrityError:
             # A concurrent request stored the same event first: answer with its receipt.
@@ -122,7 +131,7 @@ def ingest_event(*, session: Session, candidate: Any, policy: Policy) -> Receipt
             if attempt == _ATTEMPTS - 1:
                 raise
     log.info("event ingested id=%s case=%s type=%s", event.id, event.case_id, event.event_type)
-    return _receipt(session, event, "accepted")
+    return _receipt(session, event, "accepted", notifications=queued)
 
 
 def ingest_batch(*, session: Session, candidates: list[Any], policy: Policy) -> list[BatchResult]:

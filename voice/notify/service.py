@@ -5,9 +5,11 @@ Called inside the ingest transaction, so an event and every notice it causes com
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from voice.cases.models import Case, CaseEvent, Subject
+from voice.database import utcnow
 from voice.disclosure.audiences import Audience
 from voice.disclosure.filter import disclose
 from voice.disclosure.policy import Policy
@@ -69,15 +71,25 @@ def enqueue_for_event(*, session: Session, event: CaseEvent, policy: Policy) -> 
     )
     if "event.event_type" not in view.released:
         return 0  # nothing about this event may go to a victim at all
-    count = 0
-    for link, victim in _recipients(session, event):
-        for channel in chosen_channels(link, victim):
-            session.add(
-                Notification(event_id=event.id, link_id=link.id, channel=channel)  # type: ignore[arg-type]
-            )
-            count += 1
-    session.flush()
-    return count
+    now = utcnow()
+    rows = [
+        {
+            "event_id": event.id,
+            "link_id": link.id,
+            "channel": channel,
+            "status": NotificationStatus.CREATED,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for link, victim in _recipients(session, event)
+        for channel in chosen_channels(link, victim)
+    ]
+    if rows:
+        # One multi-row INSERT: a case with thousands of registrants fans out in one statement.
+        session.execute(sa.insert(Notification), rows)
+    return len(rows)
 
 
 def count_for_event(*, session: Session, event_id: int) -> int:

@@ -33,6 +33,15 @@ def _postgres_unreachable() -> str | None:
     return None
 
 
+def require_postgres() -> None:
+    """Skip (or, where PostgreSQL is required, fail) when no PostgreSQL answers."""
+    reason = _postgres_unreachable()
+    if reason:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"{reason}; the PostgreSQL leg is required here")
+        pytest.skip(f"{reason}; skipping the PostgreSQL leg")
+
+
 class DatabaseFactory:
     """Creates empty databases of either kind, and removes them at the end of the session."""
 

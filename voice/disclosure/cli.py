@@ -12,12 +12,12 @@ from typing import Any
 from voice.config import get_settings
 from voice.database import make_engine, transaction
 from voice.disclosure.audiences import Audience
-from voice.disclosure.policy import Policy, PolicyError, default_policy_path, load_policy
+from voice.disclosure.policy import Policy, PolicyError, cached_policy, default_policy_path
 
 
 def _load(args: argparse.Namespace) -> Policy:
     path = args.policy or get_settings().policy_path or default_policy_path()
-    return load_policy(Path(path))
+    return cached_policy(Path(path))
 
 
 def cmd_policy(args: argparse.Namespace) -> int:

@@ -52,7 +52,11 @@ def record_hash(values: dict[str, Any]) -> str:
 
 
 def recipient_ref(*, session: Session, recipient_kind: str, recipient_id: str) -> str:
-    """The opaque reference for a recipient, created on first use."""
+    """The opaque reference for a recipient, created on first use.
+
+    Under the chain's lock, so two first disclosures to one recipient cannot both create it.
+    """
+    _lock_chain(session)
     found = session.exec(
         select(RecipientReference.ref).where(
             RecipientReference.recipient_kind == recipient_kind,
@@ -70,6 +74,7 @@ def recipient_ref(*, session: Session, recipient_kind: str, recipient_id: str) -
 
 
 def _lock_chain(session: Session) -> None:
+    # Transaction-scoped and re-entrant: taking it again in the same transaction is free.
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
 

@@ -134,6 +134,12 @@ def _parse_when(text: str) -> datetime:
 def cmd_hold(args: argparse.Namespace) -> int:
     from voice.disclosure import holds
 
+    needed = {"set": ("case_id", "reason", "by"), "lift": ("hold_id", "by"), "list": ()}
+    missing = [name for name in needed[args.action] if getattr(args, name) is None]
+    if missing:
+        flags = ", ".join("--" + name.replace("_", "-") for name in missing)
+        print(f"hold {args.action} needs {flags}", file=sys.stderr)
+        return 2
     engine = make_engine(get_settings().database_url)
     try:
         with transaction(engine) as session:
@@ -247,13 +253,22 @@ def _subject_id(session: Any, given: str) -> int | None:
 
 def register(commands: Any) -> None:
     policy = commands.add_parser("policy", help="check, print or explain the disclosure policy")
-    policy.add_argument("action", choices=["check", "table", "explain"])
-    policy.add_argument("event", nargs="?", help="for explain: an event as a JSON file")
-    policy.add_argument(
-        "--audience", default=Audience.VICTIM_VERIFIED.value, choices=[a.value for a in Audience]
-    )
-    policy.add_argument("--policy", help="a policy file other than the configured one")
-    policy.set_defaults(func=cmd_policy)
+    policy_actions = policy.add_subparsers(dest="action", required=True)
+    for name, text in (
+        ("check", "validate, compile and run the policy's examples"),
+        ("table", "print the compiled decision table, one JSON line per cell"),
+        ("explain", "print what an audience would receive of an event, and why not"),
+    ):
+        action = policy_actions.add_parser(name, help=text)
+        action.add_argument("--policy", help="a policy file other than the configured one")
+        if name == "explain":
+            action.add_argument("event", help="the event, as a JSON file")
+            action.add_argument(
+                "--audience",
+                default=Audience.VICTIM_VERIFIED.value,
+                choices=[a.value for a in Audience],
+            )
+        action.set_defaults(func=cmd_policy)
 
     hold = commands.add_parser("hold", help="safety holds on cases")
     hold.add_argument("action", choices=["set", "lift", "list"])

@@ -394,3 +394,36 @@ def test_payload_record_carries_flags_and_unknown_fields() -> None:
     assert record.subject_minor is False
     assert "case.weird" in record.fields
     assert "subject.subject_id" not in record.fields
+
+
+def test_the_records_inlined_flag_key_is_the_compilers() -> None:
+    import itertools
+
+    from voice.disclosure.compiler import CUSTODY_STATES, flag_key
+
+    for minor, p1367, hold, event_type, custody in itertools.product(
+        (False, True),
+        (False, True),
+        (False, True),
+        (None, "removal.scheduled"),
+        ("in_custody", "removed", "released", None),
+    ):
+        record = Record(
+            fields={},
+            subject_protected=minor or p1367,
+            custody_status=custody,
+            event_type=event_type,
+            subject_minor=minor,
+            subject_1367=p1367,
+            safety_hold=hold,
+        )
+        expected = flag_key(
+            minor=minor,
+            protected_1367=p1367,
+            safety_hold=hold,
+            removal_scheduled=event_type == "removal.scheduled",
+            custody=CUSTODY_STATES.index(
+                custody if custody in ("in_custody", "removed") else "other"
+            ),
+        )
+        assert record.flag_key() == expected

@@ -167,7 +167,8 @@ def withheld_tokens(
     flags = event["subject"]["flags"]
     custody_status = event["case"].get("custody_status", IMPLIED_CUSTODY.get(event["event_type"]))
     custody = custody_status if custody_status in ("in_custody", "removed") else "other"
-    must_not, may = set(), set()
+    must_not: set[str] = set()
+    may: set[str] = set()
     items: list[tuple[str, str, Any]] = [
         (f"subject.{n}", f"/subject/{n}", v)
         for n, v in event["subject"].items()

@@ -18,7 +18,6 @@ from types import MappingProxyType
 from typing import Any
 
 from voice.disclosure.audiences import OUTWARD, Audience
-from voice.disclosure.compiler import flag_key
 from voice.disclosure.plans import FieldPlan, Withheld
 from voice.disclosure.policy import Policy
 from voice.disclosure.portions import marking_index_of_markings, marking_index_of_value
@@ -56,16 +55,18 @@ class Record:
     safety_hold: bool = False
 
     def flag_key(self) -> int:
+        """The index of this record's harm flags and custody state (compiler.flag_key)."""
         minor = self.subject_protected if self.subject_minor is None else self.subject_minor
         p1367 = self.subject_protected if self.subject_1367 is None else self.subject_1367
         if self.subject_protected and not (minor or p1367):
             minor = p1367 = True  # protected, but the caller said by neither: assume both
-        return flag_key(
-            minor=bool(minor),
-            protected_1367=bool(p1367),
-            safety_hold=bool(self.safety_hold),
-            removal_scheduled=self.event_type == REMOVAL_SCHEDULED,
-            custody=_CUSTODY_INDEX.get(self.custody_status or "", _OTHER_CUSTODY),
+        # Inlined compiler.flag_key (a test holds the two equal): this runs once per record.
+        return (
+            bool(minor)
+            | bool(p1367) << 1
+            | bool(self.safety_hold) << 2
+            | (self.event_type == REMOVAL_SCHEDULED) << 3
+            | _CUSTODY_INDEX.get(self.custody_status or "", _OTHER_CUSTODY) << 4
         )
 
 
@@ -115,21 +116,21 @@ def _decide(record: Record, audience: Audience, policy: Policy) -> DisclosedView
         plan: FieldPlan | None = plans.get(name)
         if plan is None:
             plan = policy.plans.unknown_plan(audience, key, name)
+        markings = field_value.markings
         if type(value) is str:
             if not value:
                 continue
-            marked = field_value.markings or "(" in value or "//" in value
+            scan = "(" in value or "//" in value
         elif value is None or value == []:
             continue
         else:
-            marked = bool(field_value.markings) or isinstance(value, list | dict)
-        if marked:
-            index = max(
-                marking_index_of_markings(field_value.markings),
-                marking_index_of_value(value),
-            )
+            scan = isinstance(value, list | dict)
+        if scan:
+            index = max(marking_index_of_markings(markings), marking_index_of_value(value))
             # No mark found anywhere: the field takes its default marking.
             result = plan[0] if index < 0 else plan[1][index]
+        elif markings:
+            result = plan[1][marking_index_of_markings(markings)]
         else:
             result = plan[0]
         if result is None:

@@ -29,6 +29,7 @@ def marking_index(marking: str) -> int:
     return MARKING_INDEX[classify(marking)]
 
 
+@lru_cache(maxsize=8192)
 def marking_index_of_markings(markings: tuple[str, ...]) -> int:
     """The most restrictive of a field's markings; NO_MARK if it has none."""
     return max((marking_index(m) for m in markings), default=NO_MARK)

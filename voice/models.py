@@ -8,6 +8,7 @@ from voice.disclosure.models import (
     SafetyHold,
     SafetyHoldChange,
     SecurityAlert,
+    StaffMessage,
 )
 from voice.notify.models import Notification
 from voice.victims.models import Victim, VictimCaseLink
@@ -22,6 +23,7 @@ __all__ = [
     "SafetyHold",
     "SafetyHoldChange",
     "SecurityAlert",
+    "StaffMessage",
     "Subject",
     "Victim",
     "VictimCaseLink",

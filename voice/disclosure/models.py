@@ -113,3 +113,25 @@ class SecurityAlert(SQLModel, table=True):
     raised_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     resolved_by: str | None = Field(default=None, sa_type=sa.String(200))
+
+
+class StaffMessage(SQLModel, table=True):
+    """A message that staff write to a victim, and its outbound scan.
+
+    With any finding it is ``held`` until a supervisor approves it; ``findings`` holds kinds and
+    positions only, never the matched text.
+    """
+
+    __tablename__ = "staff_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="offender_case.id", index=True)
+    link_id: int = Field(foreign_key="victim_case_link.id", index=True)
+    body: str = Field(sa_type=sa.Text)
+    author: str = Field(sa_type=sa.String(200))
+    status: str = Field(sa_type=sa.String(16))
+    findings: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONType)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    reviewed_by: str | None = Field(default=None, sa_type=sa.String(200))
+    reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    review_note: str | None = Field(default=None, sa_type=sa.Text)

@@ -227,3 +227,28 @@ def test_cli_set_list_lift(
     assert cli.main([*args, "--until", "2001-01-01T00:00:00Z"]) == 1
     assert cli.main(["hold", "set", "--reason", "r"]) == 2
     assert "--case-id, --by" in capsys.readouterr().err
+
+
+def test_the_portal_case_page_shows_the_hold_and_why_fields_are_withheld(
+    committed_engine: Engine, settings: Settings, policy: Policy
+) -> None:
+    from voice.config import Environment
+
+    with transaction(committed_engine) as session:
+        case_id = a_case(session, policy)
+        holds.set_hold(
+            session=session,
+            case_id=case_id,
+            reason="threats reported",
+            set_by="liaison-7",
+            expires_at=utcnow() + timedelta(days=1),
+        )
+    dev = settings.model_copy(update={"environment": Environment.DEVELOPMENT})
+    with TestClient(create_app(dev, engine=committed_engine)) as client:
+        client.post("/portal/dev-sign-in", data={"name": "Lee Liaison"})
+        page = client.get(f"/portal/cases/{case_id}").text
+    assert "Safety hold" in page
+    assert "threats reported" in page
+    assert "harm.safety_hold" in page
+    assert "FOIA (b)(7)(F)" in page
+    assert "not available right now" in page

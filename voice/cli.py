@@ -15,6 +15,7 @@ from typing import Any
 from voice import migrate
 from voice.config import Settings, get_settings
 from voice.database import make_engine, transaction
+from voice.disclosure import cli as disclosure_cli
 from voice.disclosure.policy import cached_policy, default_policy_path
 
 INGEST_CHUNK = 500
@@ -112,7 +113,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     settings = get_settings()
     engine = make_engine(settings.database_url)
     policy = _policy(settings)
-    counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
+    counts = {"accepted": 0, "duplicate": 0, "quarantined": 0, "rejected": 0}
     lines = Path(args.file).read_text(encoding="utf-8").splitlines()
     numbered = [(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
     for offset in range(0, len(numbered), INGEST_CHUNK):
@@ -137,6 +138,8 @@ def _ingest_line(session: Any, line: str, policy: Any, service: Any) -> dict[str
         receipt = service.ingest_event(session=session, candidate=candidate, policy=policy)
     except InvalidEvent as exc:
         return {"status": "rejected", "errors": [p.as_dict() for p in exc.problems]}
+    except service.EventQuarantined as exc:
+        return {"status": "quarantined", "receipt": exc.receipt.as_dict()}
     return {"status": receipt.status, "receipt": receipt.as_dict()}
 
 
@@ -168,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = commands.add_parser("ingest", help="ingest events from an NDJSON file")
     ingest.add_argument("file")
     ingest.set_defaults(func=cmd_ingest)
+
+    disclosure_cli.register(commands)
     return parser
 
 

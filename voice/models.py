@@ -1,7 +1,15 @@
 """Every table, imported in one place so Alembic and the tests see the whole metadata."""
 
 from voice.cases.models import Case, CaseEvent, Subject
-from voice.disclosure.models import DisclosureRecord
+from voice.disclosure.models import (
+    DisclosureRecord,
+    QuarantinedEvent,
+    RecipientReference,
+    SafetyHold,
+    SafetyHoldChange,
+    SecurityAlert,
+    StaffMessage,
+)
 from voice.notify.models import Notification
 from voice.victims.models import Victim, VictimCaseLink
 
@@ -10,6 +18,12 @@ __all__ = [
     "CaseEvent",
     "DisclosureRecord",
     "Notification",
+    "QuarantinedEvent",
+    "RecipientReference",
+    "SafetyHold",
+    "SafetyHoldChange",
+    "SecurityAlert",
+    "StaffMessage",
     "Subject",
     "Victim",
     "VictimCaseLink",

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from tests.factories import booking, case_of, event, victim_with_link
 from voice.config import EmailAdapterKind, Settings, SmsAdapterKind
 from voice.database import transaction, utcnow
-from voice.disclosure.models import DisclosureRecord
+from voice.disclosure.models import DisclosureRecord, RecipientReference
 from voice.disclosure.policy import Policy
 from voice.ingest.service import Receipt, ingest_event
 from voice.notify import tasks
@@ -125,6 +125,13 @@ def disclosure_records(engine: Engine) -> list[DisclosureRecord]:
         return list(session.exec(select(DisclosureRecord).order_by(col(DisclosureRecord.id))).all())
 
 
+def recipient_of(engine: Engine, ref: str) -> tuple[str, str]:
+    """Who an accounting record's opaque reference stands for, from the protected table."""
+    with transaction(engine) as session:
+        row = session.exec(select(RecipientReference).where(RecipientReference.ref == ref)).one()
+        return row.recipient_kind, row.recipient_id
+
+
 def claim_at(ctx: WorkerContext, now: datetime, *, worker_id: str | None = None) -> list[int]:
     with transaction(ctx.engine) as session:
         return claim(
@@ -222,7 +229,7 @@ def test_run_once_sends_each_notification_once_and_accounts_for_it(
     for record in records:
         row = next(n for n in rows if n.id == record.notification_id)
         assert record.recipient_kind == "victim"
-        assert record.recipient_id == str(victim.id)
+        assert recipient_of(engine, record.recipient_ref) == ("victim", str(victim.id))
         assert record.channel == row.channel
         assert record.audience == "victim_verified"
         assert record.case_id == receipt.case_id

@@ -12,3 +12,11 @@ class Audience(StrEnum):
     SUPERVISOR = "supervisor"
     PRIVACY_OFFICER = "privacy_officer"
     AUDITOR = "auditor"
+
+
+# Victims, their families and partner systems: they never learn that anything was withheld,
+# nor why; staff views show both.
+OUTWARD = frozenset(
+    {Audience.VICTIM_VERIFIED, Audience.VICTIM_PENDING, Audience.FAMILY, Audience.PARTNER}
+)
+STAFF = frozenset(Audience) - OUTWARD

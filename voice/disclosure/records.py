@@ -22,6 +22,17 @@ SUBJECT_FIELDS = (
     "country_of_birth",
     "country_of_citizenship",
 )
+# The custody status an event type implies when the event does not state one (as the case fold
+# in voice/cases/service.py applies it).
+IMPLIED_CUSTODY = {
+    "custody.booked": "in_custody",
+    "custody.transferred": "in_custody",
+    "custody.returned": "in_custody",
+    "custody.released": "released",
+    "custody.escaped": "escaped",
+    "custody.deceased": "deceased",
+    "removal.completed": "removed",
+}
 CASE_FIELDS = (
     "case_number",
     "custody_status",
@@ -66,7 +77,7 @@ def _subject_fields(subject: Subject) -> dict[str, FieldValue]:
     }
 
 
-def case_record(subject: Subject, case: Case) -> Record:
+def case_record(subject: Subject, case: Case, *, safety_hold: bool = False) -> Record:
     fields = _subject_fields(subject)
     for name in CASE_FIELDS:
         fields[f"case.{name}"] = FieldValue(getattr(case, name), tuple(case.markings.get(name, ())))
@@ -74,10 +85,15 @@ def case_record(subject: Subject, case: Case) -> Record:
         fields=fields,
         subject_protected=subject_protected(subject),
         custody_status=case.custody_status,
+        subject_minor=subject.is_minor,
+        subject_1367=subject.protected_1367,
+        safety_hold=safety_hold,
     )
 
 
-def event_record(event: CaseEvent, subject: Subject, case: Case) -> Record:
+def event_record(
+    event: CaseEvent, subject: Subject, case: Case, *, safety_hold: bool = False
+) -> Record:
     """What an event says, with the subject's current names: the content of a notice."""
     payload: dict[str, Any] = event.payload
     fields = _subject_fields(subject)
@@ -98,4 +114,41 @@ def event_record(event: CaseEvent, subject: Subject, case: Case) -> Record:
         # A notice describes the case as the event left it.
         custody_status=event_case.get("custody_status", case.custody_status),
         event_type=event.event_type,
+        subject_minor=subject.is_minor,
+        subject_1367=subject.protected_1367,
+        safety_hold=safety_hold,
+    )
+
+
+def payload_record(payload: Mapping[str, Any], *, safety_hold: bool = False) -> Record:
+    """What a raw event says, on its own: for ``voice policy explain`` and the tests.
+
+    Every field the event carries is in the record (unknown ones too, so they are reported as
+    withheld), and the custody status is the one the event states or implies.
+    """
+    markings: Mapping[str, str] = payload.get("markings") or {}
+    fields: dict[str, FieldValue] = {}
+    for name in ("event_type", "occurred_at", "notes", "corrects"):
+        if name in payload:
+            fields[f"event.{name}"] = FieldValue(payload[name], markings_for(f"/{name}", markings))
+    subject_in: Mapping[str, Any] = payload.get("subject") or {}
+    for name, value in subject_in.items():
+        if name not in ("subject_id", "flags"):
+            fields[f"subject.{name}"] = FieldValue(
+                value, markings_for(f"/subject/{name}", markings)
+            )
+    case_in: Mapping[str, Any] = payload.get("case") or {}
+    for name, value in case_in.items():
+        fields[f"case.{name}"] = FieldValue(value, markings_for(f"/case/{name}", markings))
+    flags: Mapping[str, Any] = subject_in.get("flags") or {}
+    event_type = payload.get("event_type")
+    implied = IMPLIED_CUSTODY.get(event_type) if isinstance(event_type, str) else None
+    return Record(
+        fields=fields,
+        subject_protected=bool(flags.get("minor")) or bool(flags.get("protected_1367")),
+        custody_status=case_in.get("custody_status", implied),
+        event_type=event_type if isinstance(event_type, str) else None,
+        subject_minor=bool(flags.get("minor")),
+        subject_1367=bool(flags.get("protected_1367")),
+        safety_hold=safety_hold,
     )

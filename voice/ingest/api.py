@@ -32,6 +32,7 @@ def parse_body(raw: bytes, content_type: str) -> Any:
     responses={
         201: {"description": "the event was accepted; its receipt"},
         200: {"description": "a replay (the original receipt) or a batch's per-event results"},
+        202: {"description": "the event carried a classified marking and was quarantined"},
         422: {"description": "the event breaks the contract; every problem by JSON pointer"},
     },
 )
@@ -50,12 +51,15 @@ async def ingest_events(
         session.commit()
         counts = {
             s: sum(1 for r in results if r.as_dict()["status"] == s)
-            for s in ("accepted", "duplicate", "rejected")
+            for s in ("accepted", "duplicate", "quarantined", "rejected")
         }
         return JSONResponse({"results": [r.as_dict() for r in results], **counts})
 
     try:
         receipt = service.ingest_event(session=session, candidate=body, policy=policy)
+    except service.EventQuarantined as exc:
+        session.commit()  # the quarantine row and its security alert
+        return JSONResponse(exc.receipt.as_dict(), status_code=202)
     except InvalidEvent as exc:
         return problem(
             422,

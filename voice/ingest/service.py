@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from voice.cases import service as case_service
 from voice.cases.models import CaseEvent
+from voice.disclosure import spillage
 from voice.disclosure.policy import Policy
 from voice.ingest.validation import InvalidEvent, Problem, validate_event
 from voice.notify import service as notify_service
@@ -27,6 +28,10 @@ log = logging.getLogger(__name__)
 
 # Tries at storing one event when concurrent ingest creates its subject or case first.
 _ATTEMPTS = 3
+
+
+class IngestConflict(RuntimeError):
+    """Concurrent ingest kept conflicting with this event."""
 
 
 @dataclass(frozen=True)
@@ -47,9 +52,36 @@ class Receipt:
 
 
 @dataclass(frozen=True)
+class QuarantineReceipt:
+    """The answer to a spilled event: nothing of the event, not even its own identifiers."""
+
+    receipt_id: str
+    received_at: datetime
+    rule_id: str
+    status: Literal["quarantined"] = "quarantined"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "receipt_id": self.receipt_id,
+            "status": self.status,
+            "received_at": self.received_at.isoformat(),
+            "rule_id": self.rule_id,
+        }
+
+
+class EventQuarantined(Exception):
+    """The event carried a classified marking and was quarantined: commit, then answer with
+    ``receipt``. The exception holds nothing of the event."""
+
+    def __init__(self, receipt: QuarantineReceipt) -> None:
+        super().__init__(f"event quarantined ({receipt.receipt_id})")
+        self.receipt = receipt
+
+
+@dataclass(frozen=True)
 class BatchResult:
     index: int
-    receipt: Receipt | None = None
+    receipt: Receipt | QuarantineReceipt | None = None
     problems: tuple[Problem, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
@@ -102,8 +134,21 @@ def _existing(session: Session, source: str, source_event_id: str) -> CaseEvent 
     ).first()
 
 
+def _quarantine(session: Session, candidate: Any, rule_id: str) -> QuarantineReceipt:
+    row, _ = spillage.quarantine(session=session, candidate=candidate, rule_id=rule_id)
+    return QuarantineReceipt(row.quarantine_id, row.received_at, row.rule_id)
+
+
 def ingest_event(*, session: Session, candidate: Any, policy: Policy) -> Receipt:
-    """Apply one event; a replay of a known (source, source_event_id) changes nothing."""
+    """Apply one event; a replay of a known (source, source_event_id) changes nothing.
+
+    Spillage is looked for first, before validation, so that neither a stored row nor a
+    validation error can carry anything of a classified event: such an event raises
+    EventQuarantined once its quarantine row is written (the caller commits it).
+    """
+    spill_rule = spillage.scan(candidate)
+    if spill_rule is not None:
+        raise EventQuarantined(_quarantine(session, candidate, spill_rule))
     event_in = validate_event(candidate)
     source, source_event_id = event_in["source"], event_in["source_event_id"]
     existing = _existing(session, source, source_event_id)
@@ -129,7 +174,8 @@ def ingest_event(*, session: Session, candidate: Any, policy: Policy) -> Receipt
                 return _receipt(session, existing, "duplicate")
             # Otherwise it created the same new subject or case first; go again with it there.
             if attempt == _ATTEMPTS - 1:
-                raise
+                # The IntegrityError's text quotes the row's values; raise without it.
+                raise IngestConflict("event could not be stored after retries") from None
     log.info("event ingested id=%s case=%s type=%s", event.id, event.case_id, event.event_type)
     return _receipt(session, event, "accepted", notifications=queued)
 
@@ -141,6 +187,8 @@ def ingest_batch(*, session: Session, candidates: list[Any], policy: Policy) -> 
             receipt = ingest_event(session=session, candidate=candidate, policy=policy)
         except InvalidEvent as exc:
             results.append(BatchResult(index=index, problems=tuple(exc.problems)))
+        except EventQuarantined as exc:
+            results.append(BatchResult(index=index, receipt=exc.receipt))
         else:
             results.append(BatchResult(index=index, receipt=receipt))
     return results

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from voice.cases.models import Case, CaseEvent, Subject
 from voice.database import utcnow
+from voice.disclosure import holds
 from voice.disclosure.audiences import Audience
 from voice.disclosure.filter import disclose
 from voice.disclosure.policy import Policy
@@ -66,8 +67,11 @@ def enqueue_for_event(*, session: Session, event: CaseEvent, policy: Policy) -> 
         return 0  # already corrected before it arrived: there is nothing true to tell
     subject = session.get_one(Subject, event.subject_id)
     case = session.get_one(Case, event.case_id)
+    held = holds.is_held(session=session, case_id=case.id)  # type: ignore[arg-type]
     view = disclose(
-        event_record(event, subject, case), audience=Audience.VICTIM_VERIFIED, policy=policy
+        event_record(event, subject, case, safety_hold=held),
+        audience=Audience.VICTIM_VERIFIED,
+        policy=policy,
     )
     if "event.event_type" not in view.released:
         return 0  # nothing about this event may go to a victim at all

@@ -19,6 +19,7 @@ from sqlmodel import Session, col
 from voice.cases.models import Case, CaseEvent, Subject
 from voice.config import Settings
 from voice.database import transaction, utcnow
+from voice.disclosure import holds
 from voice.disclosure import service as disclosure_service
 from voice.disclosure.audiences import Audience
 from voice.disclosure.filter import DisclosedView, disclose
@@ -163,8 +164,11 @@ def _prepare(session: Session, ctx: WorkerContext, notification_id: int) -> _Pre
     subject = session.get_one(Subject, event.subject_id)
     case = session.get_one(Case, event.case_id)
     # The filter runs again at send time: a hold or a protection flag set after ingest wins.
+    held = holds.is_held(session=session, case_id=case.id)  # type: ignore[arg-type]
     view = disclose(
-        event_record(event, subject, case), audience=Audience.VICTIM_VERIFIED, policy=ctx.policy
+        event_record(event, subject, case, safety_hold=held),
+        audience=Audience.VICTIM_VERIFIED,
+        policy=ctx.policy,
     )
     if "event.event_type" not in view.released:
         return "nothing disclosable"

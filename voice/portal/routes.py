@@ -14,6 +14,7 @@ from voice.cases import service as case_service
 from voice.cases.models import Subject
 from voice.config import Environment
 from voice.deps import PolicyDep, SessionDep, SettingsDep, ValidCase
+from voice.disclosure import holds
 from voice.disclosure.audiences import Audience
 from voice.disclosure.filter import disclose
 from voice.disclosure.records import case_record
@@ -95,8 +96,11 @@ def case_page(
 ) -> HTMLResponse:
     assert case.id is not None
     subject = session.get_one(Subject, case.subject_id)
+    held = holds.is_held(session=session, case_id=case.id)
     victim_view = disclose(
-        case_record(subject, case), audience=Audience.VICTIM_VERIFIED, policy=policy
+        case_record(subject, case, safety_hold=held),
+        audience=Audience.VICTIM_VERIFIED,
+        policy=policy,
     )
     links = session.exec(
         select(VictimCaseLink)
@@ -113,5 +117,6 @@ def case_page(
             "events": case_service.case_timeline(session=session, case_id=case.id),
             "victim_view": victim_view,
             "links": links,
+            "holds": [h for h in holds.list_holds(session=session) if h.case_id == case.id],
         },
     )

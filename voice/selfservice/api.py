@@ -19,6 +19,8 @@ class LinkedCasePublic(BaseModel):
     verified: bool
     subject: dict[str, Any]
     case: dict[str, Any]
+    # Set when nothing about the case can be shown now: the policy's neutral message.
+    message: str | None = None
 
 
 class LinkedCasesPublic(BaseModel):
@@ -37,6 +39,7 @@ def my_cases(victim: CurrentVictim, session: SessionDep, policy: PolicyDep) -> L
             verified=v.verified,
             subject=v.disclosed.get("subject", {}),
             case=v.disclosed.get("case", {}),
+            message=v.message,
         )
         for v in views
     ]

@@ -8,6 +8,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from voice.cases.models import Case, Subject
+from voice.disclosure import holds
 from voice.disclosure import service as disclosure_service
 from voice.disclosure.audiences import Audience
 from voice.disclosure.filter import disclose
@@ -22,6 +23,7 @@ class LinkedCaseView:
     relationship: str
     verified: bool
     disclosed: dict[str, dict[str, Any]]
+    message: str | None = None
 
 
 def audience_for(link: VictimCaseLink) -> Audience:
@@ -44,9 +46,14 @@ def linked_cases(*, session: Session, victim: Victim, policy: Policy) -> list[Li
         .order_by(col(VictimCaseLink.id))
     ).all()
     views = []
+    held = holds.held_case_ids(session=session, case_ids=[case.id for _, case, _ in rows])  # type: ignore[misc]
     for link, case, subject in rows:
         assert case.id is not None
-        view = disclose(case_record(subject, case), audience=audience_for(link), policy=policy)
+        view = disclose(
+            case_record(subject, case, safety_hold=case.id in held),
+            audience=audience_for(link),
+            policy=policy,
+        )
         disclosure_service.record_disclosure(
             session=session,
             view=view,
@@ -62,6 +69,7 @@ def linked_cases(*, session: Session, victim: Victim, policy: Policy) -> list[Li
                 relationship=link.relationship,
                 verified=link.verification_status == VerificationStatus.VERIFIED,
                 disclosed=view.nested(),
+                message=view.message,
             )
         )
     return views

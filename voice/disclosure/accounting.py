@@ -1,0 +1,153 @@
+"""The accounting of disclosures as a hash chain, and reading it back.
+
+Each record carries the hash of the record before it and its own hash over a canonical
+serialisation of every column but ``id``. Writers are serialised, so the chain has one order:
+on PostgreSQL by a transaction-scoped advisory lock, on SQLite by the write lock that every
+transaction takes at BEGIN IMMEDIATE (voice/database.py). ``verify`` walks the chain and names
+the first row that was edited, removed or moved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from voice.database import utcnow
+from voice.disclosure.models import DisclosureRecord, RecipientReference
+
+GENESIS = "0" * 64
+# Any fixed 64-bit number will do; it only has to differ from other advisory locks in use.
+_CHAIN_LOCK = 0x564F494345414343  # "VOICEACC"
+_HASHED = (
+    "chain_seq",
+    "disclosed_at",
+    "recipient_kind",
+    "recipient_ref",
+    "audience",
+    "channel",
+    "purpose",
+    "case_id",
+    "event_id",
+    "notification_id",
+    "fields_released",
+    "fields_withheld",
+    "policy_version",
+    "policy_sha256",
+    "prev_hash",
+)
+
+
+def record_hash(values: dict[str, Any]) -> str:
+    body = {name: values[name] for name in _HASHED}
+    body["disclosed_at"] = body["disclosed_at"].isoformat()
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def recipient_ref(*, session: Session, recipient_kind: str, recipient_id: str) -> str:
+    """The opaque reference for a recipient, created on first use.
+
+    Under the chain's lock, so two first disclosures to one recipient cannot both create it.
+    """
+    _lock_chain(session)
+    found = session.exec(
+        select(RecipientReference.ref).where(
+            RecipientReference.recipient_kind == recipient_kind,
+            RecipientReference.recipient_id == recipient_id,
+        )
+    ).first()
+    if found is not None:
+        return found
+    ref = "rcp_" + secrets.token_hex(16)
+    session.add(
+        RecipientReference(ref=ref, recipient_kind=recipient_kind, recipient_id=recipient_id)
+    )
+    session.flush()
+    return ref
+
+
+def _lock_chain(session: Session) -> None:
+    # Transaction-scoped and re-entrant: taking it again in the same transaction is free.
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
+
+
+def append(*, session: Session, values: dict[str, Any]) -> DisclosureRecord:
+    """Add one record at the end of the chain (``values`` holds every column but the chain's)."""
+    _lock_chain(session)
+    last = session.exec(
+        select(DisclosureRecord.chain_seq, DisclosureRecord.record_hash)
+        .order_by(col(DisclosureRecord.chain_seq).desc())
+        .limit(1)
+    ).first()
+    seq, prev = (last[0] + 1, last[1]) if last is not None else (1, GENESIS)
+    values = {**values, "chain_seq": seq, "prev_hash": prev, "disclosed_at": utcnow()}
+    record = DisclosureRecord(**values, record_hash=record_hash(values))
+    session.add(record)
+    session.flush()
+    return record
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    problem: str | None = None
+
+
+def _rows(session: Session) -> Iterator[DisclosureRecord]:
+    yield from session.exec(select(DisclosureRecord).order_by(col(DisclosureRecord.chain_seq)))
+
+
+def verify(*, session: Session, rows: Iterable[DisclosureRecord] | None = None) -> VerifyResult:
+    prev, expected_seq, checked = GENESIS, 1, 0
+    for row in rows if rows is not None else _rows(session):
+        values = row.model_dump()
+        where = f"record id {row.id} (chain position {row.chain_seq})"
+        if row.chain_seq != expected_seq:
+            return VerifyResult(False, checked, f"{where}: expected position {expected_seq}")
+        if row.prev_hash != prev:
+            return VerifyResult(False, checked, f"{where}: does not follow the record before it")
+        if record_hash(values) != row.record_hash:
+            return VerifyResult(False, checked, f"{where}: its content does not match its hash")
+        prev, expected_seq, checked = row.record_hash, expected_seq + 1, checked + 1
+    return VerifyResult(True, checked)
+
+
+def accounting_for_subject(*, session: Session, subject_id: int) -> list[dict[str, Any]]:
+    """Every disclosure of a subject's case data, oldest first, without naming any recipient."""
+    from voice.cases.models import Case
+
+    rows = session.exec(
+        select(DisclosureRecord)
+        .join(Case, col(Case.id) == col(DisclosureRecord.case_id))
+        .where(Case.subject_id == subject_id)
+        .order_by(col(DisclosureRecord.chain_seq))
+    )
+    return [
+        {
+            "disclosed_at": row.disclosed_at.isoformat(),
+            "recipient": f"{row.recipient_kind}:{row.recipient_ref}",
+            "audience": row.audience,
+            "channel": row.channel,
+            "purpose": row.purpose,
+            "case_id": row.case_id,
+            "event_id": row.event_id,
+            "fields_released": row.fields_released,
+            "fields_withheld": [
+                {"field": w.get("field"), "rule_id": w.get("rule_id"), "basis": w.get("basis")}
+                for w in row.fields_withheld
+            ],
+            "policy_version": row.policy_version,
+            "policy_sha256": row.policy_sha256,
+            "chain_seq": row.chain_seq,
+        }
+        for row in rows
+    ]

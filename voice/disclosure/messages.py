@@ -1,0 +1,87 @@
+"""Staff-written messages to victims: scanned on the way out, held for a supervisor on a finding.
+
+``submit`` scans the body (textscan.py). A clean message is ``ready``; one with findings is
+``held`` and can be sent only after ``approve`` by someone other than its author, or ``reject``.
+``ready_to_send`` is the one check a sending path asks.
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+
+from sqlmodel import Session
+
+from voice.database import utcnow
+from voice.disclosure.models import StaffMessage
+from voice.disclosure.textscan import scan
+from voice.victims.models import VictimCaseLink
+
+log = logging.getLogger(__name__)
+
+
+class MessageStatus(StrEnum):
+    READY = "ready"
+    HELD = "held"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class ReviewError(ValueError):
+    """A review that is not allowed: wrong state, or the author reviewing their own message."""
+
+
+def submit(*, session: Session, link_id: int, body: str, author: str) -> StaffMessage:
+    link = session.get(VictimCaseLink, link_id)
+    if link is None:
+        raise ReviewError(f"no link {link_id}")
+    if not body.strip() or not author.strip():
+        raise ReviewError("a message needs a body and an author")
+    findings = [f.as_dict() for f in scan(body)]
+    message = StaffMessage(
+        case_id=link.case_id,
+        link_id=link_id,
+        body=body,
+        author=author.strip(),
+        status=MessageStatus.HELD if findings else MessageStatus.READY,
+        findings=findings,
+    )
+    session.add(message)
+    session.flush()
+    # Kinds only: the text of a message never reaches a log.
+    log.info(
+        "staff message %s %s (%s)",
+        message.id,
+        message.status,
+        ",".join(sorted({str(f["kind"]) for f in findings})) or "no findings",
+    )
+    return message
+
+
+def _review(
+    session: Session, message_id: int, reviewer: str, note: str, status: MessageStatus
+) -> StaffMessage:
+    message = session.get(StaffMessage, message_id)
+    if message is None:
+        raise ReviewError(f"no message {message_id}")
+    if message.status != MessageStatus.HELD:
+        raise ReviewError(f"message {message_id} is {message.status}, not held for review")
+    if not reviewer.strip() or reviewer.strip() == message.author:
+        raise ReviewError("a held message is reviewed by a supervisor other than its author")
+    message.status = status
+    message.reviewed_by, message.reviewed_at, message.review_note = reviewer.strip(), utcnow(), note
+    session.add(message)
+    session.flush()
+    return message
+
+
+def approve(*, session: Session, message_id: int, supervisor: str, note: str = "") -> StaffMessage:
+    return _review(session, message_id, supervisor, note, MessageStatus.APPROVED)
+
+
+def reject(*, session: Session, message_id: int, supervisor: str, note: str = "") -> StaffMessage:
+    return _review(session, message_id, supervisor, note, MessageStatus.REJECTED)
+
+
+def ready_to_send(message: StaffMessage) -> bool:
+    return message.status in (MessageStatus.READY, MessageStatus.APPROVED)

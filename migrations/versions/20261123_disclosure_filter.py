@@ -148,6 +148,15 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("prev_hash", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("record_hash", sa.String(length=64), nullable=True))
 
+    op.create_table(
+        "disclosure_chain_head",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("chain_seq", sa.Integer(), nullable=False),
+        sa.Column("record_hash", sa.String(length=64), nullable=False),
+        sa.Column("updated_at", voice.database.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_disclosure_chain_head")),
+    )
+
     _chain_existing_records()
 
     with op.batch_alter_table("disclosure_record", schema=None) as batch_op:
@@ -233,9 +242,23 @@ def _chain_existing_records() -> None:
                 record_hash=prev,
             )
         )
+    if rows:
+        head = sa.table(
+            "disclosure_chain_head",
+            sa.column("id", sa.Integer()),
+            sa.column("chain_seq", sa.Integer()),
+            sa.column("record_hash", sa.String()),
+            sa.column("updated_at", voice.database.UTCDateTime()),
+        )
+        connection.execute(
+            head.insert().values(
+                id=1, chain_seq=len(rows), record_hash=prev, updated_at=voice.database.utcnow()
+            )
+        )
 
 
 def downgrade() -> None:
+    op.drop_table("disclosure_chain_head")
     with op.batch_alter_table("staff_message", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_staff_message_link_id"))
         batch_op.drop_index(batch_op.f("ix_staff_message_case_id"))

@@ -100,6 +100,18 @@ def test_verify_fails_on_a_deleted_row(committed_engine: Engine, policy: Policy)
     assert "expected position 2" in result.problem
 
 
+def test_verify_fails_when_the_newest_rows_are_removed(
+    committed_engine: Engine, policy: Policy
+) -> None:
+    disclose_reads(committed_engine, policy)
+    with transaction(committed_engine) as session:
+        session.execute(sa.delete(DisclosureRecord).where(col(DisclosureRecord.chain_seq) == 3))
+    result = verify(committed_engine)
+    assert not result.ok
+    assert result.problem is not None
+    assert "removed from the end" in result.problem
+
+
 def test_verify_fails_on_reordered_rows(committed_engine: Engine, policy: Policy) -> None:
     disclose_reads(committed_engine, policy)
     first, second = rows(committed_engine)[:2]

@@ -3,8 +3,9 @@
 Each record carries the hash of the record before it and its own hash over a canonical
 serialisation of every column but ``id``. Writers are serialised, so the chain has one order:
 on PostgreSQL by a transaction-scoped advisory lock, on SQLite by the write lock that every
-transaction takes at BEGIN IMMEDIATE (voice/database.py). ``verify`` walks the chain and names
-the first row that was edited, removed or moved.
+transaction takes at BEGIN IMMEDIATE (voice/database.py). A one-row head records where the chain
+ends. ``verify`` walks the chain and names the first row that was edited, removed or moved, and
+checks that the chain reaches its head, so removing the newest records shows too.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from voice.database import utcnow
-from voice.disclosure.models import DisclosureRecord, RecipientReference
+from voice.disclosure.models import DisclosureChainHead, DisclosureRecord, RecipientReference
 
 GENESIS = "0" * 64
 # Any fixed 64-bit number will do; it only has to differ from other advisory locks in use.
@@ -82,15 +83,15 @@ def _lock_chain(session: Session) -> None:
 def append(*, session: Session, values: dict[str, Any]) -> DisclosureRecord:
     """Add one record at the end of the chain (``values`` holds every column but the chain's)."""
     _lock_chain(session)
-    last = session.exec(
-        select(DisclosureRecord.chain_seq, DisclosureRecord.record_hash)
-        .order_by(col(DisclosureRecord.chain_seq).desc())
-        .limit(1)
-    ).first()
-    seq, prev = (last[0] + 1, last[1]) if last is not None else (1, GENESIS)
+    head = session.get(DisclosureChainHead, 1)
+    seq, prev = (head.chain_seq + 1, head.record_hash) if head is not None else (1, GENESIS)
     values = {**values, "chain_seq": seq, "prev_hash": prev, "disclosed_at": utcnow()}
     record = DisclosureRecord(**values, record_hash=record_hash(values))
     session.add(record)
+    if head is None:
+        head = DisclosureChainHead(id=1, chain_seq=seq, record_hash=record.record_hash)
+    head.chain_seq, head.record_hash, head.updated_at = seq, record.record_hash, utcnow()
+    session.add(head)
     session.flush()
     return record
 
@@ -118,6 +119,15 @@ def verify(*, session: Session, rows: Iterable[DisclosureRecord] | None = None) 
         if record_hash(values) != row.record_hash:
             return VerifyResult(False, checked, f"{where}: its content does not match its hash")
         prev, expected_seq, checked = row.record_hash, expected_seq + 1, checked + 1
+    head = session.get(DisclosureChainHead, 1)
+    head_seq, head_hash = (head.chain_seq, head.record_hash) if head else (0, GENESIS)
+    if (head_seq, head_hash) != (checked, prev):
+        return VerifyResult(
+            False,
+            checked,
+            f"the chain ends at position {checked} but its head records position {head_seq}: "
+            "records were removed from the end, or the head was altered",
+        )
     return VerifyResult(True, checked)
 
 

@@ -43,6 +43,21 @@ class DisclosureRecord(SQLModel, table=True):
     record_hash: str = Field(sa_type=sa.String(64))
 
 
+class DisclosureChainHead(SQLModel, table=True):
+    """Where the accounting chain ends: one row, moved forward with every record.
+
+    Without it, removing the newest records would leave a shorter chain that still verifies.
+    Its hash is also what an operator anchors outside the database.
+    """
+
+    __tablename__ = "disclosure_chain_head"
+
+    id: int = Field(default=1, primary_key=True)
+    chain_seq: int
+    record_hash: str = Field(sa_type=sa.String(64))
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class RecipientReference(SQLModel, table=True):
     """The only link from the accounting's opaque recipient references to who they are.
 

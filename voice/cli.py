@@ -168,6 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = commands.add_parser("ingest", help="ingest events from an NDJSON file")
     ingest.add_argument("file")
     ingest.set_defaults(func=cmd_ingest)
+
+    from voice.notify.cli import add_commands as add_notify_commands
+
+    add_notify_commands(commands)
     return parser
 
 

@@ -2,14 +2,26 @@
 
 from voice.cases.models import Case, CaseEvent, Subject
 from voice.disclosure.models import DisclosureRecord
-from voice.notify.models import Notification
+from voice.liaison.models import LiaisonTask
+from voice.notify.models import (
+    ContactSuppression,
+    DeliveryReceipt,
+    NoticeAcknowledgement,
+    Notification,
+    NotificationHold,
+)
 from voice.victims.models import Victim, VictimCaseLink
 
 __all__ = [
     "Case",
     "CaseEvent",
+    "ContactSuppression",
+    "DeliveryReceipt",
     "DisclosureRecord",
+    "LiaisonTask",
+    "NoticeAcknowledgement",
     "Notification",
+    "NotificationHold",
     "Subject",
     "Victim",
     "VictimCaseLink",

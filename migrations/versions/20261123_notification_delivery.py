@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0001
-Create Date: 2026-11-23 05:57:22.649458
+Create Date: 2026-11-23 06:13:26.093615
 """
 
 from __future__ import annotations
@@ -150,6 +150,10 @@ def upgrade() -> None:
 
     with op.batch_alter_table("notification", schema=None) as batch_op:
         batch_op.add_column(sa.Column("hold_id", sa.Integer(), nullable=True))
+        # Existing rows were written under the guard's watch (had there been one).
+        batch_op.add_column(
+            sa.Column("guarded", sa.Boolean(), nullable=False, server_default=sa.true())
+        )
         batch_op.create_index(batch_op.f("ix_notification_hold_id"), ["hold_id"], unique=False)
         batch_op.create_foreign_key(
             batch_op.f("fk_notification_hold_id_notification_hold"),
@@ -168,6 +172,7 @@ def downgrade() -> None:
             batch_op.f("fk_notification_hold_id_notification_hold"), type_="foreignkey"
         )
         batch_op.drop_index(batch_op.f("ix_notification_hold_id"))
+        batch_op.drop_column("guarded")
         batch_op.drop_column("hold_id")
 
     with op.batch_alter_table("liaison_task", schema=None) as batch_op:

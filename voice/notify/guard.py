@@ -53,13 +53,21 @@ class HoldNotOpen(ValueError):
 
 
 def _critical_events_since(session: Session, since: datetime) -> int:
+    """Critical events that caused notices in the window: a burst that tells nobody is no
+    danger, and notices written under ``suspended()`` do not count."""
     return session.exec(
-        select(func.count(col(CaseEvent.id))).where(
+        select(func.count(func.distinct(Notification.event_id)))
+        .join(CaseEvent, col(CaseEvent.id) == col(Notification.event_id))
+        .where(
             col(CaseEvent.event_type).in_(CRITICAL_EVENT_TYPES),
-            CaseEvent.received_at >= since,
-            col(CaseEvent.retracted_by_id).is_(None),
+            Notification.created_at >= since,
+            col(Notification.guarded).is_(True),
         )
     ).one()
+
+
+def is_suspended() -> bool:
+    return _suspended.get()
 
 
 def _active_cases(session: Session) -> int:
@@ -87,7 +95,7 @@ def hold_for(*, session: Session, settings: Settings, event: CaseEvent) -> int |
         return existing.id
     now = utcnow()
     since = now - timedelta(seconds=settings.guard_window_seconds)
-    recent = _critical_events_since(session, since)
+    recent = _critical_events_since(session, since) + 1  # and this one
     over_rate = recent > settings.guard_max_critical_events
     over_share = (
         recent >= settings.guard_min_events
@@ -108,6 +116,7 @@ def hold_for(*, session: Session, settings: Settings, event: CaseEvent) -> int |
         .where(
             col(Notification.status) == NotificationStatus.CREATED,
             col(Notification.created_at) >= since,
+            col(Notification.guarded).is_(True),
             col(Notification.event_id).in_(
                 select(CaseEvent.id).where(col(CaseEvent.event_type).in_(CRITICAL_EVENT_TYPES))
             ),

@@ -66,6 +66,9 @@ class Notification(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     hold_id: int | None = Field(default=None, foreign_key="notification_hold.id", index=True)
+    # False for notices written under ``guard.suspended()`` (the demo's invented history): the
+    # mass-event guard does not count them towards a burst.
+    guarded: bool = True
 
 
 # A victim must hear of these within minutes, and must confirm that they did.

@@ -98,6 +98,7 @@ def enqueue_for_event(
             "channel": channel,
             "status": NotificationStatus.CREATED if hold_id is None else NotificationStatus.HELD,
             "hold_id": hold_id,
+            "guarded": not guard.is_suspended(),
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 
 
 def twilio_signature(auth_token: str, url: str, params: Iterable[tuple[str, str]]) -> str:
-    # Repeated names are sorted by value too, as Twilio's own validator does.
-    payload = url + "".join(name + value for name, value in sorted(params))
+    # Repeated names are sorted by value too, and repeats dropped, as Twilio's validator does.
+    payload = url + "".join(name + value for name, value in sorted(set(params)))
     digest = hmac.new(auth_token.encode("utf-8"), payload.encode("utf-8"), hashlib.sha1).digest()
     return base64.b64encode(digest).decode("ascii")
 

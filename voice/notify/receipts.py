@@ -83,6 +83,18 @@ def record_sms_receipt(
     return apply_pending(session=session, notification_id=notification.id)
 
 
+def kept_for(*, session: Session, notification_ids: list[int]) -> set[int]:
+    """Which of these notifications have a kept receipt (one query for a whole batch)."""
+    if not notification_ids:
+        return set()
+    rows = session.exec(
+        select(DeliveryReceipt.notification_id).where(
+            col(DeliveryReceipt.notification_id).in_(notification_ids)
+        )
+    ).all()
+    return {row for row in rows if row is not None}
+
+
 def apply_pending(*, session: Session, notification_id: int) -> NotificationStatus | None:
     """Apply the latest kept receipt with a final outcome, if the notification is waiting."""
     receipts = session.exec(

@@ -12,22 +12,16 @@ import random
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import parseaddr
-from types import MappingProxyType
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from voice.cases.models import Case, CaseEvent, Subject
 from voice.config import Settings
 from voice.database import transaction, utcnow
 from voice.disclosure import service as disclosure_service
-from voice.disclosure.audiences import Audience
-from voice.disclosure.filter import DisclosedView, disclose
 from voice.disclosure.policy import Policy
-from voice.disclosure.records import event_record
-from voice.notify import ack, alerts, contacts, receipts
+from voice.notify import alerts, contacts, receipts
 from voice.notify.adapters.base import (
     DeliveryError,
     EmailSender,
@@ -37,13 +31,25 @@ from voice.notify.adapters.base import (
     awaits_receipts,
 )
 from voice.notify.models import Channel, Notification, NotificationStatus
-from voice.notify.render import NoticeTooLong, is_critical, render_notice
-from voice.notify.service import POSSIBLY_TOLD, chosen_channels
-from voice.victims.models import VerificationStatus, Victim, VictimCaseLink
+from voice.notify.prepare import RENDER_FAILED, message_id_for
+from voice.notify.prepare import Prepared as _Prepared
+from voice.notify.prepare import prepare as _prepare
+from voice.victims.models import Victim, VictimCaseLink
 
 log = logging.getLogger(__name__)
 
-RENDER_FAILED = "render failed: over the SMS segment cap"
+# ``_prepare`` stays reachable here: tests and the crash harness replace it on this module.
+__all__ = [
+    "RENDER_FAILED",
+    "WorkerContext",
+    "_Prepared",
+    "_prepare",
+    "claim",
+    "deliver",
+    "deliver_batch",
+    "message_id_for",
+    "run_once",
+]
 
 
 @dataclass(frozen=True)
@@ -54,21 +60,6 @@ class WorkerContext:
     email: EmailSender
     sms: SmsSender
     worker_id: str
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    """Everything needed to send, gathered in a short read so no transaction spans the send."""
-
-    notification_id: int
-    channel: Channel
-    message: OutgoingEmail | OutgoingSms
-    view: DisclosedView
-    recipient_id: str
-    case_id: int
-    event_id: int
-    retracted: DisclosedView | None = None
-    retracted_event_id: int | None = None
 
 
 def claim(
@@ -146,133 +137,6 @@ def _finish(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _prepare(session: Session, ctx: WorkerContext, notification_id: int) -> _Prepared | str:
-    """Build the message, or return why this notification must not be sent."""
-    notification = session.get_one(Notification, notification_id)
-    if (
-        notification.claimed_by != ctx.worker_id
-        or notification.status != NotificationStatus.SENDING
-    ):
-        return "lease lost"
-    event = session.get_one(CaseEvent, notification.event_id)
-    if event.retracted_by_id is not None:
-        return "event retracted"
-    retracted: tuple[int, DisclosedView] | None = None
-    if event.event_type == "correction":
-        if not _was_possibly_told(session, event, notification):
-            # The retracted notice never went out (it was cancelled): nothing to correct.
-            return "nothing to correct"
-        retracted = _retracted_view(session, ctx, event)
-    link = session.get_one(VictimCaseLink, notification.link_id)
-    victim = session.get_one(Victim, link.victim_id)
-    channel = Channel(notification.channel)
-    if (
-        link.verification_status != VerificationStatus.VERIFIED
-        or not victim.active
-        or channel not in chosen_channels(link, victim)
-    ):
-        return "recipient no longer eligible"
-    address = victim.email if channel is Channel.EMAIL else victim.phone
-    assert address is not None
-    if contacts.is_suppressed(session=session, channel=channel, address=address):
-        # Opted out (STOP) or known not to exist (hard bounce): never write to it.
-        return "contact point suppressed"
-    subject = session.get_one(Subject, event.subject_id)
-    case = session.get_one(Case, event.case_id)
-    # The filter runs again at send time: a hold or a protection flag set after ingest wins.
-    view = disclose(
-        event_record(event, subject, case), audience=Audience.VICTIM_VERIFIED, policy=ctx.policy
-    )
-    if "event.event_type" not in view.released:
-        return "nothing disclosable"
-    assert event.id is not None
-    assert link.id is not None
-    assert case.id is not None
-    ack_link = ""
-    if channel is Channel.EMAIL and is_critical(event.event_type):
-        ack_link = ack.ack_url(settings=ctx.settings, event_id=event.id, link_id=link.id)
-    try:
-        notice = render_notice(
-            view=view,
-            channel=channel,
-            language=victim.preferred_language,
-            office_contact=ctx.settings.office_contact,
-            ack_url=ack_link,
-            retracted=retracted[1] if retracted else None,
-        )
-    except NoticeTooLong:
-        return RENDER_FAILED
-    reference = f"n-{notification_id:08d}"
-    message: OutgoingEmail | OutgoingSms
-    if channel is Channel.EMAIL:
-        message = OutgoingEmail(
-            to=address,
-            sender=ctx.settings.email_from,
-            subject=notice.subject,
-            text=notice.body,
-            html=notice.html,
-            message_id=message_id_for(reference, ctx.settings.email_from),
-            reference=reference,
-        )
-    else:
-        message = OutgoingSms(
-            to=address, sender=ctx.settings.sms_from, body=notice.body, reference=reference
-        )
-    return _Prepared(
-        notification_id=notification_id,
-        channel=channel,
-        message=message,
-        view=view,
-        recipient_id=str(victim.id),
-        case_id=case.id,
-        event_id=event.id,
-        retracted=retracted[1] if retracted else None,
-        retracted_event_id=retracted[0] if retracted else None,
-    )
-
-
-def message_id_for(reference: str, sender: str) -> str:
-    """The Message-ID we keep: derived from the reference, so a resend repeats it exactly."""
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "voice.invalid"
-    return f"<{reference}.voice@{domain}>"
-
-
-def _retracted_view(
-    session: Session, ctx: WorkerContext, correction: CaseEvent
-) -> tuple[int, DisclosedView] | None:
-    """The retracted event's type alone, and only while the filter still releases it."""
-    retracted = session.exec(
-        select(CaseEvent).where(CaseEvent.retracted_by_id == correction.id)
-    ).first()
-    if retracted is None or retracted.id is None:
-        return None
-    subject = session.get_one(Subject, retracted.subject_id)
-    case = session.get_one(Case, retracted.case_id)
-    full = disclose(
-        event_record(retracted, subject, case), audience=Audience.VICTIM_VERIFIED, policy=ctx.policy
-    )
-    if "event.event_type" not in full.released:
-        return None
-    released = {"event.event_type": full.released["event.event_type"]}
-    return retracted.id, DisclosedView(
-        audience=Audience.VICTIM_VERIFIED, released=MappingProxyType(released)
-    )
-
-
-def _was_possibly_told(session: Session, correction: CaseEvent, notification: Notification) -> bool:
-    told = session.execute(
-        sa.select(col(Notification.id))
-        .join(CaseEvent, col(CaseEvent.id) == col(Notification.event_id))
-        .where(
-            col(CaseEvent.retracted_by_id) == correction.id,
-            col(Notification.link_id) == notification.link_id,
-            col(Notification.status).in_(POSSIBLY_TOLD),
-        )
-        .limit(1)
-    ).first()
-    return told is not None
-
-
 def _backoff(attempts: int) -> timedelta:
     # Exponential with full jitter, so a provider outage does not end in a synchronised stampede.
     ceiling = min(3600.0, 5.0 * 2 ** max(0, attempts - 1))
@@ -328,6 +192,7 @@ def deliver_batch(
     outcomes: dict[int, NotificationStatus | None] = {}
     ready: list[_Prepared] = []
     with transaction(ctx.engine) as session:
+        _preload(session, notification_ids)
         for notification_id in notification_ids:
             notification = session.get_one(Notification, notification_id)
             if notification.attempts > ctx.settings.worker_max_attempts:
@@ -349,9 +214,22 @@ def deliver_batch(
         return outcomes
     results = _send_all(ctx, ready)
     with transaction(ctx.engine) as session:
-        for prepared, outcome in zip(ready, results, strict=True):
-            outcomes[prepared.notification_id] = _settle(session, ctx, prepared, outcome)
+        outcomes.update(_settle_all(session, ctx, ready, results))
     return outcomes
+
+
+def _preload(session: Session, notification_ids: list[int]) -> None:
+    """Load a batch's rows in three queries, so the per-row reads hit the identity map."""
+    rows = session.exec(select(Notification).where(col(Notification.id).in_(notification_ids)))
+    link_ids = {row.link_id for row in rows.all()}
+    links = session.exec(select(VictimCaseLink).where(col(VictimCaseLink.id).in_(link_ids))).all()
+    victim_ids = {link.victim_id for link in links}
+    victims = session.exec(select(Victim).where(col(Victim.id).in_(victim_ids))).all()
+    contacts.preload(
+        session=session,
+        emails={v.email for v in victims if v.email},
+        phones={v.phone for v in victims if v.phone},
+    )
 
 
 def _cancel(
@@ -375,27 +253,69 @@ def _fail(
     return status
 
 
-def _settle(
-    session: Session, ctx: WorkerContext, prepared: _Prepared, outcome: _Outcome
-) -> NotificationStatus | None:
-    notification_id = prepared.notification_id
-    if outcome.provider_ref is None:
-        return _record_failure(
-            session, ctx, notification_id, outcome.code, retryable=outcome.retryable
+def _settle_all(
+    session: Session, ctx: WorkerContext, ready: list[_Prepared], results: list[_Outcome]
+) -> dict[int, NotificationStatus | None]:
+    """Record a batch's sends: failures row by row, successes in one statement."""
+    ids = [prepared.notification_id for prepared in ready]
+    # Locks the rows on PostgreSQL, so that a receipt callback for one of them waits for this
+    # commit; SQLite's BEGIN IMMEDIATE already serialises the two.
+    held = set(
+        session.execute(
+            sa.select(col(Notification.id))
+            .where(
+                col(Notification.id).in_(ids),
+                col(Notification.claimed_by) == ctx.worker_id,
+                col(Notification.status) == NotificationStatus.SENDING,
+            )
+            .with_for_update()
+        ).scalars()
+    )
+    outcomes: dict[int, NotificationStatus | None] = {}
+    finished: list[dict[str, object]] = []
+    for prepared, outcome in zip(ready, results, strict=True):
+        notification_id = prepared.notification_id
+        if outcome.provider_ref is None:
+            outcomes[notification_id] = _record_failure(
+                session, ctx, notification_id, outcome.code, retryable=outcome.retryable
+            )
+            continue
+        if notification_id not in held:
+            log.warning("notification %s: lease lost after send", notification_id)
+            outcomes[notification_id] = None
+            continue
+        sender = ctx.email if prepared.channel is Channel.EMAIL else ctx.sms
+        # A provider with receipts has only accepted the message: it stays ``sending`` (with no
+        # lease) until the receipt says how it ended. Without receipts, accepted is final.
+        status = NotificationStatus.SENDING if awaits_receipts(sender) else NotificationStatus.SENT
+        finished.append(
+            {"b_id": notification_id, "b_status": status, "b_ref": outcome.provider_ref}
         )
-    sender = ctx.email if prepared.channel is Channel.EMAIL else ctx.sms
-    # A provider with receipts has only accepted the message: it stays ``sending`` (with no
-    # lease) until the receipt says how it ended. Without receipts, accepted is as far as we see.
-    status = NotificationStatus.SENDING if awaits_receipts(sender) else NotificationStatus.SENT
-    if not _finish(session, ctx, notification_id, status=status, provider_ref=outcome.provider_ref):
-        log.warning("notification %s: lease lost after send", notification_id)
-        return None
-    _account(session, ctx, prepared)
-    if status is NotificationStatus.SENDING:
-        # A receipt may have beaten this commit; it was kept, and applies now.
-        status = receipts.apply_pending(session=session, notification_id=notification_id) or status
-    log.info("notification %s %s", notification_id, status.value)
-    return status
+        outcomes[notification_id] = status
+        _account(session, ctx, prepared)
+    if finished:
+        now = utcnow()
+        table = Notification.__table__  # type: ignore[attr-defined]
+        session.execute(
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("b_id"))
+            .values(
+                status=sa.bindparam("b_status"),
+                provider_ref=sa.bindparam("b_ref"),
+                sent_at=now,
+                updated_at=now,
+                claimed_by=None,
+                claimed_until=None,
+            ),
+            finished,
+        )
+        log.info("%d notifications handed to their providers", len(finished))
+    waiting = [nid for nid, status in outcomes.items() if status is NotificationStatus.SENDING]
+    for notification_id in receipts.kept_for(session=session, notification_ids=waiting):
+        # A receipt beat this commit; it was kept, and applies now.
+        applied = receipts.apply_pending(session=session, notification_id=notification_id)
+        outcomes[notification_id] = applied or outcomes[notification_id]
+    return outcomes
 
 
 def _account(session: Session, ctx: WorkerContext, prepared: _Prepared) -> None:

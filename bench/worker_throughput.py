@@ -44,7 +44,7 @@ from voice.config import Environment, Settings
 from voice.database import make_engine, transaction
 from voice.disclosure.policy import Policy, cached_policy, default_policy_path
 from voice.ingest.service import ingest_batch
-from voice.notify import tasks
+from voice.notify import guard, tasks
 from voice.notify.adapters.file import FileEmailSender, FileSmsSender, _write_atomically
 from voice.notify.models import NotificationStatus
 from voice.notify.tasks import WorkerContext
@@ -59,27 +59,38 @@ NOTIFICATIONS_PER_EVENT = 2
 
 
 class TimedDeliver:
-    """Wraps ``tasks.deliver`` to time each notification; ``run_once`` looks it up per call."""
+    """Wraps ``tasks.deliver_batch`` to time each batch; ``run_once`` looks it up per call.
+
+    A batch's notifications are prepared together, sent side by side and finished together, so
+    each notification is charged its batch's time divided by the batch's size.
+    """
 
     def __init__(self) -> None:
-        self._inner = tasks.deliver
+        self._inner = tasks.deliver_batch
         self.latencies: list[float] = []
         self.outcomes: Counter[str] = Counter()
 
-    def __call__(self, ctx: WorkerContext, notification_id: int) -> NotificationStatus | None:
+    def __call__(
+        self, ctx: WorkerContext, notification_ids: list[int]
+    ) -> dict[int, NotificationStatus | None]:
         started = time.perf_counter()
         try:
-            status = self._inner(ctx, notification_id)
+            statuses = self._inner(ctx, notification_ids)
         finally:
-            self.latencies.append(time.perf_counter() - started)
-        self.outcomes[status.value if status is not None else "lease lost"] += 1
-        return status
+            elapsed = time.perf_counter() - started
+            share = elapsed / max(1, len(notification_ids))
+            self.latencies.extend([share] * len(notification_ids))
+        for status in statuses.values():
+            self.outcomes[status.value if status is not None else "lease lost"] += 1
+        return statuses
 
 
 def enqueue(engine: Engine, policy: Policy, first: int, count: int, subjects: int) -> int:
     """Ingest ``count`` events in one transaction (untimed); return the notifications queued."""
     events = [follow_up(first + i, subjects) for i in range(count)]
-    with transaction(engine) as session:
+    # A fifth of the synthetic events are releases, all at once: the mass-event guard would
+    # (rightly) hold them; this bench measures delivery, so the seed goes around it.
+    with guard.suspended(), transaction(engine) as session:
         results = ingest_batch(session=session, candidates=events, policy=policy)
     queued = 0
     for result in results:
@@ -173,7 +184,7 @@ def main() -> None:
                 raise RuntimeError("the bench needs the file adapters (VOICE_*_ADAPTER=file)")
 
             first = 0
-            with mock.patch.object(tasks, "deliver", timer):
+            with mock.patch.object(tasks, "deliver_batch", timer):
                 for size in split(events, args.rounds):
                     queued = enqueue(engine, policy, first, size, args.subjects)
                     drain(ctx, queued, tmp / "baseline", totals)
@@ -227,7 +238,7 @@ def main() -> None:
                 "per-notification",
                 f"p50 {percentile(latencies, 0.5) * 1e3:.2f} ms, "
                 f"p99 {percentile(latencies, 0.99) * 1e3:.2f} ms, "
-                f"max {max(latencies) * 1e3:.2f} ms (deliver: prepare, render, send, finish)",
+                f"max {max(latencies) * 1e3:.2f} ms (a batch's time over its size)",
             ),
             ("per-batch claim", f"{per_batch_claim * 1e3:.2f} ms (run_once minus deliveries)"),
             (

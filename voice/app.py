@@ -18,9 +18,11 @@ from voice.database import make_engine
 from voice.disclosure.policy import cached_policy, default_policy_path
 from voice.errors import install_problem_handlers
 from voice.ingest.api import router as ingest_router
+from voice.notify.api import router as notify_router
 from voice.notify.worker import BackgroundWorker, make_context
 from voice.portal.routes import router as portal_router
 from voice.selfservice.api import router as selfservice_router
+from voice.selfservice.notices import router as notices_router
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,8 @@ def create_app(
     app.include_router(health.router)
     app.include_router(ingest_router)
     app.include_router(selfservice_router)
+    app.include_router(notify_router)
+    app.include_router(notices_router)
     app.include_router(portal_router)
     app.mount(
         "/static", StaticFiles(directory=Path(__file__).parent / "portal" / "static"), name="static"

@@ -173,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.set_defaults(func=cmd_ingest)
 
     disclosure_cli.register(commands)
+    from voice.notify.cli import add_commands as add_notify_commands
+
+    add_notify_commands(commands)
     return parser
 
 

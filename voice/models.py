@@ -2,6 +2,7 @@
 
 from voice.cases.models import Case, CaseEvent, Subject
 from voice.disclosure.models import (
+    DisclosureChainHead,
     DisclosureRecord,
     QuarantinedEvent,
     RecipientReference,
@@ -10,14 +11,27 @@ from voice.disclosure.models import (
     SecurityAlert,
     StaffMessage,
 )
-from voice.notify.models import Notification
+from voice.liaison.models import LiaisonTask
+from voice.notify.models import (
+    ContactSuppression,
+    DeliveryReceipt,
+    NoticeAcknowledgement,
+    Notification,
+    NotificationHold,
+)
 from voice.victims.models import Victim, VictimCaseLink
 
 __all__ = [
     "Case",
     "CaseEvent",
+    "ContactSuppression",
+    "DeliveryReceipt",
+    "DisclosureChainHead",
     "DisclosureRecord",
+    "LiaisonTask",
+    "NoticeAcknowledgement",
     "Notification",
+    "NotificationHold",
     "QuarantinedEvent",
     "RecipientReference",
     "SafetyHold",

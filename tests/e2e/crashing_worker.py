@@ -2,11 +2,13 @@
 
 It claims like the real worker, then, with ``before-send``, hangs before the adapter is called;
 with ``after-send``, hangs after the adapter has written the message but before the row is
-finished. Either way it writes a marker file and waits to be killed with SIGKILL.
+finished; with ``mid-batch``, sends the first half of its batch for real and hangs on the next.
+Either way it writes a marker file and waits to be killed with SIGKILL.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -27,8 +29,12 @@ def main(mode: str, marker: Path) -> None:
         policy=cached_policy(default_policy_path()),
     )
     real_send = tasks._send
+    sent: list[str] = []
 
     def hanging_send(ctx: tasks.WorkerContext, message: OutgoingEmail | OutgoingSms) -> str:
+        if mode == "mid-batch" and len(sent) < int(os.environ["CRASH_AFTER_SENDS"]):
+            sent.append(message.reference)
+            return real_send(ctx, message)
         if mode == "after-send":
             real_send(ctx, message)
         marker.write_text(message.reference)

@@ -78,3 +78,93 @@ def test_killed_worker_loses_nothing_and_sends_once(
     with Session(committed_engine) as session:
         records = session.exec(select(DisclosureRecord)).all()
         assert [r.notification_id for r in records] == [finished.id]
+
+
+@pytest.mark.e2e
+def test_killed_mid_batch_against_real_providers_loses_nothing_and_sends_nothing_twice(
+    committed_engine: Engine, settings: Settings, policy: Policy, tmp_path: Path
+) -> None:
+    """Three victims, each by email (file outbox) and SMS (a local Twilio-compatible server).
+    The worker sends half its batch, then is killed; a restarted worker finishes the batch."""
+    from tests.notify.servers import TWILIO_SID, TWILIO_TOKEN, twilio_server
+
+    with transaction(committed_engine) as session:
+        ingest_service.ingest_event(session=session, candidate=factories.booking(), policy=policy)
+        for n in range(3):
+            factories.victim_with_link(
+                session,
+                factories.case_of(session),
+                email=f"victim{n}@example.invalid",
+                phone=f"+1555012000{n}",
+                notify_sms=True,
+            )
+        ingest_service.ingest_event(
+            session=session,
+            policy=policy,
+            candidate=factories.event("custody.released", case={"custody_status": "released"}),
+        )
+    with Session(committed_engine) as session:
+        assert len(session.exec(select(Notification)).all()) == 6
+
+    outbox = tmp_path / "outbox"
+    marker = tmp_path / "claimed"
+    with twilio_server() as fake:
+        env = child_env(
+            settings.database_url,
+            outbox,
+            VOICE_WORKER_LEASE_SECONDS=LEASE_SECONDS,
+            VOICE_WORKER_SEND_CONCURRENCY="1",
+            VOICE_SMS_ADAPTER="twilio",
+            VOICE_TWILIO_BASE_URL=fake.base_url,
+            VOICE_TWILIO_ACCOUNT_SID=TWILIO_SID,
+            VOICE_TWILIO_AUTH_TOKEN=TWILIO_TOKEN,
+            CRASH_AFTER_SENDS="3",
+        )
+        victim = subprocess.Popen(
+            [
+                sys.executable,
+                str(REPO / "tests" / "e2e" / "crashing_worker.py"),
+                "mid-batch",
+                str(marker),
+            ],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            wait_for(marker.exists, what="the worker to send half its batch")
+        finally:
+            victim.send_signal(signal.SIGKILL)
+            victim.wait(timeout=30)
+        assert victim.returncode == -signal.SIGKILL
+
+        with Session(committed_engine) as session:
+            rows = session.exec(select(Notification)).all()
+        # Three messages left, none finished: every row is still leased to the dead worker.
+        assert {r.status for r in rows} == {NotificationStatus.SENDING}
+        assert {r.provider_ref for r in rows} == {None}
+        sent_before = len(fake.messages) + len(messages_in(outbox))
+        assert sent_before == 3
+
+        lease_end = max(r.claimed_until for r in rows if r.claimed_until is not None)
+        wait_for(lambda: utcnow() > lease_end, what="the lease to expire")
+        run_voice(["worker", "--once"], {k: v for k, v in env.items() if k != "CRASH_AFTER_SENDS"})
+
+        with Session(committed_engine) as session:
+            rows = session.exec(select(Notification)).all()
+            records = session.exec(select(DisclosureRecord)).all()
+        by_channel = {r.channel: [] for r in rows}  # type: dict[str, list[Notification]]
+        for row in rows:
+            by_channel[row.channel].append(row)
+        # Email has no receipts: sent. SMS is handed over, waiting for its receipt.
+        assert {r.status for r in by_channel["email"]} == {NotificationStatus.SENT}
+        assert {r.status for r in by_channel["sms"]} == {NotificationStatus.SENDING}
+        assert all(r.provider_ref and r.claimed_by is None for r in rows)
+        assert {r.attempts for r in rows} == {2}
+        # Nothing lost, nothing twice: one message per notification at each provider, even
+        # though the resent ones were posted again (the idempotency key made them repeats).
+        assert len(messages_in(outbox)) == 3
+        assert len(fake.messages) == 3
+        assert sorted(r.provider_ref or "" for r in by_channel["sms"]) == sorted(fake.messages)
+        assert sorted(r.notification_id or 0 for r in records) == sorted(r.id or 0 for r in rows)

@@ -6,6 +6,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from tests.factories import booking, case_of, event, victim_with_link
+from voice.cases.models import CaseEvent
 from voice.config import Settings
 from voice.database import transaction, utcnow
 from voice.disclosure.policy import Policy
@@ -96,3 +97,48 @@ def test_no_correction_for_a_notice_that_never_went_out(
     assert [s for _, s in _statuses(committed_engine)] == ["cancelled", "cancelled"]
     assert isinstance(ctx.email, MemoryEmailSender)
     assert ctx.email.outbox == {}
+
+
+def test_a_correction_is_told_in_spanish_and_accounted_for(
+    committed_engine: Engine, settings: Settings, policy: Policy
+) -> None:
+    from voice.disclosure.models import DisclosureRecord
+    from voice.notify.adapters.memory import MemoryEmailSender as Outbox
+    from voice.victims.models import Language
+
+    ctx = _context(committed_engine, settings, policy)
+    with transaction(committed_engine) as session:
+        ingest_event(session=session, candidate=booking(), policy=policy)
+        victim_with_link(session, case_of(session), language=Language.SPANISH)
+        ingest_event(
+            session=session,
+            policy=policy,
+            candidate=event(
+                "custody.released", source_event_id="rel-3", case={"custody_status": "released"}
+            ),
+        )
+    tasks.run_once(ctx)
+    with transaction(committed_engine) as session:
+        receipt = ingest_event(
+            session=session,
+            policy=policy,
+            candidate=event("correction", corrects="rel-3", case={"custody_status": "in_custody"}),
+        )
+    tasks.run_once(ctx)
+
+    assert isinstance(ctx.email, Outbox)
+    correction = ctx.email.outbox[max(ctx.email.outbox)]
+    assert "no era correcto" in correction.text
+    assert "ha sido liberado de la custodia migratoria" in correction.text  # what it corrects
+    with Session(committed_engine) as session:
+        records = session.exec(
+            select(DisclosureRecord).where(DisclosureRecord.event_id.is_not(None))  # type: ignore[union-attr]
+        ).all()
+        correction_id = receipt.event_id
+        retracted_id = session.exec(
+            select(CaseEvent.id).where(CaseEvent.source_event_id == "rel-3")
+        ).one()
+    events_accounted = sorted((r.event_id, tuple(r.fields_released)) for r in records)
+    # The correction's own release, and the retracted event's type it names, both recorded.
+    assert (retracted_id, ("event.event_type",)) in events_accounted
+    assert any(event_id == correction_id for event_id, _ in events_accounted)

@@ -17,7 +17,8 @@ class Channel(StrEnum):
 
 
 class NotificationStatus(StrEnum):
-    """GOV.UK Notify's statuses, plus ``cancelled`` for notices whose event was retracted."""
+    """GOV.UK Notify's statuses, plus ``cancelled`` for notices whose event was retracted and
+    ``held`` for critical notices the mass-event guard keeps back for a supervisor."""
 
     CREATED = "created"
     SENDING = "sending"
@@ -27,6 +28,7 @@ class NotificationStatus(StrEnum):
     TEMPORARY_FAILURE = "temporary-failure"
     TECHNICAL_FAILURE = "technical-failure"
     CANCELLED = "cancelled"
+    HELD = "held"
 
 
 FINAL_STATUSES = frozenset(
@@ -63,3 +65,85 @@ class Notification(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    hold_id: int | None = Field(default=None, foreign_key="notification_hold.id", index=True)
+    # False for notices written under ``guard.suspended()`` (the demo's invented history): the
+    # mass-event guard does not count them towards a burst.
+    guarded: bool = True
+
+
+# A victim must hear of these within minutes, and must confirm that they did.
+CRITICAL_EVENT_TYPES = frozenset({"custody.released", "custody.escaped", "removal.completed"})
+
+
+class HoldStatus(StrEnum):
+    OPEN = "open"
+    RELEASED = "released"
+    CANCELLED = "cancelled"
+
+
+class NotificationHold(SQLModel, table=True):
+    """Critical notices the mass-event guard kept back, released or cancelled as one."""
+
+    __tablename__ = "notification_hold"
+
+    id: int | None = Field(default=None, primary_key=True)
+    status: str = Field(default=HoldStatus.OPEN, sa_type=sa.String(16), index=True)
+    reason: str = Field(sa_type=sa.String(200))
+    opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    decided_by: str | None = Field(default=None, sa_type=sa.String(100))
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DeliveryReceipt(SQLModel, table=True):
+    """A provider's word on a message, kept as received (ids and codes only)."""
+
+    __tablename__ = "delivery_receipt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    notification_id: int | None = Field(default=None, foreign_key="notification.id", index=True)
+    provider: str = Field(sa_type=sa.String(16))
+    provider_ref: str = Field(sa_type=sa.String(200), index=True)
+    provider_status: str = Field(sa_type=sa.String(32))
+    error_code: str | None = Field(default=None, sa_type=sa.String(32))
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SuppressionReason(StrEnum):
+    OPTED_OUT = "opted_out"
+    HARD_BOUNCE = "hard_bounce"
+
+
+class ContactSuppression(SQLModel, table=True):
+    """A contact point that must not be written to: it opted out, or it does not exist.
+
+    Kept per address rather than per victim: a phone shared by a family opts out as a whole,
+    which is also how carriers treat STOP.
+    """
+
+    __tablename__ = "contact_suppression"
+    __table_args__ = (sa.UniqueConstraint("channel", "address"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(sa_type=sa.String(16))
+    address: str = Field(sa_type=sa.String(320))
+    reason: str = Field(sa_type=sa.String(32))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class AckChannel(StrEnum):
+    SMS = "sms"
+    EMAIL_LINK = "email_link"
+    SELF_SERVICE = "self_service"
+
+
+class NoticeAcknowledgement(SQLModel, table=True):
+    """A victim confirmed that they received a critical notice (one per event and link)."""
+
+    __tablename__ = "notice_acknowledgement"
+    __table_args__ = (sa.UniqueConstraint("event_id", "link_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="case_event.id", index=True)
+    link_id: int = Field(foreign_key="victim_case_link.id", index=True)
+    via: str = Field(sa_type=sa.String(16))
+    acknowledged_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -105,3 +105,57 @@ PROCEEDINGS_STAGES: dict[str, dict[str, str]] = {
         "closed": "cerrado",
     },
 }
+
+# What each kind of release means for the victim, in plain words.
+RELEASE_EXPLANATIONS: dict[str, dict[str, str]] = {
+    "en": {
+        "bond": "A bond is money paid to ICE as a promise that the person will come to hearings.",
+        "order_of_recognizance": (
+            "Release on recognizance means the person promised to come to hearings; "
+            "no money was paid."
+        ),
+        "order_of_supervision": (
+            "An order of supervision means the person must check in with ICE regularly and "
+            "follow the conditions ICE sets, usually because removal cannot happen yet."
+        ),
+        "parole": "Parole is permission to be in the United States for a set time and reason.",
+        "alternatives_to_detention": (
+            "Under an alternatives-to-detention program, ICE keeps track of the person through "
+            "check-ins, phone calls or a tracking device instead of holding them."
+        ),
+        "court_order": "A court ordered ICE to release the person.",
+        "relief_granted": (
+            "The person was released because an immigration judge allowed them to stay in the "
+            "United States."
+        ),
+        "other": "",
+    },
+    "es": {
+        "bond": (
+            "Una fianza es dinero pagado a ICE como promesa de que la persona irá a sus audiencias."
+        ),
+        "order_of_recognizance": (
+            "La libertad bajo palabra significa que la persona prometió ir a sus audiencias; "
+            "no se pagó dinero."
+        ),
+        "order_of_supervision": (
+            "Una orden de supervisión significa que la persona debe presentarse ante ICE con "
+            "regularidad y cumplir las condiciones que ICE fije, por lo general porque la "
+            "expulsión aún no es posible."
+        ),
+        "parole": (
+            "La libertad condicional es un permiso para estar en los Estados Unidos por un "
+            "tiempo y un motivo determinados."
+        ),
+        "alternatives_to_detention": (
+            "En un programa de alternativas a la detención, ICE vigila a la persona mediante "
+            "presentaciones, llamadas o un dispositivo de localización en lugar de detenerla."
+        ),
+        "court_order": "Un tribunal ordenó a ICE liberar a la persona.",
+        "relief_granted": (
+            "La persona fue liberada porque un juez de inmigración le permitió quedarse en los "
+            "Estados Unidos."
+        ),
+        "other": "",
+    },
+}

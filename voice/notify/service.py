@@ -9,12 +9,14 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from voice.cases.models import Case, CaseEvent, Subject
+from voice.config import Settings, get_settings
 from voice.database import utcnow
 from voice.disclosure import holds
 from voice.disclosure.audiences import Audience
 from voice.disclosure.filter import disclose
 from voice.disclosure.policy import Policy
 from voice.disclosure.records import event_record
+from voice.notify import contacts, guard
 from voice.notify.models import Channel, Notification, NotificationStatus
 from voice.victims.models import VerificationStatus, Victim, VictimCaseLink
 
@@ -61,8 +63,14 @@ def _recipients(session: Session, event: CaseEvent) -> list[tuple[VictimCaseLink
     return list(session.exec(query.order_by(col(VictimCaseLink.id))).all())
 
 
-def enqueue_for_event(*, session: Session, event: CaseEvent, policy: Policy) -> int:
-    """Add one notification per verified link x chosen channel; return how many."""
+def enqueue_for_event(
+    *, session: Session, event: CaseEvent, policy: Policy, settings: Settings | None = None
+) -> int:
+    """Add one notification per verified link x chosen channel; return how many.
+
+    Suppressed contact points (opted out, hard-bounced) get none. Critical notices of a burst
+    that trips the mass-event guard are written ``held`` instead of ``created``.
+    """
     if event.retracted_by_id is not None:
         return 0  # already corrected before it arrived: there is nothing true to tell
     subject = session.get_one(Subject, event.subject_id)
@@ -76,24 +84,55 @@ def enqueue_for_event(*, session: Session, event: CaseEvent, policy: Policy) -> 
     if "event.event_type" not in view.released:
         return 0  # nothing about this event may go to a victim at all
     now = utcnow()
+    recipients = _recipients(session, event)
+    suppressed = _suppressed(session, recipients)
+    targets = [
+        (link, channel)
+        for link, victim in recipients
+        for channel in chosen_channels(link, victim)
+        if (channel, _address(victim, channel)) not in suppressed
+    ]
+    if not targets:
+        return 0
+    hold_id = guard.hold_for(session=session, settings=settings or get_settings(), event=event)
     rows = [
         {
             "event_id": event.id,
             "link_id": link.id,
             "channel": channel,
-            "status": NotificationStatus.CREATED,
+            "status": NotificationStatus.CREATED if hold_id is None else NotificationStatus.HELD,
+            "hold_id": hold_id,
+            "guarded": not guard.is_suspended(),
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,
             "updated_at": now,
         }
-        for link, victim in _recipients(session, event)
-        for channel in chosen_channels(link, victim)
+        for link, channel in targets
     ]
     if rows:
         # One multi-row INSERT: a case with thousands of registrants fans out in one statement.
         session.execute(sa.insert(Notification), rows)
     return len(rows)
+
+
+def _address(victim: Victim, channel: Channel) -> str:
+    address = victim.email if channel is Channel.EMAIL else victim.phone
+    return contacts.normalise(channel, address or "")
+
+
+def _suppressed(
+    session: Session, recipients: list[tuple[VictimCaseLink, Victim]]
+) -> set[tuple[Channel, str]]:
+    found: set[tuple[Channel, str]] = set()
+    for channel in Channel:
+        addresses = {_address(v, channel) for _, v in recipients if v.email or v.phone}
+        addresses.discard("")
+        for address in contacts.suppressed_among(
+            session=session, channel=channel, addresses=addresses
+        ):
+            found.add((channel, address))
+    return found
 
 
 def count_for_event(*, session: Session, event_id: int) -> int:

@@ -9,35 +9,47 @@ from __future__ import annotations
 
 import logging
 import random
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
-from voice.cases.models import Case, CaseEvent, Subject
 from voice.config import Settings
 from voice.database import transaction, utcnow
-from voice.disclosure import holds
 from voice.disclosure import service as disclosure_service
-from voice.disclosure.audiences import Audience
-from voice.disclosure.filter import DisclosedView, disclose
 from voice.disclosure.policy import Policy
-from voice.disclosure.records import event_record
+from voice.notify import alerts, contacts, receipts
 from voice.notify.adapters.base import (
     DeliveryError,
     EmailSender,
     OutgoingEmail,
     OutgoingSms,
     SmsSender,
+    awaits_receipts,
 )
 from voice.notify.models import Channel, Notification, NotificationStatus
-from voice.notify.render import render_notice
-from voice.notify.service import POSSIBLY_TOLD, chosen_channels
-from voice.victims.models import VerificationStatus, Victim, VictimCaseLink
+from voice.notify.prepare import RENDER_FAILED, message_id_for
+from voice.notify.prepare import Prepared as _Prepared
+from voice.notify.prepare import prepare as _prepare
+from voice.victims.models import Victim, VictimCaseLink
 
 log = logging.getLogger(__name__)
+
+# ``_prepare`` stays reachable here: tests and the crash harness replace it on this module.
+__all__ = [
+    "RENDER_FAILED",
+    "WorkerContext",
+    "_Prepared",
+    "_prepare",
+    "claim",
+    "deliver",
+    "deliver_batch",
+    "message_id_for",
+    "run_once",
+]
 
 
 @dataclass(frozen=True)
@@ -48,19 +60,6 @@ class WorkerContext:
     email: EmailSender
     sms: SmsSender
     worker_id: str
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    """Everything needed to send, gathered in a short read so no transaction spans the send."""
-
-    notification_id: int
-    channel: Channel
-    message: OutgoingEmail | OutgoingSms
-    view: DisclosedView
-    recipient_id: str
-    case_id: int
-    event_id: int
 
 
 def claim(
@@ -138,80 +137,6 @@ def _finish(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _prepare(session: Session, ctx: WorkerContext, notification_id: int) -> _Prepared | str:
-    """Build the message, or return why this notification must not be sent."""
-    notification = session.get_one(Notification, notification_id)
-    if (
-        notification.claimed_by != ctx.worker_id
-        or notification.status != NotificationStatus.SENDING
-    ):
-        return "lease lost"
-    event = session.get_one(CaseEvent, notification.event_id)
-    if event.retracted_by_id is not None:
-        return "event retracted"
-    if event.event_type == "correction" and not _was_possibly_told(session, event, notification):
-        # The retracted notice never went out (it was cancelled), so there is nothing to correct.
-        return "nothing to correct"
-    link = session.get_one(VictimCaseLink, notification.link_id)
-    victim = session.get_one(Victim, link.victim_id)
-    channel = Channel(notification.channel)
-    if (
-        link.verification_status != VerificationStatus.VERIFIED
-        or not victim.active
-        or channel not in chosen_channels(link, victim)
-    ):
-        return "recipient no longer eligible"
-    subject = session.get_one(Subject, event.subject_id)
-    case = session.get_one(Case, event.case_id)
-    # The filter runs again at send time: a hold or a protection flag set after ingest wins.
-    held = holds.is_held(session=session, case_id=case.id)  # type: ignore[arg-type]
-    view = disclose(
-        event_record(event, subject, case, safety_hold=held),
-        audience=Audience.VICTIM_VERIFIED,
-        policy=ctx.policy,
-    )
-    if "event.event_type" not in view.released:
-        return "nothing disclosable"
-    notice = render_notice(
-        view=view,
-        channel=channel,
-        language=victim.preferred_language,
-        office_contact=ctx.settings.office_contact,
-    )
-    reference = f"n-{notification_id:08d}"
-    message: OutgoingEmail | OutgoingSms
-    if channel is Channel.EMAIL:
-        assert victim.email is not None
-        message = OutgoingEmail(
-            to=victim.email,
-            sender=ctx.settings.email_from,
-            subject=notice.subject,
-            text=notice.body,
-            message_id=f"<{reference}@voice.invalid>",
-            reference=reference,
-        )
-    else:
-        assert victim.phone is not None
-        message = OutgoingSms(
-            to=victim.phone, sender=ctx.settings.sms_from, body=notice.body, reference=reference
-        )
-    return _Prepared(notification_id, channel, message, view, str(victim.id), case.id, event.id)  # type: ignore[arg-type]
-
-
-def _was_possibly_told(session: Session, correction: CaseEvent, notification: Notification) -> bool:
-    told = session.execute(
-        sa.select(col(Notification.id))
-        .join(CaseEvent, col(CaseEvent.id) == col(Notification.event_id))
-        .where(
-            col(CaseEvent.retracted_by_id) == correction.id,
-            col(Notification.link_id) == notification.link_id,
-            col(Notification.status).in_(POSSIBLY_TOLD),
-        )
-        .limit(1)
-    ).first()
-    return told is not None
-
-
 def _backoff(attempts: int) -> timedelta:
     # Exponential with full jitter, so a provider outage does not end in a synchronised stampede.
     ceiling = min(3600.0, 5.0 * 2 ** max(0, attempts - 1))
@@ -224,88 +149,223 @@ def _send(ctx: WorkerContext, message: OutgoingEmail | OutgoingSms) -> str:
     return ctx.sms.send(message=message)
 
 
-def deliver(ctx: WorkerContext, notification_id: int) -> NotificationStatus | None:
-    """Send one claimed notification; return its new status (None if the lease was lost)."""
-    with transaction(ctx.engine) as session:
-        notification = session.get_one(Notification, notification_id)
-        if notification.attempts > ctx.settings.worker_max_attempts:
-            # A row that keeps killing its workers must stop somewhere.
-            held = _finish(
-                session,
-                ctx,
-                notification_id,
-                status=NotificationStatus.TECHNICAL_FAILURE,
-                error="attempt budget spent",
-            )
-            return NotificationStatus.TECHNICAL_FAILURE if held else None
-        prepared = _prepare(session, ctx, notification_id)
-    if isinstance(prepared, str):
-        if prepared == "lease lost":
-            return None
-        with transaction(ctx.engine) as session:
-            held = _finish(
-                session, ctx, notification_id, status=NotificationStatus.CANCELLED, error=prepared
-            )
-        if not held:
-            return None
-        log.info("notification %s cancelled: %s", notification_id, prepared)
-        return NotificationStatus.CANCELLED
+@dataclass(frozen=True)
+class _Outcome:
+    provider_ref: str | None = None
+    code: str = ""
+    retryable: bool = False
 
+
+def _attempt(ctx: WorkerContext, prepared: _Prepared) -> _Outcome:
     try:
-        provider_ref = _send(ctx, prepared.message)
+        return _Outcome(provider_ref=_send(ctx, prepared.message))
     except DeliveryError as exc:
-        return _record_failure(ctx, notification_id, exc.code, retryable=exc.retryable)
+        return _Outcome(code=exc.code, retryable=exc.retryable)
     except Exception as exc:
         # An unexpected fault may be passing; it retries until the budget is spent.
-        return _record_failure(ctx, notification_id, type(exc).__name__, retryable=True)
+        return _Outcome(code=type(exc).__name__, retryable=True)
 
+
+def _send_all(ctx: WorkerContext, ready: list[_Prepared]) -> list[_Outcome]:
+    workers = min(max(1, ctx.settings.worker_send_concurrency), len(ready))
+    if workers == 1:
+        return [_attempt(ctx, prepared) for prepared in ready]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="voice-send") as pool:
+        return list(pool.map(lambda prepared: _attempt(ctx, prepared), ready))
+
+
+def deliver(ctx: WorkerContext, notification_id: int) -> NotificationStatus | None:
+    """Send one claimed notification; return its new status (None if the lease was lost)."""
+    return deliver_batch(ctx, [notification_id])[notification_id]
+
+
+def deliver_batch(
+    ctx: WorkerContext, notification_ids: list[int]
+) -> dict[int, NotificationStatus | None]:
+    """Send claimed notifications: one read, the sends side by side, one write.
+
+    No transaction is open while the sends run (on up to ``worker_send_concurrency`` threads).
+    The finish moves each row on only if this worker still holds its lease, and writes the
+    accounting of disclosures in the same commit. A crash anywhere leaves the rows leased, and
+    they are sent again, under the same reference, once the lease runs out.
+    """
+    outcomes: dict[int, NotificationStatus | None] = {}
+    ready: list[_Prepared] = []
     with transaction(ctx.engine) as session:
-        if not _finish(
-            session, ctx, notification_id, status=NotificationStatus.SENT, provider_ref=provider_ref
-        ):
+        _preload(session, notification_ids)
+        for notification_id in notification_ids:
+            notification = session.get_one(Notification, notification_id)
+            if notification.attempts > ctx.settings.worker_max_attempts:
+                # A row that keeps killing its workers must stop somewhere.
+                outcomes[notification_id] = _fail(
+                    session, ctx, notification_id, "attempt budget spent"
+                )
+                continue
+            prepared = _prepare(session, ctx, notification_id)
+            if isinstance(prepared, _Prepared):
+                ready.append(prepared)
+            elif prepared == "lease lost":
+                outcomes[notification_id] = None
+            elif prepared == RENDER_FAILED:
+                outcomes[notification_id] = _fail(session, ctx, notification_id, prepared)
+            else:
+                outcomes[notification_id] = _cancel(session, ctx, notification_id, prepared)
+    if not ready:
+        return outcomes
+    results = _send_all(ctx, ready)
+    with transaction(ctx.engine) as session:
+        outcomes.update(_settle_all(session, ctx, ready, results))
+    return outcomes
+
+
+def _preload(session: Session, notification_ids: list[int]) -> None:
+    """Load a batch's rows in three queries, so the per-row reads hit the identity map."""
+    rows = session.exec(select(Notification).where(col(Notification.id).in_(notification_ids)))
+    link_ids = {row.link_id for row in rows.all()}
+    links = session.exec(select(VictimCaseLink).where(col(VictimCaseLink.id).in_(link_ids))).all()
+    victim_ids = {link.victim_id for link in links}
+    victims = session.exec(select(Victim).where(col(Victim.id).in_(victim_ids))).all()
+    contacts.preload(
+        session=session,
+        emails={v.email for v in victims if v.email},
+        phones={v.phone for v in victims if v.phone},
+    )
+
+
+def _cancel(
+    session: Session, ctx: WorkerContext, notification_id: int, reason: str
+) -> NotificationStatus | None:
+    if not _finish(
+        session, ctx, notification_id, status=NotificationStatus.CANCELLED, error=reason
+    ):
+        return None
+    log.info("notification %s cancelled: %s", notification_id, reason)
+    return NotificationStatus.CANCELLED
+
+
+def _fail(
+    session: Session, ctx: WorkerContext, notification_id: int, reason: str
+) -> NotificationStatus | None:
+    status = NotificationStatus.TECHNICAL_FAILURE
+    if not _finish(session, ctx, notification_id, status=status, error=reason):
+        return None
+    alerts.delivery_failed(session=session, notification_id=notification_id, status=status)
+    return status
+
+
+def _settle_all(
+    session: Session, ctx: WorkerContext, ready: list[_Prepared], results: list[_Outcome]
+) -> dict[int, NotificationStatus | None]:
+    """Record a batch's sends: failures row by row, successes in one statement."""
+    ids = [prepared.notification_id for prepared in ready]
+    # Locks the rows on PostgreSQL, so that a receipt callback for one of them waits for this
+    # commit; SQLite's BEGIN IMMEDIATE already serialises the two.
+    held = set(
+        session.execute(
+            sa.select(col(Notification.id))
+            .where(
+                col(Notification.id).in_(ids),
+                col(Notification.claimed_by) == ctx.worker_id,
+                col(Notification.status) == NotificationStatus.SENDING,
+            )
+            .with_for_update()
+        ).scalars()
+    )
+    outcomes: dict[int, NotificationStatus | None] = {}
+    finished: list[dict[str, object]] = []
+    for prepared, outcome in zip(ready, results, strict=True):
+        notification_id = prepared.notification_id
+        if outcome.provider_ref is None:
+            outcomes[notification_id] = _record_failure(
+                session, ctx, notification_id, outcome.code, retryable=outcome.retryable
+            )
+            continue
+        if notification_id not in held:
             log.warning("notification %s: lease lost after send", notification_id)
-            return None
-        disclosure_service.record_disclosure(
-            session=session,
-            view=prepared.view,
-            policy=ctx.policy,
-            recipient_kind="victim",
-            recipient_id=prepared.recipient_id,
-            channel=prepared.channel.value,
-            case_id=prepared.case_id,
-            event_id=prepared.event_id,
-            notification_id=notification_id,
+            outcomes[notification_id] = None
+            continue
+        sender = ctx.email if prepared.channel is Channel.EMAIL else ctx.sms
+        # A provider with receipts has only accepted the message: it stays ``sending`` (with no
+        # lease) until the receipt says how it ended. Without receipts, accepted is final.
+        status = NotificationStatus.SENDING if awaits_receipts(sender) else NotificationStatus.SENT
+        finished.append(
+            {"b_id": notification_id, "b_status": status, "b_ref": outcome.provider_ref}
         )
-    log.info("notification %s sent", notification_id)
-    return NotificationStatus.SENT
+        outcomes[notification_id] = status
+        _account(session, ctx, prepared)
+    if finished:
+        now = utcnow()
+        table = Notification.__table__  # type: ignore[attr-defined]
+        session.execute(
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("b_id"))
+            .values(
+                status=sa.bindparam("b_status"),
+                provider_ref=sa.bindparam("b_ref"),
+                sent_at=now,
+                updated_at=now,
+                claimed_by=None,
+                claimed_until=None,
+            ),
+            finished,
+        )
+        log.info("%d notifications handed to their providers", len(finished))
+    waiting = [nid for nid, status in outcomes.items() if status is NotificationStatus.SENDING]
+    for notification_id in receipts.kept_for(session=session, notification_ids=waiting):
+        # A receipt beat this commit; it was kept, and applies now.
+        applied = receipts.apply_pending(session=session, notification_id=notification_id)
+        outcomes[notification_id] = applied or outcomes[notification_id]
+    return outcomes
+
+
+def _account(session: Session, ctx: WorkerContext, prepared: _Prepared) -> None:
+    common = {
+        "session": session,
+        "policy": ctx.policy,
+        "recipient_kind": "victim",
+        "recipient_id": prepared.recipient_id,
+        "channel": prepared.channel.value,
+        "case_id": prepared.case_id,
+        "notification_id": prepared.notification_id,
+    }
+    disclosure_service.record_disclosure(view=prepared.view, event_id=prepared.event_id, **common)  # type: ignore[arg-type]
+    if prepared.retracted is not None and prepared.retracted.released:
+        # A correction names the notice it corrects: that, too, is a release, of that event.
+        disclosure_service.record_disclosure(
+            view=prepared.retracted,
+            event_id=prepared.retracted_event_id,
+            **common,  # type: ignore[arg-type]
+        )
 
 
 def _record_failure(
-    ctx: WorkerContext, notification_id: int, code: str, *, retryable: bool
+    session: Session, ctx: WorkerContext, notification_id: int, code: str, *, retryable: bool
 ) -> NotificationStatus | None:
     """Retry later, or give up; None if another worker has taken the row over meanwhile."""
     next_attempt_at = None
-    with transaction(ctx.engine) as session:
-        attempts = session.get_one(Notification, notification_id).attempts
-        if not retryable:
-            status = NotificationStatus.PERMANENT_FAILURE
-        elif attempts >= ctx.settings.worker_max_attempts:
-            status = NotificationStatus.TECHNICAL_FAILURE
-        else:
-            status = NotificationStatus.CREATED
-            next_attempt_at = utcnow() + _backoff(attempts)
-        held = _finish(
-            session,
-            ctx,
-            notification_id,
-            status=status,
-            error=code,
-            next_attempt_at=next_attempt_at,
-        )
+    attempts = session.get_one(Notification, notification_id).attempts
+    if not retryable:
+        status = NotificationStatus.PERMANENT_FAILURE
+    elif attempts >= ctx.settings.worker_max_attempts:
+        status = NotificationStatus.TECHNICAL_FAILURE
+    else:
+        status = NotificationStatus.CREATED
+        next_attempt_at = utcnow() + _backoff(attempts)
+    held = _finish(
+        session, ctx, notification_id, status=status, error=code, next_attempt_at=next_attempt_at
+    )
     if not held:
         log.warning("notification %s failed (%s) after its lease was lost", notification_id, code)
         return None
     log.warning("notification %s failed (%s); now %s", notification_id, code, status.value)
+    if status is not NotificationStatus.CREATED:
+        alerts.delivery_failed(
+            session=session, notification_id=notification_id, status=status, code=code
+        )
+    if status is NotificationStatus.PERMANENT_FAILURE:
+        provider_code = code.rsplit(".", 1)[-1]
+        if code.startswith("twilio.") and provider_code in receipts.INVALID_NUMBER_CODES:
+            receipts.mark_invalid_number(session, notification_id, provider_code)
     return status
 
 
@@ -319,6 +379,6 @@ def run_once(ctx: WorkerContext) -> int:
             lease_seconds=ctx.settings.worker_lease_seconds,
             limit=ctx.settings.worker_batch_size,
         )
-    for notification_id in ids:
-        deliver(ctx, notification_id)
+    if ids:
+        deliver_batch(ctx, ids)
     return len(ids)

@@ -6,12 +6,15 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 
 from sqlalchemy.engine import Engine
 
 from voice.config import Settings
+from voice.database import transaction
 from voice.disclosure.policy import Policy
+from voice.notify import periodic
 from voice.notify.adapters import build_email_sender, build_sms_sender
 from voice.notify.tasks import WorkerContext, run_once
 
@@ -30,12 +33,27 @@ def make_context(*, engine: Engine, settings: Settings, policy: Policy) -> Worke
     )
 
 
+def run_periodic_jobs(ctx: WorkerContext) -> None:
+    with transaction(ctx.engine) as session:
+        result = periodic.run_periodic(session=session, settings=ctx.settings)
+    if result.timed_out or result.escalated:
+        log.info("periodic: %d timed out, %d escalated", result.timed_out, result.escalated)
+
+
 def run_worker(ctx: WorkerContext, *, stop: threading.Event, once: bool = False) -> int:
-    """Deliver until stopped; with ``once``, until nothing is due. Returns how many were claimed."""
+    """Deliver until stopped; with ``once``, until nothing is due. Returns how many were claimed.
+
+    Every ``periodic_interval_seconds`` (and once at the start) the loop also runs the periodic
+    jobs: timing out missing receipts and escalating unacknowledged critical notices.
+    """
     total = 0
+    next_periodic = 0.0
     log.info("worker %s started", ctx.worker_id)
     while not stop.is_set():
         try:
+            if time.monotonic() >= next_periodic:
+                next_periodic = time.monotonic() + ctx.settings.periodic_interval_seconds
+                run_periodic_jobs(ctx)
             claimed = run_once(ctx)
         except Exception as exc:
             # The database may be briefly unreachable; keep the worker alive and try again.

@@ -16,6 +16,8 @@ class OutgoingEmail:
     # Stable per notification: a resend after a crash reuses it, so a provider (or the file
     # adapter) can recognise the repeat and keep a single message.
     reference: str
+    # The HTML alternative of ``text``, rendered with autoescape; None for a text-only message.
+    html: str | None = None
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,15 @@ class DeliveryError(Exception):
         super().__init__(code)
         self.code = code
         self.retryable = retryable
+
+
+def awaits_receipts(sender: object) -> bool:
+    """Whether a sender's provider reports delivery later, through a receipt callback.
+
+    Messages through such a sender stay ``sending`` until the receipt arrives; through any
+    other, a send is final and ends ``sent``.
+    """
+    return bool(getattr(sender, "has_receipts", False))
 
 
 class EmailSender(Protocol):

@@ -10,12 +10,10 @@ import contextlib
 import json
 import os
 import tempfile
-from email.message import EmailMessage
-from email.utils import format_datetime
 from pathlib import Path
 
-from voice.database import utcnow
 from voice.notify.adapters.base import DeliveryError, OutgoingEmail, OutgoingSms
+from voice.notify.adapters.mime import build_mime
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -41,13 +39,7 @@ class FileEmailSender:
         self.folder = folder
 
     def send(self, *, message: OutgoingEmail) -> str:
-        mime = EmailMessage()
-        mime["From"] = message.sender
-        mime["To"] = message.to
-        mime["Subject"] = message.subject
-        mime["Message-ID"] = message.message_id
-        mime["Date"] = format_datetime(utcnow())
-        mime.set_content(message.text)
+        mime = build_mime(message)
         path = self.folder / f"{message.reference}.eml"
         _write_atomically(path, bytes(mime))
         return path.name

@@ -1,0 +1,109 @@
+"""Suppressed contact points: opted out of SMS, or an email address that hard-bounced."""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from voice.notify.models import Channel, ContactSuppression, SuppressionReason
+from voice.victims.models import Victim
+
+log = logging.getLogger(__name__)
+
+# Bound parameters per query: well inside SQLite's limit for any fan-out size.
+_CHUNK = 1000
+
+
+def normalise(channel: Channel | str, address: str) -> str:
+    address = address.strip()
+    if Channel(channel) is Channel.EMAIL:
+        return address.lower()
+    # Phone numbers arrive as E.164 from providers; drop the spacing people type.
+    return "".join(ch for ch in address if ch.isdigit() or ch == "+")
+
+
+def matches(channel: Channel, address: str) -> sa.ColumnElement[bool]:
+    """Victims whose stored contact point is ``address`` (already normalised)."""
+    if channel is Channel.EMAIL:
+        return sa.func.lower(sa.func.trim(col(Victim.email))) == address
+    return col(Victim.phone) == address
+
+
+_CACHE = "voice.notify.suppressed"
+
+
+def preload(*, session: Session, emails: set[str], phones: set[str]) -> None:
+    """Answer ``is_suppressed`` for these addresses from memory for the rest of the session's
+    transaction (the worker's batch read), instead of one query per notice."""
+    cache: dict[tuple[str, str], bool] = {}
+    for channel, addresses in ((Channel.EMAIL, emails), (Channel.SMS, phones)):
+        normalised = {normalise(channel, a) for a in addresses}
+        found = suppressed_among(session=session, channel=channel, addresses=normalised)
+        cache.update({(channel.value, a): a in found for a in normalised})
+    session.info[_CACHE] = cache
+
+
+def is_suppressed(*, session: Session, channel: Channel | str, address: str) -> bool:
+    cached = session.info.get(_CACHE, {}).get((Channel(channel).value, normalise(channel, address)))
+    if cached is not None:
+        return bool(cached)
+    found = session.exec(
+        select(ContactSuppression.id).where(
+            ContactSuppression.channel == Channel(channel).value,
+            ContactSuppression.address == normalise(channel, address),
+        )
+    ).first()
+    return found is not None
+
+
+def suppressed_among(*, session: Session, channel: Channel, addresses: set[str]) -> set[str]:
+    """The normalised addresses of ``addresses`` that are suppressed (one query)."""
+    if not addresses:
+        return set()
+    wanted = sorted({normalise(channel, a) for a in addresses})
+    found: set[str] = set()
+    for start in range(0, len(wanted), _CHUNK):
+        found.update(
+            session.exec(
+                select(ContactSuppression.address).where(
+                    ContactSuppression.channel == channel.value,
+                    col(ContactSuppression.address).in_(wanted[start : start + _CHUNK]),
+                )
+            ).all()
+        )
+    return found
+
+
+def suppress(
+    *, session: Session, channel: Channel, address: str, reason: SuppressionReason
+) -> bool:
+    """Suppress a contact point; False if it already was."""
+    if is_suppressed(session=session, channel=channel, address=address):
+        return False
+    try:
+        with session.begin_nested():
+            session.add(
+                ContactSuppression(
+                    channel=channel.value, address=normalise(channel, address), reason=reason.value
+                )
+            )
+    except sa.exc.IntegrityError:
+        return False  # a concurrent request suppressed it first
+    log.info("%s contact point suppressed (%s)", channel.value, reason.value)
+    return True
+
+
+def unsuppress(
+    *, session: Session, channel: Channel, address: str, reason: SuppressionReason
+) -> bool:
+    """Lift a suppression of the given reason only: START does not undo a hard bounce."""
+    result = session.execute(
+        sa.delete(ContactSuppression).where(
+            col(ContactSuppression.channel) == channel.value,
+            col(ContactSuppression.address) == normalise(channel, address),
+            col(ContactSuppression.reason) == reason.value,
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,127 @@
+"""Texts from victims: STOP and its synonyms, START, HELP, and YES to acknowledge.
+
+Keywords are matched on the whole message, trimmed, case- and accent-blind, as carriers match
+them. After STOP, a number hears nothing more from us except the one confirmation, and answers to
+START and HELP (the carriers' rule); a YES from it still counts as an acknowledgement.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+
+from sqlmodel import Session, col, select
+
+from voice.cases.models import CaseEvent
+from voice.config import Settings
+from voice.notify import ack, contacts
+from voice.notify.models import (
+    CRITICAL_EVENT_TYPES,
+    AckChannel,
+    Channel,
+    Notification,
+    SuppressionReason,
+)
+from voice.notify.sms import to_gsm7_where_possible
+from voice.victims.models import Victim, VictimCaseLink
+
+log = logging.getLogger(__name__)
+
+STOP_WORDS = frozenset({"STOP", "UNSUBSCRIBE", "END", "QUIT", "CANCEL"})
+START_WORDS = frozenset({"START"})
+HELP_WORDS = frozenset({"HELP"})
+YES_WORDS = frozenset({"YES", "Y", "SI"})
+
+REPLIES: dict[str, dict[str, str]] = {
+    "en": {
+        "stopped": (
+            "VOICE: You will get no more texts from us. We may still write by email. "
+            "Reply START to get texts again."
+        ),
+        "started": "VOICE: You will get texts from us again. Reply STOP to stop.",
+        "help": "VOICE: For help, contact the {office}. Reply STOP to stop texts.",
+        "acknowledged": "VOICE: Thank you. We have recorded that you received our notice.",
+        "nothing": "VOICE: There is no notice waiting for your reply. Questions: {office}",
+    },
+    "es": {
+        "stopped": (
+            "VOICE: No recibirá más mensajes de texto. Podemos seguir escribiéndole por correo "
+            "electrónico. Responda START para volver a recibirlos."
+        ),
+        "started": "VOICE: Volverá a recibir nuestros mensajes. Responda STOP para dejarlos.",
+        "help": (
+            "VOICE: Para ayuda, comuníquese con la {office}. Responda STOP para dejar los textos."
+        ),
+        "acknowledged": "VOICE: Gracias. Registramos que recibió nuestro aviso.",
+        "nothing": "VOICE: No hay ningún aviso pendiente de respuesta. Preguntas: {office}",
+    },
+}
+
+
+def keyword(body: str) -> str:
+    text = unicodedata.normalize("NFD", body.strip().strip(".!¡?¿ ").upper())
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
+
+
+def _victims_with(session: Session, phone: str) -> list[Victim]:
+    address = contacts.normalise(Channel.SMS, phone)
+    return list(
+        session.exec(
+            select(Victim).where(contacts.matches(Channel.SMS, address)).order_by(col(Victim.id))
+        ).all()
+    )
+
+
+def _reply(settings: Settings, language: str, key: str) -> str:
+    table = REPLIES.get(language, REPLIES["en"])
+    return to_gsm7_where_possible(table[key].format(office=settings.office_contact))
+
+
+def handle_inbound(*, session: Session, settings: Settings, sender: str, body: str) -> str | None:
+    """Act on one inbound text; return the one reply to send, if any."""
+    word = keyword(body)
+    victims = _victims_with(session, sender)
+    language = victims[0].preferred_language if victims else "en"
+    opted_out = contacts.is_suppressed(session=session, channel=Channel.SMS, address=sender)
+    if word in STOP_WORDS:
+        newly = contacts.suppress(
+            session=session, channel=Channel.SMS, address=sender, reason=SuppressionReason.OPTED_OUT
+        )
+        return _reply(settings, language, "stopped") if newly else None
+    if word in START_WORDS:
+        lifted = contacts.unsuppress(
+            session=session, channel=Channel.SMS, address=sender, reason=SuppressionReason.OPTED_OUT
+        )
+        return _reply(settings, language, "started") if lifted else None
+    if word in HELP_WORDS:
+        return _reply(settings, language, "help")
+    if word in YES_WORDS:
+        acknowledged = _acknowledge_latest(session, victims)
+        if opted_out:
+            return None
+        return _reply(settings, language, "acknowledged" if acknowledged else "nothing")
+    return None
+
+
+def _acknowledge_latest(session: Session, victims: list[Victim]) -> bool:
+    """Acknowledge the latest critical notice texted to this number and not yet acknowledged."""
+    victim_ids = [v.id for v in victims]
+    if not victim_ids:
+        return False
+    candidates = session.exec(
+        select(Notification.event_id, Notification.link_id)
+        .join(VictimCaseLink, col(VictimCaseLink.id) == col(Notification.link_id))
+        .join(CaseEvent, col(CaseEvent.id) == col(Notification.event_id))
+        .where(
+            col(VictimCaseLink.victim_id).in_(victim_ids),
+            Notification.channel == Channel.SMS,
+            ack.went_out(),
+            col(CaseEvent.event_type).in_(CRITICAL_EVENT_TYPES),
+            col(CaseEvent.retracted_by_id).is_(None),
+        )
+        .order_by(col(Notification.id).desc())
+    ).all()
+    for event_id, link_id in candidates:
+        if ack.acknowledge(session=session, event_id=event_id, link_id=link_id, via=AckChannel.SMS):
+            return True
+    return False

@@ -176,6 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     from voice.notify.cli import add_commands as add_notify_commands
 
     add_notify_commands(commands)
+    from voice.notify.staff_messages_cli import add_commands as add_message_commands
+
+    add_message_commands(commands)
     return parser
 
 

@@ -39,6 +39,14 @@ def upgrade() -> None:
         sa.Column("reviewed_by", sa.String(length=200), nullable=True),
         sa.Column("reviewed_at", voice.database.UTCDateTime(timezone=True), nullable=True),
         sa.Column("review_note", sa.Text(), nullable=True),
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", voice.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("claimed_by", sa.String(length=64), nullable=True),
+        sa.Column("claimed_until", voice.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("sent_at", voice.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("provider_ref", sa.String(length=200), nullable=True),
+        sa.Column("last_error", sa.String(length=500), nullable=True),
         sa.ForeignKeyConstraint(
             ["case_id"], ["offender_case.id"], name=op.f("fk_staff_message_case_id_offender_case")
         ),

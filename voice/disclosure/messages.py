@@ -25,16 +25,26 @@ class MessageStatus(StrEnum):
     HELD = "held"
     APPROVED = "approved"
     REJECTED = "rejected"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+SENDABLE = (MessageStatus.READY, MessageStatus.APPROVED)
 
 
 class ReviewError(ValueError):
     """A review that is not allowed: wrong state, or the author reviewing their own message."""
 
 
-def submit(*, session: Session, link_id: int, body: str, author: str) -> StaffMessage:
+def submit(
+    *, session: Session, link_id: int, body: str, author: str, channel: str = "email"
+) -> StaffMessage:
     link = session.get(VictimCaseLink, link_id)
     if link is None:
         raise ReviewError(f"no link {link_id}")
+    if channel not in ("email", "sms"):
+        raise ReviewError("a message goes by email or sms")
     if not body.strip() or not author.strip():
         raise ReviewError("a message needs a body and an author")
     findings = [f.as_dict() for f in scan(body)]
@@ -45,6 +55,7 @@ def submit(*, session: Session, link_id: int, body: str, author: str) -> StaffMe
         author=author.strip(),
         status=MessageStatus.HELD if findings else MessageStatus.READY,
         findings=findings,
+        channel=channel,
     )
     session.add(message)
     session.flush()
@@ -84,4 +95,7 @@ def reject(*, session: Session, message_id: int, supervisor: str, note: str = ""
 
 
 def ready_to_send(message: StaffMessage) -> bool:
-    return message.status in (MessageStatus.READY, MessageStatus.APPROVED)
+    """The gate: clean, or held and approved by a supervisor other than the author."""
+    if message.findings and (message.reviewed_by is None or message.reviewed_by == message.author):
+        return False
+    return message.status in SENDABLE

@@ -150,3 +150,12 @@ class StaffMessage(SQLModel, table=True):
     reviewed_by: str | None = Field(default=None, sa_type=sa.String(200))
     reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     review_note: str | None = Field(default=None, sa_type=sa.Text)
+    # Delivery, by the outbox worker, with the same leased claims as notifications.
+    channel: str = Field(default="email", sa_type=sa.String(16))
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    claimed_by: str | None = Field(default=None, sa_type=sa.String(64))
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    provider_ref: str | None = Field(default=None, sa_type=sa.String(200))
+    last_error: str | None = Field(default=None, sa_type=sa.String(500))

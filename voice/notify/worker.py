@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from voice.config import Settings
 from voice.database import transaction
 from voice.disclosure.policy import Policy
-from voice.notify import periodic
+from voice.notify import periodic, staff_messages
 from voice.notify.adapters import build_email_sender, build_sms_sender
 from voice.notify.tasks import WorkerContext, run_once
 
@@ -54,7 +54,7 @@ def run_worker(ctx: WorkerContext, *, stop: threading.Event, once: bool = False)
             if time.monotonic() >= next_periodic:
                 next_periodic = time.monotonic() + ctx.settings.periodic_interval_seconds
                 run_periodic_jobs(ctx)
-            claimed = run_once(ctx)
+            claimed = run_once(ctx) + staff_messages.run_once(ctx)
         except Exception as exc:
             # The database may be briefly unreachable; keep the worker alive and try again.
             log.error("worker loop error (%s); retrying", type(exc).__name__)

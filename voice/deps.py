@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
+from voice.auth import access, matrix
+from voice.auth.machine import MachineTokenVerifier
+from voice.auth.principals import ANONYMOUS, Principal, PrincipalKind
 from voice.cases.models import Case
 from voice.config import Settings
 from voice.disclosure.policy import Policy
 from voice.victims.models import Victim
-from voice.victims.service import hash_token
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -50,36 +52,67 @@ PolicyDep = Annotated[Policy, Depends(get_policy)]
 SessionDep = Annotated[Session, Depends(get_session)]
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
-_UNAUTHORISED = HTTPException(
-    status_code=status.HTTP_401_UNAUTHORIZED,
-    detail="a valid bearer token is required",
-    headers={"WWW-Authenticate": "Bearer"},
-)
+
+def _resolve(request: Request, settings: Settings) -> Principal:
+    verifier: MachineTokenVerifier = request.app.state.machine_verifier
+    # A short session of its own, closed before the route opens its session: on SQLite a
+    # session holds the write lock, and must not hold it across the whole request.
+    with Session(request.app.state.engine) as session:
+        return access.resolve(request, session=session, settings=settings, verifier=verifier)
 
 
-def require_ingest_client(credentials: BearerDep, settings: SettingsDep) -> None:
-    """Upstream systems present the shared ingest token (OAuth2 clients replace it later)."""
-    expected = settings.ingest_token.get_secret_value().encode("utf-8")
-    if credentials is None or not hmac.compare_digest(
-        credentials.credentials.encode("utf-8"), expected
-    ):
-        raise _UNAUTHORISED
+async def authorize(request: Request, settings: SettingsDep) -> None:
+    """Runs before every route: the matrix in voice/auth/matrix.py decides."""
+    grants = matrix.allowed(request.method, access.route_template(request))
+    if grants is None:  # unreachable while create_app checks the routes; fail closed anyway
+        raise HTTPException(status_code=403, detail="this route has no access rule")
+    if matrix.PUBLIC in grants:
+        # Public routes never look at credentials, so a stale token cannot break sign-in.
+        request.state.principal = ANONYMOUS
+        return
+    principal = await run_in_threadpool(_resolve, request, settings)
+    request.state.principal = principal
+    if not access.admits(grants, principal):
+        raise access.deny(request, principal, settings)
+    if principal.kind is PrincipalKind.STAFF and request.method not in access.SAFE_METHODS:
+        await access.check_csrf(request)
 
 
-def current_victim(credentials: BearerDep, session: SessionDep) -> Victim:
-    """A victim's temporary self-service bearer token, looked up by its hash."""
-    if credentials is None:
-        raise _UNAUTHORISED
-    victim = session.exec(
-        select(Victim).where(Victim.self_service_token_hash == hash_token(credentials.credentials))
-    ).first()
+def get_principal(request: Request) -> Principal:
+    """The caller, as ``authorize`` (which runs before every route) resolved it."""
+    principal: Principal = getattr(request.state, "principal", ANONYMOUS)
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require_ingest_client(principal: PrincipalDep) -> Principal:
+    """Upstream systems: a machine client holding ``events:write`` (checked by the matrix)."""
+    if principal.kind is not PrincipalKind.MACHINE:
+        raise HTTPException(status_code=403, detail="a machine client is required")
+    return principal
+
+
+def current_victim(principal: PrincipalDep, session: SessionDep) -> Victim:
+    """The signed-in victim. Routes reach only this victim's own rows from here."""
+    if principal.victim_id is None:
+        raise HTTPException(status_code=401, detail="victim sign-in is required")
+    victim = session.get(Victim, principal.victim_id)
     if victim is None or not victim.active:
-        raise _UNAUTHORISED
+        raise HTTPException(status_code=401, detail="victim sign-in is required")
     return victim
 
 
-IngestClient = Annotated[None, Depends(require_ingest_client)]
+def current_staff(principal: PrincipalDep) -> Principal:
+    if principal.kind is not PrincipalKind.STAFF:
+        raise HTTPException(status_code=403, detail="staff sign-in is required")
+    return principal
+
+
+IngestClient = Annotated[Principal, Depends(require_ingest_client)]
 CurrentVictim = Annotated[Victim, Depends(current_victim)]
+CurrentStaff = Annotated[Principal, Depends(current_staff)]
 
 
 def valid_case(case_id: int, session: SessionDep) -> Case:

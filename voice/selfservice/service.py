@@ -13,6 +13,7 @@ from voice.disclosure.audiences import Audience
 from voice.disclosure.filter import disclose
 from voice.disclosure.policy import Policy
 from voice.disclosure.records import case_record
+from voice.holds import service as hold_service
 from voice.victims.models import VerificationStatus, Victim, VictimCaseLink
 
 
@@ -22,6 +23,7 @@ class LinkedCaseView:
     relationship: str
     verified: bool
     disclosed: dict[str, dict[str, Any]]
+    notice: str | None = None
 
 
 def audience_for(link: VictimCaseLink) -> Audience:
@@ -43,9 +45,23 @@ def linked_cases(*, session: Session, victim: Victim, policy: Policy) -> list[Li
         )
         .order_by(col(VictimCaseLink.id))
     ).all()
+    held = hold_service.held_case_ids(session=session, case_ids=[c.id for _, c, _ in rows if c.id])
     views = []
     for link, case, subject in rows:
         assert case.id is not None
+        if case.id in held:
+            # A safety hold stops all outward disclosure: nothing is released, so nothing is
+            # recorded as released, and the victim is not told why.
+            views.append(
+                LinkedCaseView(
+                    case_id=case.id,
+                    relationship=link.relationship,
+                    verified=link.verification_status == VerificationStatus.VERIFIED,
+                    disclosed={},
+                    notice=hold_service.NEUTRAL_NOTICE,
+                )
+            )
+            continue
         view = disclose(case_record(subject, case), audience=audience_for(link), policy=policy)
         disclosure_service.record_disclosure(
             session=session,

@@ -77,7 +77,8 @@ def _fail(session: Session, rows: list[SignInThrottle], limit: int, lockout: tim
     now = utcnow()
     identity, *others = rows
     identity.failures += 1
-    if identity.failures >= limit:
+    # A lockout runs its course: attempts during it neither end it nor make it longer.
+    if identity.failures >= limit and not _locked(identity, now):
         identity.locked_until = now + lockout
     for row in others:
         row.failures += 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
@@ -115,7 +115,11 @@ CurrentVictim = Annotated[Victim, Depends(current_victim)]
 CurrentStaff = Annotated[Principal, Depends(current_staff)]
 
 
-def valid_case(case_id: int, session: SessionDep) -> Case:
+# Row ids in paths: PostgreSQL's integer, so an out-of-range id is a 422, not a database error.
+IdPath = Annotated[int, Path(ge=1, le=2_147_483_647)]
+
+
+def valid_case(case_id: IdPath, session: SessionDep) -> Case:
     case = session.get(Case, case_id)
     if case is None:
         raise HTTPException(status_code=404, detail="no such case")

@@ -13,7 +13,7 @@ from voice.api_common import NOT_FOUND, Page, get_or_404, page_params, paginate
 from voice.auth.principals import Principal
 from voice.cases import search
 from voice.cases.models import Case, CasePublic, Subject
-from voice.deps import CurrentStaff, PolicyDep, PrincipalDep, SessionDep, ValidCase
+from voice.deps import CurrentStaff, IdPath, PolicyDep, PrincipalDep, SessionDep, ValidCase
 from voice.disclosure import service as disclosure_service
 from voice.disclosure.audiences import Audience
 from voice.disclosure.filter import disclose
@@ -200,7 +200,7 @@ def set_hold(
     responses={**NOT_FOUND, 409: {"description": "already lifted"}},
     summary="Lift a safety hold",
 )
-def lift_hold(hold_id: int, session: SessionDep, staff: CurrentStaff) -> SafetyHoldPublic:
+def lift_hold(hold_id: IdPath, session: SessionDep, staff: CurrentStaff) -> SafetyHoldPublic:
     hold = get_or_404(session, SafetyHold, hold_id, "hold")
     try:
         hold_service.lift_hold(session=session, hold=hold, lifted_by=staff.subject)

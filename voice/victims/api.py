@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from voice.api_common import NOT_FOUND, Page, get_or_404, page_params, paginate
 from voice.cases.models import Case
 from voice.database import utcnow
-from voice.deps import CurrentStaff, SessionDep
+from voice.deps import CurrentStaff, IdPath, SessionDep
 from voice.notify.models import Notification
 from voice.pii import keyring
 from voice.victims import service
@@ -94,12 +94,12 @@ def list_victims(
 
 
 @router.get("/victims/{victim_id}", responses=NOT_FOUND, summary="One victim")
-def get_victim(victim_id: int, session: SessionDep) -> VictimPublic:
+def get_victim(victim_id: IdPath, session: SessionDep) -> VictimPublic:
     return public(get_or_404(session, Victim, victim_id, "victim"))
 
 
 @router.patch("/victims/{victim_id}", responses=NOT_FOUND, summary="Update a victim")
-def update_victim(victim_id: int, body: VictimUpdate, session: SessionDep) -> VictimPublic:
+def update_victim(victim_id: IdPath, body: VictimUpdate, session: SessionDep) -> VictimPublic:
     victim = get_or_404(session, Victim, victim_id, "victim")
     changes = body.model_dump(exclude_unset=True)
     if "email" in changes and changes["email"] != victim.email:
@@ -114,7 +114,7 @@ def update_victim(victim_id: int, body: VictimUpdate, session: SessionDep) -> Vi
 
 
 @router.post("/victims/{victim_id}/verify", responses=NOT_FOUND, summary="Verify identity")
-def verify_victim(victim_id: int, session: SessionDep) -> VictimPublic:
+def verify_victim(victim_id: IdPath, session: SessionDep) -> VictimPublic:
     victim = get_or_404(session, Victim, victim_id, "victim")
     victim.verified_at = victim.verified_at or utcnow()
     session.add(victim)
@@ -123,7 +123,7 @@ def verify_victim(victim_id: int, session: SessionDep) -> VictimPublic:
 
 
 @router.post("/victims/{victim_id}/deactivate", responses=NOT_FOUND, summary="Deactivate")
-def deactivate_victim(victim_id: int, session: SessionDep) -> VictimPublic:
+def deactivate_victim(victim_id: IdPath, session: SessionDep) -> VictimPublic:
     victim = get_or_404(session, Victim, victim_id, "victim")
     victim.active = False  # stops sign-in, sessions and notifications at once
     session.add(victim)
@@ -132,7 +132,7 @@ def deactivate_victim(victim_id: int, session: SessionDep) -> VictimPublic:
 
 
 @router.post("/victims/{victim_id}/reset-pin", responses=NOT_FOUND, summary="Issue a new PIN")
-def reset_pin(victim_id: int, session: SessionDep) -> PinIssued:
+def reset_pin(victim_id: IdPath, session: SessionDep) -> PinIssued:
     victim = get_or_404(session, Victim, victim_id, "victim")
     pin = service.reset_pin(session=session, victim=victim)
     session.commit()
@@ -141,7 +141,7 @@ def reset_pin(victim_id: int, session: SessionDep) -> PinIssued:
 
 
 @router.get("/victims/{victim_id}/links", responses=NOT_FOUND, summary="A victim's links")
-def list_links(victim_id: int, session: SessionDep, page: PageDep) -> LinksPublic:
+def list_links(victim_id: IdPath, session: SessionDep, page: PageDep) -> LinksPublic:
     get_or_404(session, Victim, victim_id, "victim")
     query = (
         select(VictimCaseLink)
@@ -158,7 +158,7 @@ def list_links(victim_id: int, session: SessionDep, page: PageDep) -> LinksPubli
     responses={**NOT_FOUND, 409: {"description": "already linked"}},
     summary="Link a victim to a case (pending until verified)",
 )
-def create_link(victim_id: int, body: LinkCreate, session: SessionDep) -> LinkPublic:
+def create_link(victim_id: IdPath, body: LinkCreate, session: SessionDep) -> LinkPublic:
     victim = get_or_404(session, Victim, victim_id, "victim")
     case = get_or_404(session, Case, body.case_id, "case")
     try:
@@ -181,7 +181,7 @@ def create_link(victim_id: int, body: LinkCreate, session: SessionDep) -> LinkPu
 
 
 @router.patch("/links/{link_id}", responses=NOT_FOUND, summary="Change a link's preferences")
-def update_link(link_id: int, body: LinkUpdate, session: SessionDep) -> LinkPublic:
+def update_link(link_id: IdPath, body: LinkUpdate, session: SessionDep) -> LinkPublic:
     link = get_or_404(session, VictimCaseLink, link_id, "link")
     for name, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
         setattr(link, name, value)
@@ -191,7 +191,7 @@ def update_link(link_id: int, body: LinkUpdate, session: SessionDep) -> LinkPubl
 
 
 @router.post("/links/{link_id}/verify", responses=NOT_FOUND, summary="Verify the relationship")
-def verify_link(link_id: int, session: SessionDep) -> LinkPublic:
+def verify_link(link_id: IdPath, session: SessionDep) -> LinkPublic:
     link = get_or_404(session, VictimCaseLink, link_id, "link")
     if link.verification_status != VerificationStatus.VERIFIED:
         link.verification_status = VerificationStatus.VERIFIED
@@ -204,7 +204,9 @@ def verify_link(link_id: int, session: SessionDep) -> LinkPublic:
 @router.get(
     "/victims/{victim_id}/notifications", responses=NOT_FOUND, summary="Notices sent to a victim"
 )
-def victim_notifications(victim_id: int, session: SessionDep, page: PageDep) -> NotificationsPublic:
+def victim_notifications(
+    victim_id: IdPath, session: SessionDep, page: PageDep
+) -> NotificationsPublic:
     get_or_404(session, Victim, victim_id, "victim")
     query = (
         select(Notification)

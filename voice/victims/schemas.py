@@ -85,7 +85,7 @@ class LinkCreate(BaseModel):
         json_schema_extra={"examples": [{"case_id": 1, "relationship": "victim"}]},
     )
 
-    case_id: int = Field(ge=1)
+    case_id: int = Field(ge=1, le=2_147_483_647)
     relationship: Relationship = Relationship.VICTIM
     notify_email: bool = True
     notify_sms: bool = False

@@ -77,7 +77,8 @@ def test_no_5xx_and_every_answer_matches_the_document(fuzzed_app: dict[str, Any]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         schema = schemathesis.openapi.from_asgi("/openapi.json", fuzzed_app["app"])
-    operations = [result.ok() for result in schema.get_all_operations()]
+    # Every operation must load: an operation the schema cannot describe is a failure too.
+    operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
     assert len(operations) > 30
     for operation in operations:
         if operation.path == "/api/v1/self-service/sign-out":

@@ -1,4 +1,8 @@
-"""Request dependencies, as ``Annotated`` aliases used by every route."""
+"""Request dependencies, as ``Annotated`` aliases used by every route.
+
+Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency on a
+worker thread, and those hops (several per request) cost more than the work they wrap.
+"""
 
 from __future__ import annotations
 
@@ -22,17 +26,17 @@ from voice.victims.models import Victim
 _bearer = HTTPBearer(auto_error=False)
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
 
 
-def get_policy(request: Request) -> Policy:
+async def get_policy(request: Request) -> Policy:
     policy: Policy = request.app.state.policy
     return policy
 
@@ -78,7 +82,7 @@ async def authorize(request: Request, settings: SettingsDep) -> None:
         await access.check_csrf(request)
 
 
-def get_principal(request: Request) -> Principal:
+async def get_principal(request: Request) -> Principal:
     """The caller, as ``authorize`` (which runs before every route) resolved it."""
     principal: Principal = getattr(request.state, "principal", ANONYMOUS)
     return principal
@@ -87,24 +91,28 @@ def get_principal(request: Request) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require_ingest_client(principal: PrincipalDep) -> Principal:
+async def require_ingest_client(principal: PrincipalDep) -> Principal:
     """Upstream systems: a machine client holding ``events:write`` (checked by the matrix)."""
     if principal.kind is not PrincipalKind.MACHINE:
         raise HTTPException(status_code=403, detail="a machine client is required")
     return principal
 
 
-def current_victim(principal: PrincipalDep, session: SessionDep) -> Victim:
-    """The signed-in victim. Routes reach only this victim's own rows from here."""
-    if principal.victim_id is None:
-        raise HTTPException(status_code=401, detail="victim sign-in is required")
-    victim = session.get(Victim, principal.victim_id)
-    if victim is None or not victim.active:
+async def current_victim(request: Request, principal: PrincipalDep) -> Victim:
+    """The signed-in victim. Routes reach only this victim's own rows from here.
+
+    The row was loaded (and checked active) with the session token, in ``authorize``'s own
+    short session. Not reloading it here keeps the route's session from opening a transaction
+    before the route runs: on SQLite that would hold the write lock while the request waits
+    for a worker thread, and under load every thread could end up waiting on that lock.
+    """
+    victim: Victim | None = getattr(request.state, "victim", None)
+    if principal.victim_id is None or victim is None or victim.id != principal.victim_id:
         raise HTTPException(status_code=401, detail="victim sign-in is required")
     return victim
 
 
-def current_staff(principal: PrincipalDep) -> Principal:
+async def current_staff(principal: PrincipalDep) -> Principal:
     if principal.kind is not PrincipalKind.STAFF:
         raise HTTPException(status_code=403, detail="staff sign-in is required")
     return principal

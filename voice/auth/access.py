@@ -49,6 +49,8 @@ def resolve(
             victim = victim_for_session(session=session, token=token)
             if victim is None or victim.id is None:
                 raise _UNAUTHENTICATED
+            # Kept for the route (see deps.current_victim): loaded once, already decrypted.
+            request.state.victim = victim
             return principals.victim(victim.id)
         try:
             claims = verifier.verify(token)

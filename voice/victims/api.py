@@ -102,6 +102,14 @@ def get_victim(victim_id: IdPath, session: SessionDep) -> VictimPublic:
 def update_victim(victim_id: IdPath, body: VictimUpdate, session: SessionDep) -> VictimPublic:
     victim = get_or_404(session, Victim, victim_id, "victim")
     changes = body.model_dump(exclude_unset=True)
+    # null clears a contact point; a name or language cannot be cleared.
+    cleared = sorted(
+        n
+        for n in ("first_name", "last_name", "preferred_language")
+        if n in changes and changes[n] is None
+    )
+    if cleared:
+        raise HTTPException(status_code=422, detail=f"cannot be cleared: {', '.join(cleared)}")
     if "email" in changes and changes["email"] != victim.email:
         victim.email_verified = False  # a new address must be proven again
     if "phone" in changes and changes["phone"] != victim.phone:

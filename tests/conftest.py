@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 import voice.models  # noqa: F401  (every table on the metadata)
+from tests import identity
 from tests.databases import BACKENDS, DatabaseFactory
 from voice import migrate
 from voice.config import Environment, Settings
@@ -72,4 +73,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         outbox_dir=tmp_path / "outbox",
         worker_poll_seconds=0.05,
+        machine_issuer=identity.ISSUER,
+        machine_audience=identity.AUDIENCE,
+        machine_jwks=identity.JWKS,
     )

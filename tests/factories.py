@@ -77,8 +77,9 @@ def victim_with_link(
     notify_email: bool = True,
     notify_sms: bool = False,
     language: Language = Language.ENGLISH,
-    token: str | None = None,
+    pin: str | None = None,
 ) -> tuple[Victim, VictimCaseLink, str]:
+    """A registered, linked victim, and the PIN they were issued."""
     victim, issued = victim_service.register_victim(
         session=session,
         first_name="Vera",
@@ -88,7 +89,7 @@ def victim_with_link(
         email_verified=email is not None,
         phone=phone,
         phone_verified=phone is not None,
-        token=token,
+        pin=pin,
     )
     link = victim_service.link_victim(
         session=session,

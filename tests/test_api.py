@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,14 +13,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from tests import factories
+from tests.identity import INGEST, staff_session, victim_sign_in
 from voice.app import create_app
 from voice.cases.models import CaseEvent
-from voice.config import DEV_INGEST_TOKEN, Environment, Settings
+from voice.config import Environment, Settings
 from voice.database import make_engine, transaction
 from voice.disclosure.models import DisclosureRecord
 from voice.ingest.validation import CONTRACT_PATH
-
-INGEST = {"Authorization": f"Bearer {DEV_INGEST_TOKEN}"}
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ def test_readyz_reports_pending_migrations(tmp_path: Path) -> None:
 
 
 def test_ingest_requires_the_ingest_token(client: TestClient, committed_engine: Engine) -> None:
-    for headers in ({}, {"Authorization": "Bearer wrong"}):
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic x"}):
         response = client.post("/api/v1/events", json=factories.booking(), headers=headers)
         assert response.status_code == 401
         assert response.headers["content-type"] == "application/problem+json"
@@ -135,16 +135,18 @@ def test_self_service_shows_only_linked_cases_and_accounts_for_each_read(
     other = factories.booking(subject_id="S-OTHER", case_number="CASE-OTHER")
     client.post("/api/v1/events", json=other, headers=INGEST)
     with transaction(committed_engine) as session:
-        _, _, token = factories.victim_with_link(session, factories.case_of(session))
-        _, _, pending_token = factories.victim_with_link(
+        victim, _, pin = factories.victim_with_link(session, factories.case_of(session))
+        pending_victim, _, pending_pin = factories.victim_with_link(
             session, factories.case_of(session, "CASE-OTHER"), verified=False
         )
+    token = victim_sign_in(client, victim.victim_code, pin)
+    pending_token = victim_sign_in(client, pending_victim.victim_code, pending_pin)
 
     assert client.get("/api/v1/self-service/cases").status_code == 401
     bad = client.get("/api/v1/self-service/cases", headers={"Authorization": "Bearer nope"})
     assert bad.status_code == 401
 
-    mine = client.get("/api/v1/self-service/cases", headers={"Authorization": f"Bearer {token}"})
+    mine = client.get("/api/v1/self-service/cases", headers=token)
     data = mine.json()["data"]
     assert [d["verified"] for d in data] == [True]
     assert data[0]["subject"] == {"first_name": "Ramon", "last_name": "Example"}
@@ -156,9 +158,7 @@ def test_self_service_shows_only_linked_cases_and_accounts_for_each_read(
         "proceedings_stage": "initiated",
     }
 
-    pending = client.get(
-        "/api/v1/self-service/cases", headers={"Authorization": f"Bearer {pending_token}"}
-    )
+    pending = client.get("/api/v1/self-service/cases", headers=pending_token)
     pending_case = pending.json()["data"][0]
     assert pending_case["verified"] is False
     assert set(pending_case["case"]) == {"custody_status", "facility_name"}
@@ -176,9 +176,19 @@ def test_self_service_shows_only_linked_cases_and_accounts_for_each_read(
 def test_portal_requires_sign_in_and_shows_case_with_timeline(client: TestClient) -> None:
     client.post("/api/v1/events", json=factories.booking(), headers=INGEST)
     client.post("/api/v1/events", json=factories.event("case.hearing_scheduled"), headers=INGEST)
-    # The test environment has no development sign-in, so the portal refuses outright.
-    assert client.get("/portal/cases", follow_redirects=False).status_code == 401
+    # Browsers are sent to sign in; with no identity provider configured and no development
+    # sign-in outside development, signing in is refused outright.
+    redirect = client.get("/portal/cases", follow_redirects=False)
+    assert (redirect.status_code, redirect.headers["location"]) == (303, "/portal/sign-in")
+    assert client.get("/portal/sign-in", follow_redirects=False).status_code == 503
     assert client.get("/portal/dev-sign-in").status_code == 404
+    # A development session cookie is worth nothing outside development.
+    staff_session(client, "liaison", via="development")
+    assert client.get("/portal/cases", follow_redirects=False).status_code == 303
+    staff_session(client, "liaison")
+    listing = client.get("/portal/cases")
+    assert listing.status_code == 200
+    assert "CASE-T-0001" in listing.text
 
 
 def test_portal_pages_in_development(committed_engine: Engine, settings: Settings) -> None:
@@ -190,9 +200,21 @@ def test_portal_pages_in_development(committed_engine: Engine, settings: Setting
         )
         redirect = client.get("/portal/cases", follow_redirects=False)
         assert redirect.status_code == 303
-        assert redirect.headers["location"] == "/portal/dev-sign-in"
-        assert "DEVELOPMENT SIGN-IN" in client.get("/portal/dev-sign-in").text
-        client.post("/portal/dev-sign-in", data={"name": "Lee Liaison"})
+        assert redirect.headers["location"] == "/portal/sign-in"
+        to_dev = client.get("/portal/sign-in", follow_redirects=False)
+        assert to_dev.headers["location"] == "/portal/dev-sign-in"
+        form = client.get("/portal/dev-sign-in").text
+        assert "DEVELOPMENT SIGN-IN" in form
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
+        assert csrf is not None
+        # Without the form's CSRF token, the sign-in is refused.
+        refused = client.post("/portal/dev-sign-in", data={"name": "Lee Liaison"})
+        assert refused.status_code == 403
+        signed_in = client.post(
+            "/portal/dev-sign-in",
+            data={"name": "Lee Liaison", "role": "supervisor", "csrf_token": csrf.group(1)},
+        )
+        assert "supervisor" in signed_in.text
 
         listing = client.get("/portal/cases")
         assert listing.status_code == 200
@@ -206,5 +228,8 @@ def test_portal_pages_in_development(committed_engine: Engine, settings: Setting
         assert "case.officer_name" in page.text  # staff see what victims do not, and why
         assert client.get("/portal/cases/999999").status_code == 404
 
-        client.post("/portal/sign-out")
+        assert client.post("/portal/sign-out").status_code == 403  # no CSRF token
+        page_csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert page_csrf is not None
+        client.post("/portal/sign-out", data={"csrf_token": page_csrf.group(1)})
         assert client.get("/portal/cases", follow_redirects=False).status_code == 303

@@ -9,21 +9,25 @@ from voice.config import Environment, Settings
 from voice.database import normalise_url
 
 STRONG = "s" * 40
+IDENTITY: dict[str, object] = {
+    "pii_keys": SecretStr("k1:" + "A" * 43 + "="),
+    "blind_index_key": SecretStr(STRONG),
+    "machine_issuer": "https://login.example.gov",
+    "machine_jwks_url": "https://login.example.gov/jwks",
+}
 
 
 @pytest.mark.parametrize("environment", [Environment.STAGING, Environment.PRODUCTION])
 def test_default_secrets_are_refused_outside_development(environment: Environment) -> None:
     with pytest.raises(ValidationError, match="VOICE_SECRET_KEY"):
-        Settings(environment=environment, ingest_token=SecretStr(STRONG))
-    with pytest.raises(ValidationError, match="VOICE_INGEST_TOKEN"):
-        Settings(environment=environment, secret_key=SecretStr(STRONG))
+        Settings(environment=environment, **IDENTITY)  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="at least 32"):
-        Settings(
-            environment=environment, secret_key=SecretStr("short"), ingest_token=SecretStr(STRONG)
-        )
-    ok = Settings(
-        environment=environment, secret_key=SecretStr(STRONG), ingest_token=SecretStr(STRONG + "x")
-    )
+        Settings(environment=environment, secret_key=SecretStr("short"), **IDENTITY)  # type: ignore[arg-type]
+    for missing in IDENTITY:
+        partial = {k: v for k, v in IDENTITY.items() if k != missing}
+        with pytest.raises(ValidationError, match="must be set outside development"):
+            Settings(environment=environment, secret_key=SecretStr(STRONG), **partial)  # type: ignore[arg-type]
+    ok = Settings(environment=environment, secret_key=SecretStr(STRONG), **IDENTITY)  # type: ignore[arg-type]
     assert ok.environment is environment
 
 

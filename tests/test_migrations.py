@@ -45,3 +45,40 @@ def test_check_fails_when_models_drift(databases: DatabaseFactory) -> None:
             migrate.check(url)
     finally:
         SQLModel.metadata.remove(extra)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_upgrade_encrypts_victims_stored_in_the_clear(
+    backend: str, databases: DatabaseFactory
+) -> None:
+    from sqlmodel import Session
+
+    from voice.victims.models import Victim
+
+    url = databases.new_url(backend)
+    migrate.upgrade(url, "0001")
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO victim (first_name, last_name, preferred_language, email,"
+                " email_verified, phone_verified, active, created_at) VALUES"
+                " ('Clara', 'Clearly', 'en', 'clara@example.invalid', true, false, true,"
+                " CURRENT_TIMESTAMP)"
+            )
+        )
+    migrate.upgrade(url)
+    with engine.connect() as connection:
+        raw = connection.execute(sa.text("SELECT first_name, email FROM victim")).one()
+    assert raw.first_name.startswith("v1.")
+    assert "clara" not in raw.email
+    with Session(engine) as session:
+        victim = session.exec(sa.select(Victim)).scalars().one()  # type: ignore[call-overload]
+        assert (victim.first_name, victim.email) == ("Clara", "clara@example.invalid")
+        assert victim.victim_code is not None
+        assert victim.pin_hash is None  # a liaison issues a PIN after checking who asks
+    migrate.downgrade(url, "0001")
+    with engine.connect() as connection:
+        plain = connection.execute(sa.text("SELECT first_name FROM victim")).scalar_one()
+    assert plain == "Clara"
+    engine.dispose()

@@ -7,54 +7,83 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+import httpx
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
 from voice import __version__, health
+from voice.auth import access
+from voice.auth.headers import SecurityHeadersMiddleware
+from voice.auth.machine import build_verifier
+from voice.auth.openapi import install_openapi
 from voice.config import Environment, Settings, get_settings
 from voice.database import make_engine
+from voice.deps import authorize
 from voice.disclosure.policy import cached_policy, default_policy_path
 from voice.errors import install_problem_handlers
 from voice.ingest.api import router as ingest_router
+from voice.notify.adapters import build_email_sender
 from voice.notify.api import router as notify_router
 from voice.notify.worker import BackgroundWorker, make_context
+from voice.pii import keyring
+from voice.pii.rotation import BackgroundRotation
+from voice.portal.oidc import router as oidc_router
 from voice.portal.routes import router as portal_router
 from voice.selfservice.api import router as selfservice_router
 from voice.selfservice.notices import router as notices_router
+from voice.selfservice.pages import router as selfservice_pages
+from voice.v1 import routers as v1_routers
 
 log = logging.getLogger(__name__)
 
 
 def create_app(
-    settings: Settings | None = None, *, engine: Engine | None = None, run_worker: bool = False
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    run_worker: bool = False,
+    http_client: httpx.Client | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
     engine = engine or make_engine(settings.database_url, echo=settings.database_echo)
     policy = cached_policy(settings.policy_path or default_policy_path())
+    keyring.configure(settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         worker = None
+        rotation = None
         if run_worker:
             worker = BackgroundWorker(make_context(engine=engine, settings=settings, policy=policy))
             worker.start()
+            rotation = BackgroundRotation(engine)
+            rotation.start()
         try:
             yield
         finally:
             if worker is not None:
                 worker.stop()
+            if rotation is not None:
+                rotation.stop()
 
     app = FastAPI(
         title="VOICE",
         version=__version__,
         description="Victim notification and case management for a victim-liaison office.",
         lifespan=lifespan,
+        # Every route passes the access matrix (voice/auth/matrix.py) before anything else.
+        dependencies=[Depends(authorize)],
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.policy = policy
+    app.state.machine_verifier = build_verifier(settings, http_client)
+    app.state.sign_in_email = build_email_sender(settings)
 
     app.add_middleware(
         SessionMiddleware,
@@ -65,13 +94,29 @@ def create_app(
         https_only=settings.environment is not Environment.DEVELOPMENT,
         max_age=8 * 3600,
     )
+    if settings.cors_origins:
+        # Closed unless origins are configured, and never with credentials: the API's browser
+        # callers are same-origin portal pages.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PATCH"],
+            allow_headers=["authorization", "content-type"],
+        )
+    app.add_middleware(SecurityHeadersMiddleware)
     install_problem_handlers(app)
     app.include_router(health.router)
     app.include_router(ingest_router)
     app.include_router(selfservice_router)
     app.include_router(notify_router)
     app.include_router(notices_router)
+    app.include_router(selfservice_pages)
+    app.include_router(oidc_router)
     app.include_router(portal_router)
+    for router in v1_routers():
+        app.include_router(router)
+    access.check_app_routes(app.routes)
+    install_openapi(app)
     app.mount(
         "/static", StaticFiles(directory=Path(__file__).parent / "portal" / "static"), name="static"
     )

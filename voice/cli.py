@@ -96,13 +96,40 @@ def _load_demo(settings: Settings, *, announce: bool) -> None:
         f"{summary.events_accepted} new events."
     )
     if announce:
-        print("Self-service tokens for demo victims (GET /api/v1/self-service/cases):")
-        for victim_id, token in summary.tokens[:3]:
-            print(f"  victim {victim_id}: Authorization: Bearer {token}")
+        print("Demo victims' self-service sign-in (POST /api/v1/self-service/sign-in):")
+        for code, pin in summary.credentials[:3]:
+            print(f"  Victim ID {code}  PIN {pin}")
 
 
 def cmd_demo(_: argparse.Namespace) -> int:
     _load_demo(get_settings(), announce=True)
+    return 0
+
+
+def cmd_dev_token(args: argparse.Namespace) -> int:
+    """A machine-client token signed with the embedded demo's development key."""
+    from voice.auth.machine import mint_development_token
+
+    settings = get_settings()
+    if not settings.is_development:
+        print("voice dev-token works only with VOICE_ENVIRONMENT=development", file=sys.stderr)
+        return 2
+    print(mint_development_token(settings, args.scopes or ["events:write"]))
+    return 0
+
+
+def cmd_pii(args: argparse.Namespace) -> int:
+    from voice.pii import keyring, rotation
+
+    settings = get_settings()
+    keyring.configure(settings)
+    engine = make_engine(settings.database_url)
+    if args.action == "rotate":
+        print(json.dumps({"re_encrypted": rotation.rotate_all(engine)}))
+    else:
+        with transaction(engine) as session:
+            usage = rotation.key_usage(session=session)
+        print(json.dumps({"current": keyring.active().current_id, "values_per_key": usage}))
     return 0
 
 
@@ -167,6 +194,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="load invented demo data")
     demo.set_defaults(func=cmd_demo)
+
+    dev_token = commands.add_parser(
+        "dev-token", help="development only: a machine-client token for the embedded demo"
+    )
+    dev_token.add_argument("scopes", nargs="*", help="scopes (default: events:write)")
+    dev_token.set_defaults(func=cmd_dev_token)
+
+    pii = commands.add_parser("pii", help="encrypted personal data: key usage and rotation")
+    pii.add_argument("action", choices=["status", "rotate"])
+    pii.set_defaults(func=cmd_pii)
 
     ingest = commands.add_parser("ingest", help="ingest events from an NDJSON file")
     ingest.add_argument("file")

@@ -13,7 +13,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # Development defaults for secrets. They exist so the embedded demo runs with no setup; any
 # other environment must replace every one of them, or the service refuses to start.
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105
-DEV_INGEST_TOKEN = "dev-only-ingest-token"  # noqa: S105
 
 # Safe test mode lets messages go only to these recipients (fnmatch patterns): reserved example
 # domains (RFC 2606) and the 555 numbers of fiction.
@@ -58,7 +57,6 @@ class Settings(BaseSettings):
     database_echo: bool = False
 
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
-    ingest_token: SecretStr = SecretStr(DEV_INGEST_TOKEN)
 
     # A name outside the enums is looked up in the ``voice.adapters`` entry-point group.
     email_adapter: Annotated[EmailAdapterKind | str, Field(union_mode="left_to_right")] = (
@@ -92,8 +90,6 @@ class Settings(BaseSettings):
     twilio_account_sid: str = ""
     twilio_auth_token: SecretStr = SecretStr("")
     twilio_timeout_seconds: float = 15.0
-    # The address at which providers' callbacks and victims' links reach this service.
-    public_base_url: str = "http://127.0.0.1:8000"
     # The bearer token the bounce mailbox presents; unset, the bounce callback refuses all.
     bounce_token: SecretStr | None = None
 
@@ -116,13 +112,51 @@ class Settings(BaseSettings):
 
     policy_path: Path | None = None
 
+    # Where the service is reached from outside: providers' callbacks, acknowledgement and
+    # sign-in links, and the OIDC redirect all use it.
+    public_base_url: str = "http://127.0.0.1:8000"
+    # Browser origins allowed to call the API; none by default (CORS closed).
+    cors_origins: list[str] = []
+
+    # Staff sign-in (OpenID Connect, authorization code + PKCE).
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_scopes: str = "openid profile email"
+    # The claim that carries the user's groups or roles, and how its values map to VOICE roles
+    # (JSON object, e.g. {"voice-liaisons": "liaison"}); unmapped values grant nothing.
+    oidc_role_claim: str = "roles"
+    oidc_role_map: dict[str, str] = {}
+
+    # Machine clients (ingest and partner systems): bearer JWTs from this issuer, for this
+    # audience, checked against its JWKS (a URL, or an inline JSON key set for static keys).
+    machine_issuer: str | None = None
+    machine_audience: str = "voice-api"
+    machine_jwks_url: str | None = None
+    machine_jwks: str | None = None
+    # An unknown key id triggers a refetch, but not more often than this (a flood of tokens
+    # with invented key ids must not become a flood of requests to the issuer).
+    jwks_min_refetch_seconds: float = 30.0
+
+    # Victim self-service sign-in.
+    victim_max_failures: int = 5
+    victim_lockout_seconds: int = 900
+    address_max_failures: int = 50
+    throttle_window_seconds: int = 900
+    victim_session_minutes: int = 30
+    sign_in_link_minutes: int = 15
+
+    # PII at rest: AES-256-GCM keys as "id:base64key" pairs, comma-separated; the first one
+    # encrypts, every one decrypts (rotation). The blind index key is for exact-match lookups.
+    pii_keys: SecretStr | None = None
+    blind_index_key: SecretStr | None = None
+
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
         if self.environment is Environment.DEVELOPMENT or self.environment is Environment.TEST:
             return self
         defaults = {
             "VOICE_SECRET_KEY": (self.secret_key, DEV_SECRET_KEY),
-            "VOICE_INGEST_TOKEN": (self.ingest_token, DEV_INGEST_TOKEN),
         }
         offending = [
             name for name, (value, dev) in defaults.items() if value.get_secret_value() == dev
@@ -138,6 +172,36 @@ class Settings(BaseSettings):
                 f"{', '.join(weak)} must be at least 32 characters outside development"
             )
         return self
+
+    @model_validator(mode="after")
+    def _refuse_missing_identity_settings(self) -> Settings:
+        # Development and test derive these from VOICE_SECRET_KEY; nowhere else may they be
+        # left out, or PII would sit under a key anyone with the source can compute.
+        if self.environment in (Environment.DEVELOPMENT, Environment.TEST):
+            return self
+        missing = [
+            name
+            for name, value in (
+                ("VOICE_PII_KEYS", self.pii_keys),
+                ("VOICE_BLIND_INDEX_KEY", self.blind_index_key),
+                ("VOICE_MACHINE_ISSUER", self.machine_issuer),
+                (
+                    "VOICE_MACHINE_JWKS_URL or VOICE_MACHINE_JWKS",
+                    self.machine_jwks_url or self.machine_jwks,
+                ),
+            )
+            if not value
+        ]
+        if missing:
+            raise InsecureSettingsError(
+                f"{', '.join(missing)} must be set outside development "
+                f"(environment is {self.environment.value})"
+            )
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment is Environment.DEVELOPMENT
 
     @property
     def test_mode(self) -> bool:

@@ -1,36 +1,42 @@
-"""Request dependencies, as ``Annotated`` aliases used by every route."""
+"""Request dependencies, as ``Annotated`` aliases used by every route.
+
+Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency on a
+worker thread, and those hops (several per request) cost more than the work they wrap.
+"""
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
+from voice.auth import access, matrix
+from voice.auth.machine import MachineTokenVerifier
+from voice.auth.principals import ANONYMOUS, Principal, PrincipalKind
 from voice.cases.models import Case
 from voice.config import Settings
 from voice.disclosure.policy import Policy
 from voice.victims.models import Victim
-from voice.victims.service import hash_token
 
 _bearer = HTTPBearer(auto_error=False)
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
 
 
-def get_policy(request: Request) -> Policy:
+async def get_policy(request: Request) -> Policy:
     policy: Policy = request.app.state.policy
     return policy
 
@@ -50,39 +56,80 @@ PolicyDep = Annotated[Policy, Depends(get_policy)]
 SessionDep = Annotated[Session, Depends(get_session)]
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
-_UNAUTHORISED = HTTPException(
-    status_code=status.HTTP_401_UNAUTHORIZED,
-    detail="a valid bearer token is required",
-    headers={"WWW-Authenticate": "Bearer"},
-)
+
+def _resolve(request: Request, settings: Settings) -> Principal:
+    verifier: MachineTokenVerifier = request.app.state.machine_verifier
+    # A short session of its own, closed before the route opens its session: on SQLite a
+    # session holds the write lock, and must not hold it across the whole request.
+    with Session(request.app.state.engine) as session:
+        return access.resolve(request, session=session, settings=settings, verifier=verifier)
 
 
-def require_ingest_client(credentials: BearerDep, settings: SettingsDep) -> None:
-    """Upstream systems present the shared ingest token (OAuth2 clients replace it later)."""
-    expected = settings.ingest_token.get_secret_value().encode("utf-8")
-    if credentials is None or not hmac.compare_digest(
-        credentials.credentials.encode("utf-8"), expected
-    ):
-        raise _UNAUTHORISED
+async def authorize(request: Request, settings: SettingsDep) -> None:
+    """Runs before every route: the matrix in voice/auth/matrix.py decides."""
+    grants = matrix.allowed(request.method, access.route_template(request))
+    if grants is None:  # unreachable while create_app checks the routes; fail closed anyway
+        raise HTTPException(status_code=403, detail="this route has no access rule")
+    if matrix.PUBLIC in grants or matrix.ROUTE_CREDENTIAL in grants:
+        # Public routes never look at credentials, so a stale token cannot break sign-in; and a
+        # route that checks a credential of its own (a provider's signature, the bounce
+        # mailbox's token) gets its Authorization header untouched.
+        request.state.principal = ANONYMOUS
+        return
+    principal = await run_in_threadpool(_resolve, request, settings)
+    request.state.principal = principal
+    if not access.admits(grants, principal):
+        raise access.deny(request, principal, settings)
+    if principal.kind is PrincipalKind.STAFF and request.method not in access.SAFE_METHODS:
+        await access.check_csrf(request)
 
 
-def current_victim(credentials: BearerDep, session: SessionDep) -> Victim:
-    """A victim's temporary self-service bearer token, looked up by its hash."""
-    if credentials is None:
-        raise _UNAUTHORISED
-    victim = session.exec(
-        select(Victim).where(Victim.self_service_token_hash == hash_token(credentials.credentials))
-    ).first()
-    if victim is None or not victim.active:
-        raise _UNAUTHORISED
+async def get_principal(request: Request) -> Principal:
+    """The caller, as ``authorize`` (which runs before every route) resolved it."""
+    principal: Principal = getattr(request.state, "principal", ANONYMOUS)
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+async def require_ingest_client(principal: PrincipalDep) -> Principal:
+    """Upstream systems: a machine client holding ``events:write`` (checked by the matrix)."""
+    if principal.kind is not PrincipalKind.MACHINE:
+        raise HTTPException(status_code=403, detail="a machine client is required")
+    return principal
+
+
+async def current_victim(request: Request, principal: PrincipalDep) -> Victim:
+    """The signed-in victim. Routes reach only this victim's own rows from here.
+
+    The row was loaded (and checked active) with the session token, in ``authorize``'s own
+    short session. Not reloading it here keeps the route's session from opening a transaction
+    before the route runs: on SQLite that would hold the write lock while the request waits
+    for a worker thread, and under load every thread could end up waiting on that lock.
+    """
+    victim: Victim | None = getattr(request.state, "victim", None)
+    if principal.victim_id is None or victim is None or victim.id != principal.victim_id:
+        raise HTTPException(status_code=401, detail="victim sign-in is required")
     return victim
 
 
-IngestClient = Annotated[None, Depends(require_ingest_client)]
+async def current_staff(principal: PrincipalDep) -> Principal:
+    if principal.kind is not PrincipalKind.STAFF:
+        raise HTTPException(status_code=403, detail="staff sign-in is required")
+    return principal
+
+
+IngestClient = Annotated[Principal, Depends(require_ingest_client)]
 CurrentVictim = Annotated[Victim, Depends(current_victim)]
+CurrentStaff = Annotated[Principal, Depends(current_staff)]
 
 
-def valid_case(case_id: int, session: SessionDep) -> Case:
+# Row ids in paths: PostgreSQL's integer, so an out-of-range id is a 422, not a database error.
+IdPath = Annotated[int, Path(ge=1, le=2_147_483_647)]
+
+
+def valid_case(case_id: IdPath, session: SessionDep) -> Case:
     case = session.get(Case, case_id)
     if case is None:
         raise HTTPException(status_code=404, detail="no such case")

@@ -1,5 +1,6 @@
 """Every table, imported in one place so Alembic and the tests see the whole metadata."""
 
+from voice.auth.models import SignInLink, SignInThrottle, VictimSession
 from voice.cases.models import Case, CaseEvent, Subject
 from voice.disclosure.models import (
     DisclosureChainHead,
@@ -37,8 +38,11 @@ __all__ = [
     "SafetyHold",
     "SafetyHoldChange",
     "SecurityAlert",
+    "SignInLink",
+    "SignInThrottle",
     "StaffMessage",
     "Subject",
     "Victim",
     "VictimCaseLink",
+    "VictimSession",
 ]

@@ -21,7 +21,12 @@ KUSTOMIZATION = K8S / "kustomization.yaml"
 SECRET_EXAMPLE = K8S / "secret.example.yaml"
 
 NAMESPACE = "voice"
-SECRET_NAMES = ("VOICE_SECRET_KEY", "VOICE_INGEST_TOKEN")
+SECRET_NAMES = (
+    "VOICE_SECRET_KEY",
+    "VOICE_PII_KEYS",
+    "VOICE_BLIND_INDEX_KEY",
+    "VOICE_OIDC_CLIENT_SECRET",
+)
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod"}
 VOICE_SERVICES = ("migrate", "api", "worker")
 

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
+from tests import identity
 from tests.factories import booking, case_of, event, victim_with_link
 from voice import cli
 from voice.app import create_app
@@ -55,15 +56,14 @@ def test_a_protected_subject_reaches_no_victim_by_any_path(
             candidate=event("custody.detainer_lodged", occurred_at="2026-11-01T08:00:00Z"),
             policy=policy,
         )
-        _, _, verified = victim_with_link(session, case_of(session))
-        _, _, pending = victim_with_link(session, case_of(session), verified=False)
+        verified = victim_with_link(session, case_of(session))
+        pending = victim_with_link(session, case_of(session), verified=False)
         receipt = ingest_event(session=session, candidate=protected_booking(flag), policy=policy)
     assert receipt.notifications == 0  # nothing queued for the verified victim
 
-    for token in (verified, pending):
-        response = client.get(
-            "/api/v1/self-service/cases", headers={"Authorization": f"Bearer {token}"}
-        )
+    for victim, _, pin in (verified, pending):
+        headers = identity.victim_sign_in(client, victim.victim_code, pin)
+        response = client.get("/api/v1/self-service/cases", headers=headers)
         assert response.status_code == 200
         data = response.json()["data"][0]
         assert (data["subject"], data["case"]) == ({}, {})

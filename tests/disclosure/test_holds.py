@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from tests import identity
 from tests.factories import booking, case_of, event, victim_with_link
 from tests.notify.test_tasks import (
     RecordingEmailSender,
@@ -177,8 +178,8 @@ def test_self_service_shows_only_the_neutral_message_under_a_hold(
 ) -> None:
     with transaction(committed_engine) as session:
         case_id = a_case(session, policy)
-        _, _, token = victim_with_link(session, case_of(session))
-    headers = {"Authorization": f"Bearer {token}"}
+        victim, _, pin = victim_with_link(session, case_of(session))
+    headers = identity.victim_sign_in(client, victim.victim_code, pin)
     before = client.get("/api/v1/self-service/cases", headers=headers).json()["data"][0]
     assert before["subject"]["last_name"] == "Example"
     assert before["message"] is None
@@ -245,7 +246,7 @@ def test_the_portal_case_page_shows_the_hold_and_why_fields_are_withheld(
         )
     dev = settings.model_copy(update={"environment": Environment.DEVELOPMENT})
     with TestClient(create_app(dev, engine=committed_engine)) as client:
-        client.post("/portal/dev-sign-in", data={"name": "Lee Liaison"})
+        identity.staff_session(client, "liaison")
         page = client.get(f"/portal/cases/{case_id}").text
     assert "Safety hold" in page
     assert "threats reported" in page

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from tests import identity
 from tests.databases import DatabaseFactory
 from tests.disclosure.oracle import releasable
 from voice import cli, migrate
@@ -258,16 +259,16 @@ def test_no_withheld_value_in_the_self_service_api(
         case = session.exec(
             select(Case).where(Case.case_number == event["case"]["case_number"])
         ).one()
-        tokens = {}
+        credentials = {}
         for verified in (True, False):
-            victim, tokens[verified] = victim_service.register_victim(
+            victim, pin = victim_service.register_victim(
                 session=session, first_name="Vera", last_name="Victim"
             )
             victim_service.link_victim(session=session, victim=victim, case=case, verified=verified)
+            credentials[verified] = (victim.victim_code, pin)
     for verified, audience in ((True, Audience.VICTIM_VERIFIED), (False, Audience.VICTIM_PENDING)):
-        response = client.get(
-            "/api/v1/self-service/cases", headers={"Authorization": f"Bearer {tokens[verified]}"}
-        )
+        headers = identity.victim_sign_in(client, *credentials[verified])
+        response = client.get("/api/v1/self-service/cases", headers=headers)
         assert response.status_code == 200
         must_not, _ = withheld_tokens(policy, event, audience, case_view=True)
         assert_absent(response.text, must_not, f"self-service for {audience}")

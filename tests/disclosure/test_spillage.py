@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, select
 
-from tests import factories
+from tests import factories, identity
 from voice import cli
 from voice.app import create_app
-from voice.config import DEV_INGEST_TOKEN, Settings, get_settings
+from voice.config import Settings, get_settings
 from voice.database import transaction
 from voice.disclosure import spillage
 from voice.disclosure.models import QuarantinedEvent, SecurityAlert
@@ -156,7 +156,7 @@ def client(committed_engine: Engine, settings: Settings) -> Iterator[TestClient]
 def test_the_api_answers_202_with_a_bare_receipt_and_commits_the_alert(
     client: TestClient, committed_engine: Engine
 ) -> None:
-    headers = {"Authorization": f"Bearer {DEV_INGEST_TOKEN}"}
+    headers = identity.INGEST
     response = client.post("/api/v1/events", json=spilled(), headers=headers)
     assert response.status_code == 202
     assert response.json()["status"] == "quarantined"

@@ -13,13 +13,13 @@ from sqlmodel import select
 
 from tests import factories
 from tests.e2e.helpers import child_env, messages_in, run_voice
+from tests.identity import INGEST, victim_sign_in
 from voice.app import create_app
-from voice.config import DEV_INGEST_TOKEN, Settings
+from voice.config import Settings
 from voice.database import transaction
 from voice.disclosure.models import DisclosureRecord
 from voice.notify.models import Notification
 
-INGEST = {"Authorization": f"Bearer {DEV_INGEST_TOKEN}"}
 SECRET_NOTE = "(U//LES) Released to sponsor; informant CI-4471 at 88 Hidden Lane"
 RELEASE_ADDRESS = "12 Example Street, Sampletown, TX 75001"
 
@@ -50,12 +50,14 @@ def test_release_reaches_two_victims_once_and_withholds_the_les_note(
 
     with transaction(committed_engine) as session:
         case = factories.case_of(session)
-        _, _, email_token = factories.victim_with_link(
+        by_email, _, email_pin = factories.victim_with_link(
             session, case, email="alice@example.invalid", notify_email=True
         )
-        _, _, sms_token = factories.victim_with_link(
+        by_sms, _, sms_pin = factories.victim_with_link(
             session, case, email=None, phone="+15550100001", notify_email=False, notify_sms=True
         )
+    email_token = victim_sign_in(client, by_email.victim_code, email_pin)
+    sms_token = victim_sign_in(client, by_sms.victim_code, sms_pin)
 
     responses: list[str] = []
     first = client.post("/api/v1/events", json=_release_event(), headers=INGEST)
@@ -77,9 +79,7 @@ def test_release_reaches_two_victims_once_and_withholds_the_les_note(
     assert messages_in(outbox) == files
 
     for token in (email_token, sms_token):
-        read = client.get(
-            "/api/v1/self-service/cases", headers={"Authorization": f"Bearer {token}"}
-        )
+        read = client.get("/api/v1/self-service/cases", headers=token)
         assert read.status_code == 200
         cases = read.json()["data"]
         assert len(cases) == 1

@@ -50,11 +50,39 @@ def test_serve_demo_on_the_embedded_default(tmp_path: Path) -> None:
         assert server.poll() is None, "the server exited early"
         assert httpx.get(f"{base}/readyz").status_code == 200
         assert httpx.get(f"{base}/api/v1/contract/event.schema.json").status_code == 200
+        signed_in = httpx.post(
+            f"{base}/api/v1/self-service/sign-in",
+            json={"victim_id": "V-0000-0001", "pin": "20260001"},
+        )
+        assert signed_in.status_code == 200, signed_in.text
+        token = signed_in.json()["access_token"]
         cases = httpx.get(
-            f"{base}/api/v1/self-service/cases", headers={"Authorization": "Bearer vst_demo_01"}
+            f"{base}/api/v1/self-service/cases", headers={"Authorization": f"Bearer {token}"}
         )
         assert cases.status_code == 200
         assert cases.json()["count"] >= 1
+        # The development sign-in stands in for the identity provider, clearly marked.
+        with httpx.Client(base_url=base, follow_redirects=True) as browser:
+            page = browser.get("/portal/cases")
+            assert "DEVELOPMENT SIGN-IN" in page.text
+            assert page.headers["x-frame-options"] == "DENY"
+        # A machine-client token from `voice dev-token` is accepted by the ingest API.
+        minted = subprocess.run(
+            [sys.executable, "-m", "voice.cli", "dev-token", "events:write"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        refused = httpx.post(f"{base}/api/v1/events", json=[])
+        assert refused.status_code == 401
+        accepted = httpx.post(
+            f"{base}/api/v1/events",
+            json=[],
+            headers={"Authorization": f"Bearer {minted.stdout.strip()}"},
+        )
+        assert accepted.status_code == 200, accepted.text
         assert (tmp_path / "voice.db").exists()  # the embedded default, in the working folder
         wait_for(
             lambda: len(messages_in(tmp_path / "var" / "outbox")) > 0,
@@ -64,4 +92,5 @@ def test_serve_demo_on_the_embedded_default(tmp_path: Path) -> None:
         server.terminate()
         output, _ = server.communicate(timeout=30)
     assert f"http://127.0.0.1:{port}/portal/cases" in output
-    assert "vst_demo_01" in output
+    assert "V-0000-0001" in output
+    assert "20260001" in output

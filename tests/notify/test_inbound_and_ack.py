@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 from twilio.request_validator import RequestValidator
 
+from tests import identity
 from tests.factories import booking, case_of, event, victim_with_link
 from tests.notify.servers import TWILIO_SID, TWILIO_TOKEN
 from tests.notify.test_tasks import (
@@ -39,7 +40,6 @@ from voice.notify.tasks import WorkerContext, run_once
 from voice.victims.models import Language
 
 PUBLIC = "https://voice.example"
-TOKEN = "vst_ack_test_token"
 
 
 @pytest.fixture
@@ -235,9 +235,9 @@ def test_self_service_lists_and_acknowledges_pending_notices(
 ) -> None:
     ingest(ctx.engine, policy, booking())
     with transaction(ctx.engine) as session:
-        victim_with_link(session, case_of(session), token=TOKEN)
+        victim, _, pin = victim_with_link(session, case_of(session))
     receipt = ingest(ctx.engine, policy, released())
-    auth = {"Authorization": f"Bearer {TOKEN}"}
+    auth = identity.victim_sign_in(client, victim.victim_code, pin)
     assert client.get("/api/v1/self-service/notices", headers=auth).json()["count"] == 0
 
     run_once(ctx)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_config import IDENTITY as PRODUCTION_IDENTITY
 from voice.config import Environment, Settings
 from voice.notify.adapters import UnknownAdapterError, build_email_sender, build_sms_sender
 from voice.notify.adapters.base import DeliveryError, OutgoingEmail, OutgoingSms
@@ -61,7 +62,7 @@ def test_a_third_party_adapter_is_found_by_its_entry_point(tmp_path: Path) -> No
     settings = Settings(
         environment=Environment.PRODUCTION,
         secret_key="s" * 40,
-        ingest_token="i" * 40,
+        **PRODUCTION_IDENTITY,  # type: ignore[arg-type]
         email_adapter="acme",
         sms_adapter="acme",
         outbox_dir=tmp_path,
@@ -91,7 +92,9 @@ def test_safe_test_mode_is_on_in_development_and_test_only() -> None:
     assert Settings(environment=Environment.TEST).test_mode is True
     assert Settings(environment=Environment.DEVELOPMENT).test_mode is True
     production = Settings(
-        environment=Environment.PRODUCTION, secret_key="s" * 40, ingest_token="i" * 40
+        environment=Environment.PRODUCTION,
+        secret_key="s" * 40,
+        **PRODUCTION_IDENTITY,  # type: ignore[arg-type]
     )
     assert production.test_mode is False
     assert production.model_copy(update={"safe_test_mode": True}).test_mode is True

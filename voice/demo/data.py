@@ -22,7 +22,9 @@ from voice.victims.models import Language, Relationship, Victim
 
 SOURCE = "demo-enforce"
 SUBJECTS = 36
-DEMO_TOKEN_PREFIX = "vst_demo_"  # noqa: S105  (published demo tokens)
+# Published demo credentials (Victim ID V-0000-00NN, PIN 202600NN): invented data only.
+DEMO_CODE_PREFIX = "V-0000-"
+DEMO_PIN_PREFIX = "2026"
 
 FIRST_NAMES = [
     "Ramon",
@@ -88,7 +90,8 @@ class DemoSummary:
     subjects: int
     victims: int
     events_accepted: int
-    tokens: list[tuple[int, str]]
+    # (Victim ID, PIN) of the demo victims, for self-service sign-in
+    credentials: list[tuple[str, str]]
 
 
 def _invented_birth_date(rng: random.Random) -> str:
@@ -228,10 +231,12 @@ def load_demo(*, session: Session, policy: Policy) -> DemoSummary:
     # Months of invented history arrive at once; they are no feed error for the guard to hold.
     with guard.suspended():
         accepted = _ingest(session, bookings, policy)
-        tokens = _victims(session, rng)
+        credentials = _victims(session, rng)
         accepted += _ingest(session, histories, policy)
     victims = len(session.exec(select(Victim.id)).all())
-    return DemoSummary(subjects=SUBJECTS, victims=victims, events_accepted=accepted, tokens=tokens)
+    return DemoSummary(
+        subjects=SUBJECTS, victims=victims, events_accepted=accepted, credentials=credentials
+    )
 
 
 def _ingest(session: Session, events: list[dict[str, Any]], policy: Policy) -> int:
@@ -239,19 +244,17 @@ def _ingest(session: Session, events: list[dict[str, Any]], policy: Policy) -> i
     return sum(1 for r in results if r.receipt is not None and r.receipt.status == "accepted")
 
 
-def _victims(session: Session, rng: random.Random) -> list[tuple[int, str]]:
-    """Register about two dozen victims against the demo cases; return their demo tokens."""
-    tokens: list[tuple[int, str]] = []
+def _victims(session: Session, rng: random.Random) -> list[tuple[str, str]]:
+    """Register about two dozen victims against the demo cases; return their demo sign-ins."""
+    credentials: list[tuple[str, str]] = []
     cases = session.exec(
         select(Case).join(Subject).where(Subject.source == SOURCE).order_by(Case.id)  # type: ignore[arg-type]
     ).all()
     for index, case in enumerate(cases[:24]):
-        token = f"{DEMO_TOKEN_PREFIX}{index + 1:02d}"
-        existing = session.exec(
-            select(Victim).where(Victim.self_service_token_hash == victim_service.hash_token(token))
-        ).first()
-        if existing is not None:
-            tokens.append((existing.id or 0, token))
+        code = f"{DEMO_CODE_PREFIX}{index + 1:04d}"
+        pin = f"{DEMO_PIN_PREFIX}{index + 1:04d}"
+        if victim_service.find_by_code(session=session, victim_code=code) is not None:
+            credentials.append((code, pin))
             continue
         first, last = rng.choice(VICTIM_FIRST), rng.choice(VICTIM_LAST)
         victim, _ = victim_service.register_victim(
@@ -263,7 +266,8 @@ def _victims(session: Session, rng: random.Random) -> list[tuple[int, str]]:
             email_verified=True,
             phone=f"+1555010{index + 1:04d}",
             phone_verified=index % 2 == 0,
-            token=token,
+            pin=pin,
+            victim_code=code,
         )
         victim_service.link_victim(
             session=session,
@@ -283,5 +287,5 @@ def _victims(session: Session, rng: random.Random) -> list[tuple[int, str]]:
                 verified=True,
                 notify_email=True,
             )
-        tokens.append((victim.id or 0, token))
-    return tokens
+        credentials.append((code, pin))
+    return credentials

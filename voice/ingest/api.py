@@ -33,6 +33,8 @@ def parse_body(raw: bytes, content_type: str) -> Any:
         201: {"description": "the event was accepted; its receipt"},
         200: {"description": "a replay (the original receipt) or a batch's per-event results"},
         202: {"description": "the event carried a classified marking and was quarantined"},
+        400: {"description": "the body is not JSON or NDJSON"},
+        413: {"description": "the batch holds too many events"},
         422: {"description": "the event breaks the contract; every problem by JSON pointer"},
     },
 )
@@ -71,6 +73,11 @@ async def ingest_events(
     return JSONResponse(receipt.as_dict(), status_code=201 if receipt.status == "accepted" else 200)
 
 
-@router.get("/contract/event.schema.json", summary="The upstream event contract (JSON Schema)")
+@router.get(
+    "/contract/event.schema.json",
+    summary="The upstream event contract (JSON Schema)",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/schema+json": {"schema": {"type": "object"}}}}},
+)
 def event_contract() -> FileResponse:
     return FileResponse(CONTRACT_PATH, media_type="application/schema+json")

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from voice.notify.models import Channel, ContactSuppression, SuppressionReason
+from voice.pii import keyring
 from voice.victims.models import Victim
 
 log = logging.getLogger(__name__)
@@ -25,10 +26,13 @@ def normalise(channel: Channel | str, address: str) -> str:
 
 
 def matches(channel: Channel, address: str) -> sa.ColumnElement[bool]:
-    """Victims whose stored contact point is ``address`` (already normalised)."""
+    """Victims whose stored contact point is ``address``.
+
+    Contact points are encrypted at rest, so the match goes through their keyed blind index.
+    """
     if channel is Channel.EMAIL:
-        return sa.func.lower(sa.func.trim(col(Victim.email))) == address
-    return col(Victim.phone) == address
+        return col(Victim.email_bidx) == keyring.active().blind_index(address, kind="email")
+    return col(Victim.phone_bidx) == keyring.active().blind_index(address, kind="phone")
 
 
 _CACHE = "voice.notify.suppressed"

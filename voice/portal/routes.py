@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import hmac
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlmodel import col, select
 
+from voice.auth.access import CSRF_FIELD, csrf_token
+from voice.auth.principals import Role
 from voice.cases import service as case_service
 from voice.cases.models import Subject
-from voice.config import Environment
-from voice.deps import PolicyDep, SessionDep, SettingsDep, ValidCase
+from voice.deps import CurrentStaff, PolicyDep, SessionDep, SettingsDep, ValidCase
 from voice.disclosure import holds
 from voice.disclosure.audiences import Audience
 from voice.disclosure.filter import disclose
 from voice.disclosure.records import case_record
+from voice.portal.oidc import start_staff_session
 from voice.victims.models import VictimCaseLink
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -26,53 +29,61 @@ PAGE_SIZE = 50
 router = APIRouter(prefix="/portal", include_in_schema=False)
 
 
-def current_staff(request: Request, settings: SettingsDep) -> dict[str, str]:
-    staff: dict[str, str] | None = request.session.get("staff")
-    if staff is not None:
-        return staff
-    if settings.environment is Environment.DEVELOPMENT:
-        raise HTTPException(status_code=303, headers={"Location": "/portal/dev-sign-in"})
-    raise HTTPException(status_code=401, detail="staff sign-in is required")
-
-
-StaffDep = Annotated[dict[str, str], Depends(current_staff)]
-
-
 def _render(
     request: Request, name: str, context: dict[str, Any], status_code: int = 200
 ) -> HTMLResponse:
+    context = {"csrf_token": csrf_token(request), **context}
     return TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
 
 
 @router.get("/dev-sign-in", response_class=HTMLResponse)
 def dev_sign_in_form(request: Request, settings: SettingsDep) -> HTMLResponse:
-    if settings.environment is not Environment.DEVELOPMENT:
+    if not settings.is_development:
         raise HTTPException(status_code=404, detail="not available")
-    return _render(request, "dev_sign_in.html", {"staff": None})
+    return _render(request, "dev_sign_in.html", {"staff": None, "roles": [r.value for r in Role]})
 
 
 @router.post("/dev-sign-in")
-def dev_sign_in(
-    request: Request, settings: SettingsDep, name: Annotated[str, Form(max_length=100)]
+async def dev_sign_in(
+    request: Request,
+    settings: SettingsDep,
+    name: Annotated[str, Form(max_length=100)],
+    role: Annotated[Role, Form()] = Role.LIAISON,
+    csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
 ) -> Response:
     # A stand-in for the identity provider, for the embedded demo only.
-    if settings.environment is not Environment.DEVELOPMENT:
+    if not settings.is_development:
         raise HTTPException(status_code=404, detail="not available")
-    request.session["staff"] = {"name": name.strip() or "Demo liaison", "role": "liaison"}
-    return RedirectResponse("/portal/cases", status_code=303)
+    expected = request.session.get("csrf")
+    if not expected or not hmac.compare_digest(expected, csrf):
+        raise HTTPException(status_code=403, detail="the CSRF token is missing or wrong")
+    start_staff_session(
+        request,
+        subject=f"dev:{role.value}",
+        name=name.strip() or "Demo staff",
+        roles=[role.value],
+        via="development",
+    )
+    return RedirectResponse("/portal/me", status_code=303)
 
 
-@router.post("/sign-out")
-def sign_out(request: Request) -> Response:
+@router.post("/sign-out", response_class=HTMLResponse)
+def sign_out(request: Request, staff: CurrentStaff) -> Response:
+    # The CSRF check has passed (the matrix dependency runs first); end the session entirely.
     request.session.clear()
-    return RedirectResponse("/portal/cases", status_code=303)
+    return _render(request, "signed_out.html", {"staff": None})
+
+
+@router.get("/me", response_class=HTMLResponse)
+def me_page(request: Request, staff: CurrentStaff) -> HTMLResponse:
+    return _render(request, "me.html", {"staff": staff})
 
 
 @router.get("/cases", response_class=HTMLResponse)
 def cases_page(
     request: Request,
     session: SessionDep,
-    staff: StaffDep,
+    staff: CurrentStaff,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> HTMLResponse:
     rows = case_service.list_cases(
@@ -92,7 +103,7 @@ def cases_page(
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case_page(
-    request: Request, case: ValidCase, session: SessionDep, policy: PolicyDep, staff: StaffDep
+    request: Request, case: ValidCase, session: SessionDep, policy: PolicyDep, staff: CurrentStaff
 ) -> HTMLResponse:
     assert case.id is not None
     subject = session.get_one(Subject, case.subject_id)

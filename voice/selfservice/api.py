@@ -1,16 +1,58 @@
-"""Self-service reads for signed-in victims."""
+"""Victim self-service: sign-in (Victim ID + PIN, or a one-time emailed link) and reads."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter
-from pydantic import BaseModel
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request
+from fastapi.responses import Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
 
-from voice.deps import CurrentVictim, PolicyDep, SessionDep
+from voice.auth import victim_signin
+from voice.deps import CurrentVictim, PolicyDep, SessionDep, SettingsDep
+from voice.notify.adapters.base import EmailSender
 from voice.selfservice import service
+from voice.selfservice.links import send_sign_in_link
 
 router = APIRouter(prefix="/api/v1/self-service", tags=["self-service"])
+_bearer = HTTPBearer(auto_error=False)
+
+
+class SignIn(BaseModel):
+    victim_id: str = Field(min_length=1, max_length=32, examples=["V-7K3M-Q9PX"])
+    pin: str = Field(min_length=1, max_length=32, examples=["20261101"])
+
+
+class LinkRequested(BaseModel):
+    victim_id: str = Field(min_length=1, max_length=32, examples=["V-7K3M-Q9PX"])
+
+
+class LinkRedeem(BaseModel):
+    token: str = Field(min_length=1, max_length=128)
+
+
+class SessionPublic(BaseModel):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105  (the OAuth2 token type, not a secret)
+    expires_at: datetime
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "access_token": "vss_3q2x...",
+                    "token_type": "bearer",
+                    "expires_at": "2026-11-23T10:30:00Z",
+                }
+            ]
+        }
+    }
+
+
+class Accepted(BaseModel):
+    detail: str
 
 
 class LinkedCasePublic(BaseModel):
@@ -26,6 +68,119 @@ class LinkedCasePublic(BaseModel):
 class LinkedCasesPublic(BaseModel):
     data: list[LinkedCasePublic]
     count: int
+
+
+_REFUSED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "wrong, unknown or locked: one answer for all three"}
+}
+_THROTTLED: dict[int | str, dict[str, Any]] = {
+    429: {"description": "too many attempts from this address"}
+}
+LINK_SENT = "If that Victim ID has a verified email address, a sign-in link is on its way."
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _refusal(exc: victim_signin.SignInRefused) -> HTTPException:
+    if exc.reason == "address":
+        return HTTPException(
+            status_code=429,
+            detail="too many attempts; try again later",
+            headers={"Retry-After": "900"},
+        )
+    return HTTPException(
+        status_code=401, detail="the Victim ID or PIN is not right, or sign-in is locked"
+    )
+
+
+@router.post(
+    "/sign-in",
+    summary="Sign in with a Victim ID and PIN",
+    responses={**_REFUSED, **_THROTTLED},
+)
+def sign_in(
+    body: SignIn, request: Request, session: SessionDep, settings: SettingsDep
+) -> SessionPublic:
+    try:
+        issued = victim_signin.sign_in_with_pin(
+            session=session,
+            victim_code=body.victim_id,
+            pin=body.pin,
+            address=_address(request),
+            settings=settings,
+        )
+    except victim_signin.SignInRefused as exc:
+        session.commit()  # the failure counts, even though the request fails
+        raise _refusal(exc) from exc
+    session.commit()
+    return SessionPublic(access_token=issued.token, expires_at=issued.expires_at)
+
+
+@router.post(
+    "/sign-in-link",
+    status_code=202,
+    summary="Email a one-time sign-in link to the victim's verified address",
+    responses=_THROTTLED,
+)
+def request_sign_in_link(
+    body: LinkRequested,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    background: BackgroundTasks,
+) -> Accepted:
+    try:
+        wanted = victim_signin.request_link(
+            session=session,
+            victim_code=body.victim_id,
+            address=_address(request),
+            settings=settings,
+        )
+    except victim_signin.SignInRefused as exc:
+        session.commit()
+        raise _refusal(exc) from exc
+    session.commit()
+    if wanted.email is not None:
+        sender: EmailSender = request.app.state.sign_in_email
+        background.add_task(
+            send_sign_in_link,
+            sender=sender,
+            settings=settings,
+            to=wanted.email,
+            token=wanted.token,
+            language=wanted.language,
+        )
+    return Accepted(detail=LINK_SENT)
+
+
+@router.post(
+    "/sign-in-link/redeem",
+    summary="Exchange a one-time sign-in link's token for a session",
+    responses=_REFUSED,
+)
+def redeem_sign_in_link(
+    body: LinkRedeem, session: SessionDep, settings: SettingsDep
+) -> SessionPublic:
+    try:
+        issued = victim_signin.redeem_link(session=session, token=body.token, settings=settings)
+    except victim_signin.SignInRefused as exc:
+        raise _refusal(exc) from exc
+    session.commit()
+    return SessionPublic(access_token=issued.token, expires_at=issued.expires_at)
+
+
+@router.post("/sign-out", status_code=204, summary="End the victim's session")
+def sign_out(
+    victim: CurrentVictim,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Response:
+    if credentials is not None:
+        victim_signin.sign_out(session=session, token=credentials.credentials)
+        session.commit()
+    return Response(status_code=204)
 
 
 @router.get("/cases", summary="The cases linked to the signed-in victim, as disclosed to them")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 
-from voice.deps import CurrentVictim, SessionDep
+from voice.api_common import NOT_FOUND
+from voice.deps import CurrentVictim, IdPath, SessionDep
 from voice.selfservice import service
 
 router = APIRouter(prefix="/api/v1/self-service", tags=["self-service"])
@@ -35,9 +36,10 @@ def my_pending_notices(victim: CurrentVictim, session: SessionDep) -> PendingNot
 @router.post(
     "/notices/{event_id}/acknowledge",
     status_code=204,
+    responses=NOT_FOUND,
     summary="Confirm that a critical notice was received",
 )
-def acknowledge(event_id: int, victim: CurrentVictim, session: SessionDep) -> None:
+def acknowledge(event_id: IdPath, victim: CurrentVictim, session: SessionDep) -> None:
     if not service.acknowledge_notice(session=session, victim=victim, event_id=event_id):
         raise HTTPException(status_code=404, detail="no notice waiting for acknowledgement")
     session.commit()

@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from voice.database import UTCDateTime, utcnow
+from voice.pii import keyring
+from voice.pii.types import EncryptedText
 
 
 class Language(StrEnum):
@@ -35,15 +37,22 @@ class Victim(SQLModel, table=True):
     __tablename__ = "victim"
 
     id: int | None = Field(default=None, primary_key=True)
-    first_name: str = Field(sa_type=sa.String(200))
-    last_name: str = Field(sa_type=sa.String(200))
+    # Names and contact points are encrypted at rest (voice.pii); the attributes hold plaintext.
+    first_name: str = Field(sa_type=EncryptedText("victim.first_name"))
+    last_name: str = Field(sa_type=EncryptedText("victim.last_name"))
     preferred_language: str = Field(default=Language.ENGLISH, sa_type=sa.String(8))
-    email: str | None = Field(default=None, sa_type=sa.String(320))
+    email: str | None = Field(default=None, sa_type=EncryptedText("victim.email"))
     email_verified: bool = False
-    phone: str | None = Field(default=None, sa_type=sa.String(32))
+    phone: str | None = Field(default=None, sa_type=EncryptedText("victim.phone"))
     phone_verified: bool = False
-    # sha256 of the self-service bearer token; the token itself is shown once and never stored
-    self_service_token_hash: str | None = Field(default=None, sa_type=sa.String(64), unique=True)
+    # Keyed blind indexes (HMAC) for exact-match lookups; kept in step by voice.pii.index.
+    email_bidx: str | None = Field(default=None, sa_type=sa.String(64), index=True)
+    phone_bidx: str | None = Field(default=None, sa_type=sa.String(64), index=True)
+    # The Victim ID given to the registrant for self-service sign-in (not the row id, so ids
+    # cannot be guessed by counting), and the argon2 hash of their PIN.
+    victim_code: str | None = Field(default=None, sa_type=sa.String(16), unique=True)
+    pin_hash: str | None = Field(default=None, sa_type=sa.String(128))
+    verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -63,3 +72,12 @@ class VictimCaseLink(SQLModel, table=True):
     notify_sms: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+@sa.event.listens_for(Victim, "before_insert")
+@sa.event.listens_for(Victim, "before_update")
+def _keep_blind_indexes(_mapper: object, _connection: object, target: Victim) -> None:
+    # Recomputed on every write, so an index can never describe an older contact point.
+    ring = keyring.active()
+    target.email_bidx = ring.blind_index(target.email, kind="email") if target.email else None
+    target.phone_bidx = ring.blind_index(target.phone, kind="phone") if target.phone else None

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
+from sqlmodel import Session, select
 
-from sqlmodel import Session
-
+from voice.auth import credentials
 from voice.cases.models import Case
 from voice.database import utcnow
+from voice.pii import keyring
 from voice.victims.models import (
     Language,
     Relationship,
@@ -16,15 +15,6 @@ from voice.victims.models import (
     Victim,
     VictimCaseLink,
 )
-
-
-def hash_token(token: str) -> str:
-    """Tokens are high-entropy, so a plain sha256 suffices for an indexed lookup."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def issue_self_service_token() -> str:
-    return "vst_" + secrets.token_urlsafe(24)
 
 
 def register_victim(
@@ -37,10 +27,11 @@ def register_victim(
     email_verified: bool = False,
     phone: str | None = None,
     phone_verified: bool = False,
-    token: str | None = None,
+    pin: str | None = None,
+    victim_code: str | None = None,
 ) -> tuple[Victim, str]:
-    """Create a registrant and return it with its self-service token, shown only this once."""
-    token = token or issue_self_service_token()
+    """Create a registrant with a Victim ID; return it with its PIN, shown only this once."""
+    pin = pin or credentials.new_pin()
     victim = Victim(
         first_name=first_name,
         last_name=last_name,
@@ -49,11 +40,36 @@ def register_victim(
         email_verified=email_verified,
         phone=phone,
         phone_verified=phone_verified,
-        self_service_token_hash=hash_token(token),
+        victim_code=victim_code or credentials.new_victim_code(),
+        pin_hash=credentials.hash_pin(pin),
     )
     session.add(victim)
     session.flush()
-    return victim, token
+    return victim, pin
+
+
+def reset_pin(*, session: Session, victim: Victim) -> str:
+    pin = credentials.new_pin()
+    victim.pin_hash = credentials.hash_pin(pin)
+    session.add(victim)
+    session.flush()
+    return pin
+
+
+def find_by_code(*, session: Session, victim_code: str) -> Victim | None:
+    code = credentials.normalise_victim_code(victim_code)
+    return session.exec(select(Victim).where(Victim.victim_code == code)).first()
+
+
+def find_by_email(*, session: Session, email: str) -> list[Victim]:
+    """Exact match through the blind index: the encrypted column itself cannot be searched."""
+    index = keyring.active().blind_index(email, kind="email")
+    return list(session.exec(select(Victim).where(Victim.email_bidx == index)).all())
+
+
+def find_by_phone(*, session: Session, phone: str) -> list[Victim]:
+    index = keyring.active().blind_index(phone, kind="phone")
+    return list(session.exec(select(Victim).where(Victim.phone_bidx == index)).all())
 
 
 def link_victim(

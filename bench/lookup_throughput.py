@@ -1,0 +1,229 @@
+"""Self-service lookups per second by a signed-in victim with 3 linked cases, against a bare
+FastAPI endpoint that returns the same JSON: both on a real uvicorn server, loaded with 64
+concurrent connections from a separate load-generating process.
+
+Each VOICE lookup does the real work: session check, access matrix, the victim's links, the
+disclosure filter per case, and one accounting-of-disclosures record per case, committed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+from _common import (
+    DATABASES,
+    Result,
+    booking,
+    database_label,
+    quiet_logs,
+    report,
+    split,
+    throwaway_database,
+    workspace,
+)
+from sqlmodel import Session
+
+from voice.auth import victim_signin
+from voice.cases.models import Case
+from voice.config import Settings
+from voice.database import make_engine
+from voice.disclosure.policy import cached_policy, default_policy_path
+from voice.ingest.service import ingest_event
+from voice.victims import service as victim_service
+
+HERE = Path(__file__).resolve().parent
+PATH = "/api/v1/self-service/cases"
+TARGET_RATIO = 0.25
+TARGET_P99_MS = 50.0
+
+
+def _args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database", choices=DATABASES, default="sqlite")
+    parser.add_argument("--requests", type=int, default=None, help="lookups per server (4000)")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds (4)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 200 requests, 2 rounds")
+    args = parser.parse_args()
+    if args.requests is None:
+        args.requests = 200 if args.quick else 4000
+    if args.quick:
+        args.rounds = min(args.rounds, 2)
+    return args
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _seed(url: str) -> str:
+    """Three booked cases, one victim linked (verified) to all three, and a session for them."""
+    engine = make_engine(url)
+    policy = cached_policy(default_policy_path())
+    settings = Settings(database_url=url)
+    with Session(engine, expire_on_commit=False) as session:
+        cases = [
+            session.get_one(
+                Case, ingest_event(session=session, candidate=booking(i), policy=policy).case_id
+            )
+            for i in range(3)
+        ]
+        victim, _ = victim_service.register_victim(
+            session=session, first_name="Bench", last_name="Victim", email="b@example.invalid"
+        )
+        for case in cases:
+            victim_service.link_victim(session=session, victim=victim, case=case, verified=True)
+        issued = victim_signin.create_session(session=session, victim=victim, settings=settings)
+        session.commit()
+    engine.dispose()
+    return issued.token
+
+
+def _serve(
+    kind: str, port: int, env: dict[str, str], cwd: Path, *extra: str
+) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [sys.executable, str(HERE / "_lookup_server.py"), kind, str(port), *extra],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"{kind} server exited: {process.stderr.read() if process.stderr else ''}"
+            )
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1)
+            return process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{kind} server did not start")
+
+
+def _load(
+    port: int, token: str, connections: int, requests: int, env: dict[str, str]
+) -> dict[str, float]:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(HERE / "_load.py"),
+            f"http://127.0.0.1:{port}{PATH}",
+            token,
+            str(connections),
+            str(requests),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"the load generator failed: {result.stderr[-1500:]}")
+    figures: dict[str, float] = json.loads(result.stdout)
+    if figures["failures"]:
+        raise RuntimeError(f"{figures['failures']} lookups failed")
+    return figures
+
+
+def main() -> None:
+    args = _args()
+    quiet_logs()
+    with workspace() as tmp, throwaway_database(args.database, tmp) as url:
+        token = _seed(url)
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("VOICE_")},
+            "VOICE_ENVIRONMENT": "development",
+            "VOICE_DATABASE_URL": url,
+            "VOICE_OUTBOX_DIR": str(tmp / "outbox"),
+            "PYTHONPATH": os.pathsep.join([str(HERE.parent), str(HERE)]),
+        }
+        voice_port, bare_port = _free_port(), _free_port()
+        servers = [_serve("voice", voice_port, env, tmp)]
+        try:
+            answer = httpx.get(
+                f"http://127.0.0.1:{voice_port}{PATH}", headers={"Authorization": f"Bearer {token}"}
+            )
+            answer.raise_for_status()
+            assert answer.json()["count"] == 3
+            body = tmp / "body.json"
+            body.write_text(answer.text, encoding="utf-8")
+            servers.append(_serve("bare", bare_port, env, tmp, str(body)))
+
+            measured = {"voice": [0.0, 0.0], "bare": [0.0, 0.0]}
+            worst_p99 = {"voice": 0.0, "bare": 0.0}
+            pairs = []
+            for chunk in split(args.requests, args.rounds):
+                round_times = {}
+                for kind, port in (("voice", voice_port), ("bare", bare_port)):
+                    figures = _load(port, token, args.connections, chunk, env)
+                    measured[kind][0] += figures["requests"]
+                    measured[kind][1] += figures["elapsed"]
+                    worst_p99[kind] = max(worst_p99[kind], figures["p99_ms"])
+                    round_times[kind] = figures["elapsed"]
+                pairs.append((round_times["voice"], round_times["bare"]))
+        finally:
+            for server in servers:
+                server.terminate()
+                try:
+                    server.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+                    server.wait()
+
+        engine = make_engine(url)
+        label = database_label(engine)
+        with engine.connect() as connection:
+            records = connection.execute(
+                sa.text("SELECT count(*) FROM disclosure_record")
+            ).scalar_one()
+        engine.dispose()
+    voice_rate = measured["voice"][0] / measured["voice"][1]
+    bare_rate = measured["bare"][0] / measured["bare"][1]
+    p99_verdict = "meets" if worst_p99["voice"] < TARGET_P99_MS else "ABOVE"
+    ratios = sorted(b / v for v, b in pairs if v > 0)
+    report(
+        [
+            ("database", label),
+            (
+                "workload",
+                f"{args.requests} lookups per server, {args.connections} connections, "
+                "3 linked cases",
+            ),
+            ("voice lookups/s", f"{voice_rate:.1f}"),
+            ("bare lookups/s", f"{bare_rate:.1f}"),
+            (
+                "voice p99 (worst round)",
+                f"{worst_p99['voice']:.1f} ms ({p99_verdict} target < {TARGET_P99_MS:.0f} ms)",
+            ),
+            ("bare p99 (worst round)", f"{worst_p99['bare']:.1f} ms"),
+            ("accounting records", f"{records} (3 per lookup, warm-ups included)"),
+            ("per-round ratio", f"{ratios[0]:.4f} .. {ratios[-1]:.4f} over {len(ratios)} rounds"),
+        ],
+        Result(
+            name=f"lookup_throughput_{args.database}",
+            value=voice_rate,
+            unit="lookups/s",
+            baseline=bare_rate,
+            target=TARGET_RATIO,
+        ),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""Test identities: a machine-client issuer with its own keys, and signed-in staff and victims."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from base64 import b64encode
+from typing import Any
+
+import itsdangerous
+from fastapi.testclient import TestClient
+from joserfc import jwt
+from joserfc.jwk import RSAKey
+
+from voice.config import Settings
+
+ISSUER = "https://issuer.test"
+AUDIENCE = "voice-api"
+KEY = RSAKey.generate_key(2048, parameters={"kid": "test-1", "alg": "RS256"})
+OTHER_KEY = RSAKey.generate_key(2048, parameters={"kid": "test-1", "alg": "RS256"})
+JWKS = json.dumps({"keys": [KEY.as_dict(private=False)]})
+
+
+def machine_token(
+    scopes: str = "events:write",
+    *,
+    key: RSAKey = KEY,
+    header: dict[str, Any] | None = None,
+    **claims: Any,
+) -> str:
+    now = int(time.time())
+    body: dict[str, Any] = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "client-upstream",
+        "client_id": "client-upstream",
+        "scope": scopes,
+        "iat": now,
+        "exp": now + 300,
+    }
+    body.update(claims)
+    return jwt.encode(header or {"alg": "RS256", "kid": "test-1"}, body, key)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+INGEST = bearer(machine_token("events:write"))
+
+
+def staff_session(
+    client: TestClient, *roles: str, sub: str = "staff-1", via: str = "oidc"
+) -> dict[str, str]:
+    """Put a signed staff session cookie on ``client``; returns the CSRF header to send.
+
+    It holds what the OIDC callback stores (``voice.portal.oidc.start_staff_session``), signed
+    the way Starlette's SessionMiddleware signs it. The real callback runs against a real
+    provider in tests/e2e/test_oidc_sign_in.py.
+    """
+    settings: Settings = client.app.state.settings  # type: ignore[attr-defined]  # ASGI app type
+    csrf = secrets.token_urlsafe(16)
+    data = {
+        "staff": {"sub": sub, "name": "Test Staff", "roles": list(roles), "via": via},
+        "csrf": csrf,
+    }
+    signer = itsdangerous.TimestampSigner(settings.secret_key.get_secret_value())
+    cookie = signer.sign(b64encode(json.dumps(data).encode("utf-8"))).decode("utf-8")
+    client.cookies.set("voice_session", cookie)
+    return {"X-CSRF-Token": csrf}
+
+
+def victim_sign_in(client: TestClient, victim_code: str | None, pin: str) -> dict[str, str]:
+    """Sign a victim in through the real endpoint; returns their bearer header."""
+    response = client.post(
+        "/api/v1/self-service/sign-in", json={"victim_id": victim_code, "pin": pin}
+    )
+    assert response.status_code == 200, response.text
+    return bearer(response.json()["access_token"])

@@ -1,0 +1,138 @@
+"""Resolving the caller of a request and checking it against the route matrix."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from typing import Any
+
+import fastapi.routing
+from fastapi import HTTPException, Request, status
+from fastapi.routing import APIRoute
+from sqlmodel import Session
+
+from voice.auth import matrix, principals
+from voice.auth.machine import InvalidToken, MachineTokenVerifier
+from voice.auth.principals import ANONYMOUS, Principal, PrincipalKind, Role
+from voice.auth.victim_signin import SESSION_PREFIX, victim_for_session
+from voice.config import Settings
+
+log = logging.getLogger(__name__)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+
+_UNAUTHENTICATED = HTTPException(
+    status_code=status.HTTP_401_UNAUTHORIZED,
+    detail="authentication is required",
+    headers={"WWW-Authenticate": "Bearer"},
+)
+
+
+class MissingFromMatrix(RuntimeError):
+    """A route was added without saying who may call it."""
+
+
+def resolve(
+    request: Request, *, session: Session, settings: Settings, verifier: MachineTokenVerifier
+) -> Principal:
+    """Who is calling. A presented credential that does not verify is a 401, never anonymous."""
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise _UNAUTHENTICATED
+        token = token.strip()
+        if token.startswith(SESSION_PREFIX):
+            victim = victim_for_session(session=session, token=token)
+            if victim is None or victim.id is None:
+                raise _UNAUTHENTICATED
+            # Kept for the route (see deps.current_victim): loaded once, already decrypted.
+            request.state.victim = victim
+            return principals.victim(victim.id)
+        try:
+            claims = verifier.verify(token)
+        except InvalidToken as exc:
+            log.info("machine token refused (%s)", exc)
+            raise _UNAUTHENTICATED from exc
+        return principals.machine(claims.client_id, claims.scopes)
+    return staff_from_session(request, settings)
+
+
+def staff_from_session(request: Request, settings: Settings) -> Principal:
+    staff: dict[str, Any] | None = request.session.get("staff")
+    if not staff:
+        return ANONYMOUS
+    # A development sign-in is worthless anywhere but development, even with a valid cookie.
+    if staff.get("via") == "development" and not settings.is_development:
+        return ANONYMOUS
+    roles = frozenset(Role(r) for r in staff.get("roles", []) if r in {x.value for x in Role})
+    return principals.staff(str(staff.get("sub", "")), str(staff.get("name", "")), roles)
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, made on first use (before sign-in too: login forms need one)."""
+    token: str | None = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(24)
+        request.session["csrf"] = token
+    return token
+
+
+async def check_csrf(request: Request) -> None:
+    """Unsafe requests that ride on the session cookie must echo its CSRF token."""
+    expected = request.session.get("csrf")
+    presented = request.headers.get(CSRF_HEADER)
+    if presented is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        presented = value if isinstance(value, str) else None
+    if not expected or not presented or not hmac.compare_digest(expected, presented):
+        raise HTTPException(status_code=403, detail="the CSRF token is missing or wrong")
+
+
+def route_template(request: Request) -> str:
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        raise MissingFromMatrix("request reached a route the matrix cannot name")
+    return route.path
+
+
+def admits(grants: frozenset[str], principal: Principal) -> bool:
+    return matrix.PUBLIC in grants or bool(grants & principal.grants)
+
+
+def deny(request: Request, principal: Principal, settings: Settings) -> HTTPException:
+    if principal.kind is PrincipalKind.ANONYMOUS:
+        if request.url.path.startswith("/portal/"):
+            # Browsers are sent to sign in; the API answers 401.
+            return HTTPException(status_code=303, headers={"Location": "/portal/sign-in"})
+        return _UNAUTHENTICATED
+    return HTTPException(status_code=403, detail="this caller may not use this route")
+
+
+def api_routes(routes: list[Any]) -> list[tuple[str, str]]:
+    """Every (method, path) the app serves through FastAPI, included routers too."""
+    iterate = getattr(fastapi.routing, "iter_route_contexts", None)
+    found = []
+    # FastAPI 0.16x keeps included routers nested; older versions flatten them into app.routes.
+    for route in iterate(routes) if iterate is not None else routes:
+        original = getattr(route, "original_route", route)
+        if isinstance(original, APIRoute):
+            found += [(method, str(route.path)) for method in sorted(original.methods or ())]
+    return found
+
+
+def check_app_routes(routes: list[Any]) -> None:
+    """Refuse to build an app with a route that the matrix does not list."""
+    missing = [
+        f"{method} {path}"
+        for method, path in api_routes(routes)
+        if matrix.allowed(method, path) is None
+    ]
+    if missing:
+        raise MissingFromMatrix(f"routes missing from voice/auth/matrix.py: {', '.join(missing)}")

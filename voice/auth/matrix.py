@@ -1,0 +1,118 @@
+"""Who may call what: every route of the service, and the callers it admits.
+
+This is the one place access is decided. ``voice.auth.access.authorize`` runs before every
+route and checks the caller against this table; a route missing from it is refused (and the
+app will not even start with one). ``tests/auth/test_matrix.py`` walks every cell.
+
+Grants: ``public`` (anyone), ``route-credential`` (the route checks a credential of its own),
+``victim`` (a signed-in victim: their own data only, enforced by
+the route), ``role:<staff role>`` and ``scope:<machine-client scope>``.
+"""
+
+from __future__ import annotations
+
+from voice.auth.principals import Role, Scope
+
+PUBLIC = "public"
+VICTIM = "victim"
+# Callers with no identity here who prove themselves to the route itself (a provider's request
+# signature, the bounce mailbox's token): let through, and refused by the route without it.
+ROUTE_CREDENTIAL = "route-credential"
+
+
+def _roles(*roles: Role) -> frozenset[str]:
+    return frozenset(f"role:{r.value}" for r in roles)
+
+
+def _scope(scope: Scope) -> frozenset[str]:
+    return frozenset({f"scope:{scope.value}"})
+
+
+ANYONE = frozenset({PUBLIC})
+OWN_CREDENTIAL = frozenset({ROUTE_CREDENTIAL})
+ALL_STAFF = _roles(*Role)
+# Case and registrant work: the liaison desk and its supervisors.
+CASEWORK = _roles(Role.LIAISON, Role.SUPERVISOR)
+CASE_READERS = _roles(Role.LIAISON, Role.SUPERVISOR, Role.PRIVACY_OFFICER)
+SUPERVISORS = _roles(Role.SUPERVISOR)
+# Delivery history: casework plus the auditors who check it.
+DELIVERY_READERS = _roles(Role.LIAISON, Role.SUPERVISOR, Role.AUDITOR)
+# The accounting of disclosures (Privacy Act 552a(c)).
+ACCOUNTING_READERS = _roles(Role.PRIVACY_OFFICER, Role.AUDITOR, Role.SUPERVISOR)
+
+MATRIX: dict[tuple[str, str], frozenset[str]] = {
+    # Operations and the published contract.
+    ("GET", "/healthz"): ANYONE,
+    ("GET", "/readyz"): ANYONE,
+    ("GET", "/api/v1/contract/event.schema.json"): ANYONE,
+    # Machine clients.
+    ("POST", "/api/v1/events"): _scope(Scope.EVENTS_WRITE),
+    ("GET", "/api/v1/partner/cases/{case_id}"): _scope(Scope.CASES_READ),
+    # Victim self-service.
+    ("POST", "/api/v1/self-service/sign-in"): ANYONE,
+    ("POST", "/api/v1/self-service/sign-in-link"): ANYONE,
+    ("POST", "/api/v1/self-service/sign-in-link/redeem"): ANYONE,
+    ("GET", "/self-service/sign-in-link"): ANYONE,
+    ("POST", "/self-service/sign-in-link"): ANYONE,
+    ("GET", "/api/v1/self-service/cases"): frozenset({VICTIM}),
+    ("GET", "/api/v1/self-service/notices"): frozenset({VICTIM}),
+    ("POST", "/api/v1/self-service/notices/{event_id}/acknowledge"): frozenset({VICTIM}),
+    # Provider callbacks: each route checks its own credential (Twilio's signature, the bounce
+    # mailbox's token) and answers 403 without it.
+    ("POST", "/callbacks/sms/status"): OWN_CREDENTIAL,
+    ("POST", "/callbacks/sms/inbound"): OWN_CREDENTIAL,
+    ("POST", "/callbacks/email/bounce"): OWN_CREDENTIAL,
+    # Acknowledgement links in emails: the signed link is the credential; a bad one is a 404.
+    ("GET", "/ack/{token}"): ANYONE,
+    ("POST", "/ack/{token}"): ANYONE,
+    ("POST", "/api/v1/self-service/sign-out"): frozenset({VICTIM}),
+    # Anyone signed in may ask who they are.
+    ("GET", "/api/v1/me"): ALL_STAFF | {VICTIM} | {f"scope:{s.value}" for s in Scope},
+    # Staff portal. Sign-in pages are public; the development sign-in refuses itself outside
+    # development.
+    ("GET", "/portal/sign-in"): ANYONE,
+    ("GET", "/portal/auth/callback"): ANYONE,
+    ("GET", "/portal/dev-sign-in"): ANYONE,
+    ("POST", "/portal/dev-sign-in"): ANYONE,
+    ("POST", "/portal/sign-out"): ALL_STAFF,
+    ("GET", "/portal/cases"): CASE_READERS,
+    ("GET", "/portal/cases/{case_id}"): CASE_READERS,
+    ("GET", "/portal/me"): ALL_STAFF,
+    # Liaison API: subjects and cases.
+    ("GET", "/api/v1/subjects"): CASE_READERS,
+    ("GET", "/api/v1/cases"): CASE_READERS,
+    ("GET", "/api/v1/cases/{case_id}"): CASE_READERS,
+    # Victims.
+    ("POST", "/api/v1/victims"): CASEWORK,
+    ("GET", "/api/v1/victims"): CASEWORK,
+    ("GET", "/api/v1/victims/{victim_id}"): CASEWORK,
+    ("PATCH", "/api/v1/victims/{victim_id}"): CASEWORK,
+    ("POST", "/api/v1/victims/{victim_id}/verify"): CASEWORK,
+    ("POST", "/api/v1/victims/{victim_id}/deactivate"): CASEWORK,
+    ("POST", "/api/v1/victims/{victim_id}/reset-pin"): CASEWORK,
+    # Links between victims and cases.
+    ("GET", "/api/v1/victims/{victim_id}/links"): CASEWORK,
+    ("POST", "/api/v1/victims/{victim_id}/links"): CASEWORK,
+    ("PATCH", "/api/v1/links/{link_id}"): CASEWORK,
+    ("POST", "/api/v1/links/{link_id}/verify"): CASEWORK,
+    # Notification history.
+    ("GET", "/api/v1/victims/{victim_id}/notifications"): DELIVERY_READERS,
+    ("GET", "/api/v1/cases/{case_id}/notifications"): DELIVERY_READERS,
+    # Safety holds: any caseworker may set one (safety first); only a supervisor lifts one.
+    ("GET", "/api/v1/cases/{case_id}/holds"): CASE_READERS,
+    ("POST", "/api/v1/cases/{case_id}/holds"): CASEWORK,
+    ("POST", "/api/v1/holds/{hold_id}/lift"): SUPERVISORS,
+    # The accounting of disclosures.
+    ("GET", "/api/v1/disclosures"): ACCOUNTING_READERS,
+    ("GET", "/api/v1/cases/{case_id}/disclosures"): ACCOUNTING_READERS,
+    # Administration: how much personal data is still under each encryption key.
+    ("GET", "/api/v1/admin/pii-keys"): _roles(Role.ADMIN),
+    # The API's own description.
+    ("GET", "/openapi.json"): ANYONE,
+    ("GET", "/docs"): ANYONE,
+}
+
+
+def allowed(method: str, path: str) -> frozenset[str] | None:
+    """The grants that admit a route, or None when the route is not in the matrix."""
+    return MATRIX.get((method.upper(), path))

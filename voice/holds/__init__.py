@@ -1,0 +1,1 @@
+"""Safety holds: staff stop all outward disclosure about a case until the hold ends."""

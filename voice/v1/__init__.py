@@ -1,0 +1,14 @@
+"""The v1 REST API's routers, in the order they appear in the OpenAPI document."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+
+def routers() -> list[APIRouter]:
+    from voice.auth.api import router as identity
+    from voice.cases.api import router as cases
+    from voice.disclosure.api import router as accounting
+    from voice.victims.api import router as victims
+
+    return [identity, cases, victims, accounting]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,6 +94,28 @@ def append(*, session: Session, values: dict[str, Any]) -> DisclosureRecord:
     session.add(head)
     session.flush()
     return record
+
+
+def append_many(*, session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Add several records at the end of the chain in one statement (one read of the head)."""
+    if not rows:
+        return
+    _lock_chain(session)
+    head = session.get(DisclosureChainHead, 1)
+    seq, prev = (head.chain_seq, head.record_hash) if head is not None else (0, GENESIS)
+    now = utcnow()
+    chained = []
+    for values in rows:
+        seq += 1
+        row = {**values, "chain_seq": seq, "prev_hash": prev, "disclosed_at": now}
+        row["record_hash"] = prev = record_hash(row)
+        chained.append(row)
+    session.execute(sa.insert(DisclosureRecord), chained)
+    if head is None:
+        head = DisclosureChainHead(id=1, chain_seq=seq, record_hash=prev)
+    head.chain_seq, head.record_hash, head.updated_at = seq, prev, now
+    session.add(head)
+    session.flush()
 
 
 @dataclass(frozen=True)

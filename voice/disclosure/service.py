@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
 from sqlmodel import Session
 
 from voice.disclosure import accounting
@@ -18,6 +22,61 @@ PURPOSES = {
 }
 
 
+@dataclass(frozen=True)
+class Release:
+    """One disclosed view of one case (or event) in a batch of releases to one recipient."""
+
+    view: DisclosedView
+    case_id: int
+    event_id: int | None = None
+    notification_id: int | None = None
+
+
+def _values(
+    release: Release, policy: Policy, recipient_kind: str, ref: str, channel: str, purpose: str
+) -> dict[str, Any]:
+    return {
+        "recipient_kind": recipient_kind,
+        "recipient_ref": ref,
+        "audience": release.view.audience.value,
+        "channel": channel,
+        "purpose": purpose,
+        "case_id": release.case_id,
+        "event_id": release.event_id,
+        "notification_id": release.notification_id,
+        "fields_released": sorted(release.view.released),
+        "fields_withheld": [
+            {"field": w.field, "rule_id": w.rule_id, "basis": w.basis}
+            for w in release.view.withheld
+        ],
+        "policy_version": policy.version,
+        "policy_sha256": policy.sha256,
+    }
+
+
+def record_disclosures(
+    *,
+    session: Session,
+    releases: Sequence[Release],
+    policy: Policy,
+    recipient_kind: str,
+    recipient_id: str,
+    channel: str,
+    purpose: str | None = None,
+) -> None:
+    """Account for several releases to one recipient at once (one reference, one insert)."""
+    if not releases:
+        return
+    ref = accounting.recipient_ref(
+        session=session, recipient_kind=recipient_kind, recipient_id=recipient_id
+    )
+    why = purpose or PURPOSES.get(channel, "disclosure")
+    accounting.append_many(
+        session=session,
+        rows=[_values(r, policy, recipient_kind, ref, channel, why) for r in releases],
+    )
+
+
 def record_disclosure(
     *,
     session: Session,
@@ -32,24 +91,11 @@ def record_disclosure(
     purpose: str | None = None,
 ) -> DisclosureRecord:
     """Account for one release; the recipient is stored only as an opaque reference."""
+    ref = accounting.recipient_ref(
+        session=session, recipient_kind=recipient_kind, recipient_id=recipient_id
+    )
+    release = Release(view, case_id, event_id, notification_id)
+    why = purpose or PURPOSES.get(channel, "disclosure")
     return accounting.append(
-        session=session,
-        values={
-            "recipient_kind": recipient_kind,
-            "recipient_ref": accounting.recipient_ref(
-                session=session, recipient_kind=recipient_kind, recipient_id=recipient_id
-            ),
-            "audience": view.audience.value,
-            "channel": channel,
-            "purpose": purpose or PURPOSES.get(channel, "disclosure"),
-            "case_id": case_id,
-            "event_id": event_id,
-            "notification_id": notification_id,
-            "fields_released": sorted(view.released),
-            "fields_withheld": [
-                {"field": w.field, "rule_id": w.rule_id, "basis": w.basis} for w in view.withheld
-            ],
-            "policy_version": policy.version,
-            "policy_sha256": policy.sha256,
-        },
+        session=session, values=_values(release, policy, recipient_kind, ref, channel, why)
     )

@@ -48,6 +48,7 @@ def linked_cases(*, session: Session, victim: Victim, policy: Policy) -> list[Li
         .order_by(col(VictimCaseLink.id))
     ).all()
     views = []
+    releases: list[disclosure_service.Release] = []
     held = holds.held_case_ids(session=session, case_ids=[case.id for _, case, _ in rows])  # type: ignore[misc]
     for link, case, subject in rows:
         assert case.id is not None
@@ -56,15 +57,7 @@ def linked_cases(*, session: Session, victim: Victim, policy: Policy) -> list[Li
             audience=audience_for(link),
             policy=policy,
         )
-        disclosure_service.record_disclosure(
-            session=session,
-            view=view,
-            policy=policy,
-            recipient_kind="victim",
-            recipient_id=str(victim.id),
-            channel="api",
-            case_id=case.id,
-        )
+        releases.append(disclosure_service.Release(view=view, case_id=case.id))
         views.append(
             LinkedCaseView(
                 case_id=case.id,
@@ -74,6 +67,15 @@ def linked_cases(*, session: Session, victim: Victim, policy: Policy) -> list[Li
                 message=view.message,
             )
         )
+    # One accounting entry per case read, written together.
+    disclosure_service.record_disclosures(
+        session=session,
+        releases=releases,
+        policy=policy,
+        recipient_kind="victim",
+        recipient_id=str(victim.id),
+        channel="api",
+    )
     return views
 
 

@@ -9,7 +9,7 @@ at send time, sends through the channel's adapter, and accounts for the release.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import MappingProxyType
 
 import sqlalchemy as sa
@@ -21,7 +21,7 @@ from voice.disclosure.audiences import Audience
 from voice.disclosure.filter import DisclosedView
 from voice.disclosure.messages import SENDABLE, MessageStatus, ready_to_send
 from voice.disclosure.models import StaffMessage
-from voice.notify import contacts
+from voice.notify import contacts, leases
 from voice.notify.adapters.base import DeliveryError, OutgoingEmail, OutgoingSms
 from voice.notify.models import Channel
 from voice.notify.prepare import message_id_for
@@ -38,33 +38,15 @@ RELEASED_FIELD = "staff_message.body"
 def claim(
     *, session: Session, worker_id: str, now: datetime, lease_seconds: float, limit: int
 ) -> list[int]:
-    due = sa.or_(
-        sa.and_(col(StaffMessage.status).in_(SENDABLE), col(StaffMessage.next_attempt_at) <= now),
-        sa.and_(
-            col(StaffMessage.status) == MessageStatus.SENDING,
-            col(StaffMessage.claimed_until) < now,
-        ),
+    return leases.claim_due(
+        session=session,
+        model=StaffMessage,
+        ready=SENDABLE,
+        worker_id=worker_id,
+        now=now,
+        lease_seconds=lease_seconds,
+        limit=limit,
     )
-    candidates = (
-        sa.select(col(StaffMessage.id))
-        .where(due)
-        .order_by(col(StaffMessage.id))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    statement = (
-        sa.update(StaffMessage)
-        .where(col(StaffMessage.id).in_(candidates.scalar_subquery()))
-        .values(
-            status=MessageStatus.SENDING,
-            claimed_by=worker_id,
-            claimed_until=now + timedelta(seconds=lease_seconds),
-            attempts=col(StaffMessage.attempts) + 1,
-        )
-        .returning(col(StaffMessage.id))
-        .execution_options(synchronize_session=False)
-    )
-    return sorted(session.execute(statement).scalars().all())
 
 
 def _finish(session: Session, ctx: WorkerContext, message_id: int, **values: object) -> bool:

@@ -21,7 +21,7 @@ from voice.config import Settings
 from voice.database import transaction, utcnow
 from voice.disclosure import service as disclosure_service
 from voice.disclosure.policy import Policy
-from voice.notify import alerts, contacts, receipts
+from voice.notify import alerts, contacts, leases, receipts
 from voice.notify.adapters.base import (
     DeliveryError,
     EmailSender,
@@ -66,38 +66,16 @@ def claim(
     *, session: Session, worker_id: str, now: datetime, lease_seconds: float, limit: int
 ) -> list[int]:
     """Lease up to ``limit`` due notifications to this worker and return their ids."""
-    due = sa.or_(
-        sa.and_(
-            col(Notification.status) == NotificationStatus.CREATED,
-            col(Notification.next_attempt_at) <= now,
-        ),
-        sa.and_(
-            col(Notification.status) == NotificationStatus.SENDING,
-            col(Notification.claimed_until) < now,
-        ),
+    return leases.claim_due(
+        session=session,
+        model=Notification,
+        ready=[NotificationStatus.CREATED],
+        worker_id=worker_id,
+        now=now,
+        lease_seconds=lease_seconds,
+        limit=limit,
+        also_set={"updated_at": now},
     )
-    # FOR UPDATE SKIP LOCKED on PostgreSQL lets many workers claim side by side; SQLite ignores
-    # it and serialises writers instead (BEGIN IMMEDIATE), which gives the same guarantee.
-    candidates = (
-        sa.select(col(Notification.id))
-        .where(due)
-        .order_by(col(Notification.id))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    statement = (
-        sa.update(Notification)
-        .where(col(Notification.id).in_(candidates.scalar_subquery()))
-        .values(
-            status=NotificationStatus.SENDING,
-            claimed_by=worker_id,
-            claimed_until=now + timedelta(seconds=lease_seconds),
-            attempts=col(Notification.attempts) + 1,
-            updated_at=now,
-        )
-        .returning(col(Notification.id))
-    )
-    return sorted(session.execute(statement).scalars().all())
 
 
 def _finish(

@@ -12,11 +12,7 @@ from voice.disclosure import holds
 from voice.disclosure.holds import HoldError
 from voice.disclosure.models import SafetyHold
 
-# What a victim sees of a held case: nothing about the case, and no hint of why.
-NEUTRAL_NOTICE = "Information about this case is not available right now; contact the VOICE office."
-
 __all__ = [
-    "NEUTRAL_NOTICE",
     "HoldError",
     "held_case_ids",
     "holds_for_case",

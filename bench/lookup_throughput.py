@@ -52,6 +52,9 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=None, help="lookups per server (4000)")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=4, help="alternating rounds (4)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server processes, the same for both servers (1)"
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: 200 requests, 2 rounds")
     args = parser.parse_args()
     if args.requests is None:
@@ -92,10 +95,10 @@ def _seed(url: str) -> str:
 
 
 def _serve(
-    kind: str, port: int, env: dict[str, str], cwd: Path, *extra: str
+    kind: str, port: int, workers: int, env: dict[str, str], cwd: Path, *extra: str
 ) -> subprocess.Popen[str]:
     process = subprocess.Popen(
-        [sys.executable, str(HERE / "_lookup_server.py"), kind, str(port), *extra],
+        [sys.executable, str(HERE / "_lookup_server.py"), kind, str(port), str(workers), *extra],
         env=env,
         cwd=cwd,
         stdout=subprocess.DEVNULL,
@@ -154,7 +157,7 @@ def main() -> None:
             "PYTHONPATH": os.pathsep.join([str(HERE.parent), str(HERE)]),
         }
         voice_port, bare_port = _free_port(), _free_port()
-        servers = [_serve("voice", voice_port, env, tmp)]
+        servers = [_serve("voice", voice_port, args.workers, env, tmp)]
         try:
             answer = httpx.get(
                 f"http://127.0.0.1:{voice_port}{PATH}", headers={"Authorization": f"Bearer {token}"}
@@ -163,7 +166,7 @@ def main() -> None:
             assert answer.json()["count"] == 3
             body = tmp / "body.json"
             body.write_text(answer.text, encoding="utf-8")
-            servers.append(_serve("bare", bare_port, env, tmp, str(body)))
+            servers.append(_serve("bare", bare_port, args.workers, env, tmp, str(body)))
 
             measured = {"voice": [0.0, 0.0], "bare": [0.0, 0.0]}
             worst_p99 = {"voice": 0.0, "bare": 0.0}

@@ -22,6 +22,7 @@ from voice.auth.openapi import install_openapi
 from voice.config import Environment, Settings, get_settings
 from voice.database import make_engine
 from voice.deps import authorize
+from voice.disclosure.group_commit import AccountingWriter
 from voice.disclosure.policy import cached_policy, default_policy_path
 from voice.errors import install_problem_handlers
 from voice.ingest.api import router as ingest_router
@@ -82,6 +83,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.policy = policy
+    app.state.accounting_writer = AccountingWriter(engine)
     app.state.machine_verifier = build_verifier(settings, http_client)
     app.state.sign_in_email = build_email_sender(settings)
 

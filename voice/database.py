@@ -64,15 +64,46 @@ def normalise_url(url: str) -> str:
     return url
 
 
+# Marks an engine (see ``read_only``) whose transactions only read.
+READ_ONLY = "voice_read_only"
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = sa.create_engine(
-            url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
+            url,
+            echo=echo,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            # As many connections as the request threads that may hold one: a connection
+            # opened past the pool is closed again on return, and a new SQLite connection
+            # costs its PRAGMAs and a fresh page cache.
+            pool_size=40,
+            max_overflow=20,
         )
         _configure_sqlite(engine)
         return engine
     return sa.create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine (same pool) for transactions that only read.
+
+    On SQLite these begin DEFERRED instead of IMMEDIATE: in WAL mode a reader works on its own
+    snapshot and neither waits for the writer nor holds it up. Only for reads: a write inside
+    such a transaction fails with SQLITE_BUSY once another write has committed since its
+    snapshot began. PostgreSQL's readers never block writers, so there it changes nothing.
+    """
+    found: Engine | None = getattr(engine, _READ_ONLY_ENGINE, None)
+    if found is None:
+        # Made once per engine and kept on it: building an option engine costs more than a
+        # SQLite read does.
+        found = engine.execution_options(**{READ_ONLY: True})
+        setattr(engine, _READ_ONLY_ENGINE, found)
+    return found
+
+
+_READ_ONLY_ENGINE = "_voice_read_only_engine"
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -91,7 +122,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @contextmanager

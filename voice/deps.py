@@ -20,6 +20,8 @@ from voice.auth.machine import MachineTokenVerifier
 from voice.auth.principals import ANONYMOUS, Principal, PrincipalKind
 from voice.cases.models import Case
 from voice.config import Settings
+from voice.database import read_only
+from voice.disclosure.group_commit import AccountingWriter
 from voice.disclosure.policy import Policy
 from voice.victims.models import Victim
 
@@ -41,6 +43,11 @@ async def get_policy(request: Request) -> Policy:
     return policy
 
 
+async def get_accounting_writer(request: Request) -> AccountingWriter:
+    writer: AccountingWriter = request.app.state.accounting_writer
+    return writer
+
+
 def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
     """A session per request. Routes that write commit once, at the end of their work."""
     with Session(engine, expire_on_commit=False) as session:
@@ -53,16 +60,16 @@ def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Sess
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 PolicyDep = Annotated[Policy, Depends(get_policy)]
+AccountingWriterDep = Annotated[AccountingWriter, Depends(get_accounting_writer)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
 SessionDep = Annotated[Session, Depends(get_session)]
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 def _resolve(request: Request, settings: Settings) -> Principal:
     verifier: MachineTokenVerifier = request.app.state.machine_verifier
-    # A short session of its own, closed before the route opens its session: on SQLite a
-    # session holds the write lock, and must not hold it across the whole request.
-    with Session(request.app.state.engine) as session:
-        return access.resolve(request, session=session, settings=settings, verifier=verifier)
+    engine: Engine = request.app.state.engine
+    return access.resolve(request, engine=engine, settings=settings, verifier=verifier)
 
 
 async def authorize(request: Request, settings: SettingsDep) -> None:
@@ -100,16 +107,26 @@ async def require_ingest_client(principal: PrincipalDep) -> Principal:
     return principal
 
 
-async def current_victim(request: Request, principal: PrincipalDep) -> Victim:
-    """The signed-in victim. Routes reach only this victim's own rows from here.
+async def current_victim_id(principal: PrincipalDep) -> int:
+    """The signed-in victim's id (``authorize`` checked the session). Routes reach only this
+    victim's own rows from here."""
+    if principal.victim_id is None:
+        raise HTTPException(status_code=401, detail="victim sign-in is required")
+    return principal.victim_id
 
-    The row was loaded (and checked active) with the session token, in ``authorize``'s own
-    short session. Not reloading it here keeps the route's session from opening a transaction
-    before the route runs: on SQLite that would hold the write lock while the request waits
-    for a worker thread, and under load every thread could end up waiting on that lock.
+
+def current_victim(
+    victim_id: Annotated[int, Depends(current_victim_id)],
+    engine: Annotated[Engine, Depends(get_engine)],
+) -> Victim:
+    """The signed-in victim's row, for routes that need more than the id.
+
+    Read in a short read-only session of its own, so the route's session does not open a
+    transaction (on SQLite, the write lock) while the request waits for its worker thread.
     """
-    victim: Victim | None = getattr(request.state, "victim", None)
-    if principal.victim_id is None or victim is None or victim.id != principal.victim_id:
+    with Session(read_only(engine), expire_on_commit=False) as session:
+        victim = session.get(Victim, victim_id)
+    if victim is None or not victim.active:
         raise HTTPException(status_code=401, detail="victim sign-in is required")
     return victim
 
@@ -121,6 +138,7 @@ async def current_staff(principal: PrincipalDep) -> Principal:
 
 
 IngestClient = Annotated[Principal, Depends(require_ingest_client)]
+CurrentVictimId = Annotated[int, Depends(current_victim_id)]
 CurrentVictim = Annotated[Victim, Depends(current_victim)]
 CurrentStaff = Annotated[Principal, Depends(current_staff)]
 

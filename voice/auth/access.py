@@ -10,13 +10,14 @@ from typing import Any
 import fastapi.routing
 from fastapi import HTTPException, Request, status
 from fastapi.routing import APIRoute
-from sqlmodel import Session
+from sqlalchemy.engine import Engine
 
 from voice.auth import matrix, principals
 from voice.auth.machine import InvalidToken, MachineTokenVerifier
 from voice.auth.principals import ANONYMOUS, Principal, PrincipalKind, Role
-from voice.auth.victim_signin import SESSION_PREFIX, victim_for_session
+from voice.auth.victim_signin import SESSION_PREFIX, victim_id_for_session
 from voice.config import Settings
+from voice.database import read_only
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ class MissingFromMatrix(RuntimeError):
 
 
 def resolve(
-    request: Request, *, session: Session, settings: Settings, verifier: MachineTokenVerifier
+    request: Request, *, engine: Engine, settings: Settings, verifier: MachineTokenVerifier
 ) -> Principal:
     """Who is calling. A presented credential that does not verify is a 401, never anonymous."""
     header = request.headers.get("authorization")
@@ -46,12 +47,13 @@ def resolve(
             raise _UNAUTHENTICATED
         token = token.strip()
         if token.startswith(SESSION_PREFIX):
-            victim = victim_for_session(session=session, token=token)
-            if victim is None or victim.id is None:
+            # A short read of its own, finished before the route runs: the route's own
+            # transaction (on SQLite, a write lock) must not be held across the request.
+            with read_only(engine).connect() as connection:
+                victim_id = victim_id_for_session(connection=connection, token=token)
+            if victim_id is None:
                 raise _UNAUTHENTICATED
-            # Kept for the route (see deps.current_victim): loaded once, already decrypted.
-            request.state.victim = victim
-            return principals.victim(victim.id)
+            return principals.victim(victim_id)
         try:
             claims = verifier.verify(token)
         except InvalidToken as exc:

@@ -52,25 +52,35 @@ def record_hash(values: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+_RECORDS = DisclosureRecord.__table__  # type: ignore[attr-defined]
+_HEAD = DisclosureChainHead.__table__  # type: ignore[attr-defined]
+_REFS = RecipientReference.__table__  # type: ignore[attr-defined]
+# Prebuilt: every disclosure in the service runs these, under the chain's lock.
+_READ_HEAD = sa.select(_HEAD.c.chain_seq, _HEAD.c.record_hash).where(_HEAD.c.id == 1)
+_MOVE_HEAD = sa.update(_HEAD).where(_HEAD.c.id == 1)
+_FIND_REF = sa.select(_REFS.c.ref).where(
+    _REFS.c.recipient_kind == sa.bindparam("kind"), _REFS.c.recipient_id == sa.bindparam("id")
+)
+
+
 def recipient_ref(*, session: Session, recipient_kind: str, recipient_id: str) -> str:
     """The opaque reference for a recipient, created on first use.
 
     Under the chain's lock, so two first disclosures to one recipient cannot both create it.
     """
     _lock_chain(session)
-    found = session.exec(
-        select(RecipientReference.ref).where(
-            RecipientReference.recipient_kind == recipient_kind,
-            RecipientReference.recipient_id == recipient_id,
-        )
-    ).first()
+    connection = session.connection()
+    found: str | None = connection.execute(
+        _FIND_REF, {"kind": recipient_kind, "id": recipient_id}
+    ).scalar()
     if found is not None:
         return found
     ref = "rcp_" + secrets.token_hex(16)
-    session.add(
-        RecipientReference(ref=ref, recipient_kind=recipient_kind, recipient_id=recipient_id)
+    connection.execute(
+        sa.insert(_REFS).values(
+            ref=ref, recipient_kind=recipient_kind, recipient_id=recipient_id, created_at=utcnow()
+        )
     )
-    session.flush()
     return ref
 
 
@@ -80,19 +90,38 @@ def _lock_chain(session: Session) -> None:
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
 
 
+def chain_head(connection: sa.Connection) -> tuple[int, str]:
+    """Where the chain ends: (position, hash), or (0, GENESIS) before the first record.
+
+    Read and moved with plain statements, never as an ORM object: a copy held in a session's
+    identity map would go stale the moment another append moved the head.
+    """
+    row = connection.execute(_READ_HEAD).first()
+    return (row[0], row[1]) if row is not None else (0, GENESIS)
+
+
+def _move_head(connection: sa.Connection, *, was: int, seq: int, last_hash: str) -> None:
+    now = utcnow()
+    if was == 0:
+        connection.execute(
+            sa.insert(_HEAD).values(id=1, chain_seq=seq, record_hash=last_hash, updated_at=now)
+        )
+    else:
+        connection.execute(
+            _MOVE_HEAD, {"chain_seq": seq, "record_hash": last_hash, "updated_at": now}
+        )
+
+
 def append(*, session: Session, values: dict[str, Any]) -> DisclosureRecord:
     """Add one record at the end of the chain (``values`` holds every column but the chain's)."""
     _lock_chain(session)
-    head = session.get(DisclosureChainHead, 1)
-    seq, prev = (head.chain_seq + 1, head.record_hash) if head is not None else (1, GENESIS)
-    values = {**values, "chain_seq": seq, "prev_hash": prev, "disclosed_at": utcnow()}
+    connection = session.connection()
+    was, prev = chain_head(connection)
+    values = {**values, "chain_seq": was + 1, "prev_hash": prev, "disclosed_at": utcnow()}
     record = DisclosureRecord(**values, record_hash=record_hash(values))
     session.add(record)
-    if head is None:
-        head = DisclosureChainHead(id=1, chain_seq=seq, record_hash=record.record_hash)
-    head.chain_seq, head.record_hash, head.updated_at = seq, record.record_hash, utcnow()
-    session.add(head)
     session.flush()
+    _move_head(connection, was=was, seq=was + 1, last_hash=record.record_hash)
     return record
 
 
@@ -101,8 +130,9 @@ def append_many(*, session: Session, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
     _lock_chain(session)
-    head = session.get(DisclosureChainHead, 1)
-    seq, prev = (head.chain_seq, head.record_hash) if head is not None else (0, GENESIS)
+    connection = session.connection()
+    was, prev = chain_head(connection)
+    seq = was
     now = utcnow()
     chained = []
     for values in rows:
@@ -110,12 +140,8 @@ def append_many(*, session: Session, rows: Sequence[dict[str, Any]]) -> None:
         row = {**values, "chain_seq": seq, "prev_hash": prev, "disclosed_at": now}
         row["record_hash"] = prev = record_hash(row)
         chained.append(row)
-    session.execute(sa.insert(DisclosureRecord), chained)
-    if head is None:
-        head = DisclosureChainHead(id=1, chain_seq=seq, record_hash=prev)
-    head.chain_seq, head.record_hash, head.updated_at = seq, prev, now
-    session.add(head)
-    session.flush()
+    connection.execute(sa.insert(_RECORDS), chained)
+    _move_head(connection, was=was, seq=seq, last_hash=prev)
 
 
 @dataclass(frozen=True)
@@ -141,8 +167,7 @@ def verify(*, session: Session, rows: Iterable[DisclosureRecord] | None = None) 
         if record_hash(values) != row.record_hash:
             return VerifyResult(False, checked, f"{where}: its content does not match its hash")
         prev, expected_seq, checked = row.record_hash, expected_seq + 1, checked + 1
-    head = session.get(DisclosureChainHead, 1)
-    head_seq, head_hash = (head.chain_seq, head.record_hash) if head else (0, GENESIS)
+    head_seq, head_hash = chain_head(session.connection())
     if (head_seq, head_hash) != (checked, prev):
         return VerifyResult(
             False,

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from voice.disclosure.audiences import OUTWARD, Audience
 from voice.disclosure.plans import FieldPlan, Withheld
@@ -32,8 +32,9 @@ _CUSTODY_INDEX = {"in_custody": 0, "removed": 1}
 _OTHER_CUSTODY = 2
 
 
-@dataclass(frozen=True)
-class FieldValue:
+class FieldValue(NamedTuple):
+    # A named tuple, not a dataclass: records are built a field at a time on every read, and
+    # a frozen dataclass costs several times as much to construct.
     value: Any
     markings: tuple[str, ...] = ()
 

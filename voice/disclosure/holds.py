@@ -22,8 +22,13 @@ class HoldError(ValueError):
     """A hold cannot be set or lifted as asked."""
 
 
-def _active(now: datetime) -> sa.ColumnElement[bool]:
+def _active(now: datetime | sa.BindParameter[datetime]) -> sa.ColumnElement[bool]:
     return sa.and_(col(SafetyHold.lifted_at).is_(None), col(SafetyHold.expires_at) > now)
+
+
+def held(case_id: sa.ColumnElement[int], now: datetime | sa.BindParameter[datetime]) -> sa.Exists:
+    """True where the case has an active hold: for reads that check holds in their own query."""
+    return sa.exists().where(col(SafetyHold.case_id) == case_id, _active(now))
 
 
 def set_hold(

@@ -71,22 +71,47 @@ def subject_protected(subject: Subject) -> bool:
 
 
 def _subject_fields(subject: Subject) -> dict[str, FieldValue]:
+    markings = subject.markings
     return {
-        f"subject.{name}": FieldValue(getattr(subject, name), tuple(subject.markings.get(name, ())))
+        f"subject.{name}": FieldValue(getattr(subject, name), tuple(markings.get(name, ())))
         for name in SUBJECT_FIELDS
     }
 
 
+# What case_record_of reads from a subject row and a case row: the columns it needs, in order.
+SUBJECT_COLUMNS = (*SUBJECT_FIELDS, "markings", "is_minor", "protected_1367")
+CASE_COLUMNS = (*CASE_FIELDS, "markings")
+
+
 def case_record(subject: Subject, case: Case, *, safety_hold: bool = False) -> Record:
-    fields = _subject_fields(subject)
+    return case_record_of(
+        {name: getattr(subject, name) for name in SUBJECT_COLUMNS},
+        {name: getattr(case, name) for name in CASE_COLUMNS},
+        safety_hold=safety_hold,
+    )
+
+
+def case_record_of(
+    subject: Mapping[str, Any], case: Mapping[str, Any], *, safety_hold: bool = False
+) -> Record:
+    """A case's record from its subject's and its own column values (``*_COLUMNS``).
+
+    Plain mappings, so that a hot read can hand over rows straight from the database.
+    """
+    fields: dict[str, FieldValue] = {}
+    marked: Mapping[str, Any] = subject["markings"]
+    for name in SUBJECT_FIELDS:
+        fields[f"subject.{name}"] = FieldValue(subject[name], tuple(marked.get(name, ())))
+    marked = case["markings"]
     for name in CASE_FIELDS:
-        fields[f"case.{name}"] = FieldValue(getattr(case, name), tuple(case.markings.get(name, ())))
+        fields[f"case.{name}"] = FieldValue(case[name], tuple(marked.get(name, ())))
+    minor, p1367 = bool(subject["is_minor"]), bool(subject["protected_1367"])
     return Record(
         fields=fields,
-        subject_protected=subject_protected(subject),
-        custody_status=case.custody_status,
-        subject_minor=subject.is_minor,
-        subject_1367=subject.protected_1367,
+        subject_protected=minor or p1367,
+        custody_status=case["custody_status"],
+        subject_minor=minor,
+        subject_1367=p1367,
         safety_hold=safety_hold,
     )
 

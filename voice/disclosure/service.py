@@ -54,6 +54,51 @@ def _values(
     }
 
 
+@dataclass(frozen=True)
+class Disclosures:
+    """Releases to one recipient, to be accounted for together."""
+
+    releases: Sequence[Release]
+    policy: Policy
+    recipient_kind: str
+    recipient_id: str
+    channel: str
+    purpose: str | None = None
+
+
+def accounting_rows(
+    *, session: Session, disclosures: Disclosures, refs: dict[tuple[str, str], str] | None = None
+) -> list[dict[str, Any]]:
+    """The accounting rows (all but the chain's columns) for ``disclosures``.
+
+    Takes the chain's lock (creating the recipient's reference needs it), so call it only in
+    the transaction that appends the rows. ``refs`` remembers recipients' references across
+    calls in that same transaction.
+    """
+    if not disclosures.releases:
+        return []
+    recipient = (disclosures.recipient_kind, disclosures.recipient_id)
+    ref = refs.get(recipient) if refs is not None else None
+    if ref is None:
+        ref = accounting.recipient_ref(
+            session=session, recipient_kind=recipient[0], recipient_id=recipient[1]
+        )
+        if refs is not None:
+            refs[recipient] = ref
+    why = disclosures.purpose or PURPOSES.get(disclosures.channel, "disclosure")
+    return [
+        _values(
+            release,
+            disclosures.policy,
+            disclosures.recipient_kind,
+            ref,
+            disclosures.channel,
+            why,
+        )
+        for release in disclosures.releases
+    ]
+
+
 def record_disclosures(
     *,
     session: Session,
@@ -65,15 +110,9 @@ def record_disclosures(
     purpose: str | None = None,
 ) -> None:
     """Account for several releases to one recipient at once (one reference, one insert)."""
-    if not releases:
-        return
-    ref = accounting.recipient_ref(
-        session=session, recipient_kind=recipient_kind, recipient_id=recipient_id
-    )
-    why = purpose or PURPOSES.get(channel, "disclosure")
+    disclosures = Disclosures(releases, policy, recipient_kind, recipient_id, channel, purpose)
     accounting.append_many(
-        session=session,
-        rows=[_values(r, policy, recipient_kind, ref, channel, why) for r in releases],
+        session=session, rows=accounting_rows(session=session, disclosures=disclosures)
     )
 
 

@@ -5,15 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session, col, select
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
 
 from voice.cases.models import Case, CaseEvent, Subject
-from voice.disclosure import holds
+from voice.database import UTCDateTime, read_only, utcnow
+from voice.disclosure import accounting, holds
 from voice.disclosure import service as disclosure_service
 from voice.disclosure.audiences import Audience
 from voice.disclosure.filter import disclose
+from voice.disclosure.group_commit import AccountingWriter
 from voice.disclosure.policy import Policy
-from voice.disclosure.records import case_record
+from voice.disclosure.records import CASE_COLUMNS, SUBJECT_COLUMNS, case_record_of
 from voice.notify import ack
 from voice.notify.models import AckChannel
 from voice.victims.models import VerificationStatus, Victim, VictimCaseLink
@@ -28,54 +32,98 @@ class LinkedCaseView:
     message: str | None = None
 
 
-def audience_for(link: VictimCaseLink) -> Audience:
-    # Until a liaison verifies the relationship, a registrant sees only what is public.
-    if link.verification_status == VerificationStatus.VERIFIED:
-        return Audience.VICTIM_VERIFIED
-    return Audience.VICTIM_PENDING
+_SUBJECT = Subject.__table__.c  # type: ignore[attr-defined]
+_CASE = Case.__table__.c  # type: ignore[attr-defined]
+_LINK = VictimCaseLink.__table__.c  # type: ignore[attr-defined]
+# Built once: this read serves every self-service lookup, and composing a statement costs more
+# than SQLite takes to run it. One round trip: links, cases, subjects and hold state together.
+_LINKED = (
+    sa.select(
+        _LINK.relationship,
+        _LINK.verification_status,
+        _CASE.id,
+        holds.held(_CASE.id, sa.bindparam("now", type_=UTCDateTime)).label("held"),
+        *(_SUBJECT[name] for name in SUBJECT_COLUMNS),
+        *(_CASE[name] for name in CASE_COLUMNS),
+    )
+    .select_from(VictimCaseLink.__table__)  # type: ignore[attr-defined]
+    .join(Case.__table__, _CASE.id == _LINK.case_id)  # type: ignore[attr-defined]
+    .join(Subject.__table__, _SUBJECT.id == _CASE.subject_id)  # type: ignore[attr-defined]
+    .where(
+        _LINK.victim_id == sa.bindparam("victim_id"),
+        _LINK.verification_status != VerificationStatus.REJECTED,
+    )
+    .order_by(_LINK.id)
+)
+_FIRST_SUBJECT = 4
+_FIRST_CASE = _FIRST_SUBJECT + len(SUBJECT_COLUMNS)
 
 
-def linked_cases(*, session: Session, victim: Victim, policy: Policy) -> list[LinkedCaseView]:
-    """Every case linked to ``victim``, disclosed, each read accounted for."""
-    rows = session.exec(
-        select(VictimCaseLink, Case, Subject)
-        .join(Case, col(Case.id) == col(VictimCaseLink.case_id))
-        .join(Subject, col(Subject.id) == col(Case.subject_id))
-        .where(
-            VictimCaseLink.victim_id == victim.id,
-            VictimCaseLink.verification_status != VerificationStatus.REJECTED,
-        )
-        .order_by(col(VictimCaseLink.id))
-    ).all()
-    views = []
+def _disclose_linked(
+    connection: sa.Connection, victim_id: int, policy: Policy
+) -> tuple[list[LinkedCaseView], list[disclosure_service.Release]]:
+    views: list[LinkedCaseView] = []
     releases: list[disclosure_service.Release] = []
-    held = holds.held_case_ids(session=session, case_ids=[case.id for _, case, _ in rows])  # type: ignore[misc]
-    for link, case, subject in rows:
-        assert case.id is not None
-        view = disclose(
-            case_record(subject, case, safety_hold=case.id in held),
-            audience=audience_for(link),
-            policy=policy,
+    rows = connection.execute(_LINKED, {"victim_id": victim_id, "now": utcnow()})
+    for row in rows:
+        relationship, status, case_id, held = row[:_FIRST_SUBJECT]
+        record = case_record_of(
+            dict(zip(SUBJECT_COLUMNS, row[_FIRST_SUBJECT:_FIRST_CASE], strict=True)),
+            dict(zip(CASE_COLUMNS, row[_FIRST_CASE:], strict=True)),
+            safety_hold=bool(held),
         )
-        releases.append(disclosure_service.Release(view=view, case_id=case.id))
+        verified = status == VerificationStatus.VERIFIED
+        # Until a liaison verifies the relationship, a registrant sees only what is public.
+        audience = Audience.VICTIM_VERIFIED if verified else Audience.VICTIM_PENDING
+        view = disclose(record, audience=audience, policy=policy)
+        releases.append(disclosure_service.Release(view=view, case_id=case_id))
         views.append(
             LinkedCaseView(
-                case_id=case.id,
-                relationship=link.relationship,
-                verified=link.verification_status == VerificationStatus.VERIFIED,
+                case_id=case_id,
+                relationship=relationship,
+                verified=verified,
                 disclosed=view.nested(),
                 message=view.message,
             )
         )
-    # One accounting entry per case read, written together.
-    disclosure_service.record_disclosures(
-        session=session,
+    return views, releases
+
+
+def _disclosures(
+    victim_id: int, policy: Policy, releases: list[disclosure_service.Release]
+) -> disclosure_service.Disclosures:
+    # One accounting entry per case read.
+    return disclosure_service.Disclosures(
         releases=releases,
         policy=policy,
         recipient_kind="victim",
-        recipient_id=str(victim.id),
+        recipient_id=str(victim_id),
         channel="api",
     )
+
+
+def linked_cases(*, session: Session, victim: Victim, policy: Policy) -> list[LinkedCaseView]:
+    """Every case linked to ``victim``, disclosed, each read accounted for in ``session``."""
+    assert victim.id is not None
+    views, releases = _disclose_linked(session.connection(), victim.id, policy)
+    disclosures = _disclosures(victim.id, policy, releases)
+    accounting.append_many(
+        session=session,
+        rows=disclosure_service.accounting_rows(session=session, disclosures=disclosures),
+    )
+    return views
+
+
+def read_linked_cases(
+    *, engine: Engine, writer: AccountingWriter, victim_id: int, policy: Policy
+) -> list[LinkedCaseView]:
+    """``linked_cases`` for a read on its own: a read-only snapshot, then a group commit.
+
+    The views are returned only once their accounting has committed (``AccountingWriter``).
+    """
+    with read_only(engine).connect() as connection:
+        views, releases = _disclose_linked(connection, victim_id, policy)
+    writer.record(_disclosures(victim_id, policy, releases))
     return views
 
 

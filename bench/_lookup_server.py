@@ -1,15 +1,16 @@
-"""One of the two servers the lookup bench loads: VOICE itself, or the bare baseline.
+"""One of the servers the lookup bench loads: VOICE itself, or a bare baseline.
 
-Run as ``python bench/_lookup_server.py voice|bare PORT WORKERS [BODY_FILE]``. Both run under
-the same uvicorn settings (the same number of worker processes, no access log), so the only
-difference is the work per request.
+Run as ``python bench/_lookup_server.py voice|bare|bare-def PORT [BODY_FILE]``. All run under
+the same uvicorn settings (one process, no access log), so the only difference is the work per
+request. ``bare`` returns the JSON from an ``async def`` route, the cheapest FastAPI has, and is
+the baseline; ``bare-def`` does so from a plain ``def`` route, which FastAPI runs on a worker
+thread, and is reported for comparison.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,41 +18,37 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-BODY_ENV = "VOICE_BENCH_BODY"
+PATH = "/api/v1/self-service/cases"
 
 
-def bare_app() -> FastAPI:
-    """The baseline: the same JSON from a plain ``async def`` route, the cheapest FastAPI has."""
-    body: dict[str, Any] = json.loads(Path(os.environ[BODY_ENV]).read_text(encoding="utf-8"))
+def bare_app(body: dict[str, Any], *, on_thread: bool) -> FastAPI:
     app = FastAPI()
+    if on_thread:
 
-    @app.get("/api/v1/self-service/cases")
-    async def cases() -> dict[str, Any]:
-        return body
+        @app.get(PATH)
+        def cases_on_thread() -> dict[str, Any]:
+            return body
+
+    else:
+
+        @app.get(PATH)
+        async def cases() -> dict[str, Any]:
+            return body
 
     return app
 
 
-def voice_app() -> FastAPI:
-    from voice.app import create_app
-
-    logging.getLogger("voice").setLevel(logging.WARNING)
-    return create_app()
-
-
 def main() -> None:
-    kind, port, workers = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    if kind == "bare":
-        os.environ[BODY_ENV] = sys.argv[4]
-    uvicorn.run(
-        f"_lookup_server:{kind}_app",
-        factory=True,
-        host="127.0.0.1",
-        port=port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,
-    )
+    kind, port = sys.argv[1], int(sys.argv[2])
+    if kind in ("bare", "bare-def"):
+        body = json.loads(Path(sys.argv[3]).read_text(encoding="utf-8"))
+        app = bare_app(body, on_thread=kind == "bare-def")
+    else:
+        from voice.app import create_app
+
+        logging.getLogger("voice").setLevel(logging.WARNING)
+        app = create_app()
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, func, select
 
 from tests import factories
@@ -18,6 +19,7 @@ from voice.app import create_app
 from voice.cases.models import CaseEvent
 from voice.config import Environment, Settings
 from voice.database import make_engine, transaction
+from voice.disclosure.group_commit import AccountingWriter, _Waiting
 from voice.disclosure.models import DisclosureRecord
 from voice.ingest.validation import CONTRACT_PATH
 
@@ -171,6 +173,31 @@ def test_self_service_shows_only_linked_cases_and_accounts_for_each_read(
         ("api", "victim_pending"),
     ]
     assert "subject.a_number" in {w["field"] for w in records[0].fields_withheld}
+
+
+def test_self_service_releases_nothing_when_its_accounting_cannot_commit(
+    committed_engine: Engine, settings: Settings
+) -> None:
+    app = create_app(settings, engine=committed_engine)
+
+    class Refusing(AccountingWriter):
+        def _commit(self, batch: list[_Waiting]) -> None:
+            raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
+
+    app.state.accounting_writer = Refusing(committed_engine)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        client.post("/api/v1/events", json=factories.booking(), headers=INGEST)
+        with transaction(committed_engine) as session:
+            victim, _, pin = factories.victim_with_link(session, factories.case_of(session))
+        answer = client.get(
+            "/api/v1/self-service/cases", headers=victim_sign_in(client, victim.victim_code, pin)
+        )
+    assert (answer.status_code, answer.headers["retry-after"]) == (503, "5")
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    for leaked in ("Ramon", "Example", "in_custody", "Sampletown", "CASE-T-0001"):
+        assert leaked not in answer.text
+    with Session(committed_engine) as session:
+        assert session.exec(select(func.count()).select_from(DisclosureRecord)).one() == 0
 
 
 def test_portal_requires_sign_in_and_shows_case_with_timeline(client: TestClient) -> None:

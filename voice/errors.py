@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -40,6 +44,23 @@ def install_problem_handlers(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         return problem(422, "Unprocessable Content", "the request is invalid", errors=errors)
+
+    @app.exception_handler(OperationalError)
+    async def _database(_: Request, exc: OperationalError) -> JSONResponse:
+        # The database is unreachable, locked past its timeout, or failing to write. Whatever
+        # the request was doing did not commit, and nothing that waited on it was released.
+        log.error("database unavailable (%s)", type(exc.orig).__name__)
+        response = problem(
+            503, "Service Unavailable", "the database is unavailable; try again shortly"
+        )
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        # Only the type: an exception's text can quote the data it was handling.
+        log.error("unhandled %s", type(exc).__name__)
+        return problem(500, "Internal Server Error", "the request failed")
 
 
 def _title(status: int) -> str:

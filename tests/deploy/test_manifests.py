@@ -27,6 +27,9 @@ SECRET_NAMES = (
     "VOICE_BLIND_INDEX_KEY",
     "VOICE_OIDC_CLIENT_SECRET",
 )
+# Secrets only the API holds: the bounce mailbox's token.
+API_SECRET_NAMES = ("VOICE_BOUNCE_TOKEN",)
+ALL_SECRET_NAMES = SECRET_NAMES + API_SECRET_NAMES
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod"}
 VOICE_SERVICES = ("migrate", "api", "worker")
 
@@ -370,7 +373,7 @@ def test_k8s_manifests_hold_no_secret_values() -> None:
         for node in _walk(obj):
             if not isinstance(node, dict):
                 continue
-            for name in SECRET_NAMES:
+            for name in ALL_SECRET_NAMES:
                 assert name not in node, f"{where}: literal {name}"
                 if node.get("name") == name and ("value" in node or "valueFrom" in node):
                     assert "value" not in node, f"{where}: literal value for {name}"
@@ -388,29 +391,41 @@ def test_k8s_containers_take_secrets_from_secret_refs() -> None:
             assert ref["key"] == secret, f"{name}: {secret}"
 
 
+def test_only_the_api_holds_the_bounce_token() -> None:
+    for name in ("voice-api", "voice-worker", "voice-migrate"):
+        (container,) = _containers(_workload(name))
+        env = {item["name"]: item for item in container.get("env", [])}
+        for secret in API_SECRET_NAMES:
+            if name != "voice-api":
+                assert secret not in env, f"{name}: {secret} belongs to the API alone"
+                continue
+            ref = env[secret]["valueFrom"]["secretKeyRef"]
+            assert (ref["name"], ref["key"]) == ("voice-secrets", secret)
+
+
 def test_compose_secrets_use_required_interpolation() -> None:
     doc = _compose()
     for name in VOICE_SERVICES:
         env = _compose_env(doc["services"][name])
-        for secret in SECRET_NAMES:
+        for secret in ALL_SECRET_NAMES:
             assert secret in env, f"compose service {name!r}: {secret} is not set"
             assert _required_interpolation(secret).match(env[secret]), (
                 f"compose service {name!r}: {secret} must be ${{{secret}:?...}}"
             )
     for node in _walk(doc):
         if isinstance(node, dict):
-            for secret in SECRET_NAMES:
+            for secret in ALL_SECRET_NAMES:
                 if secret in node:
                     assert _required_interpolation(secret).match(str(node[secret])), secret
         elif isinstance(node, str):
-            for secret in SECRET_NAMES:
+            for secret in ALL_SECRET_NAMES:
                 if node.startswith(secret + "="):
                     value = node.partition("=")[2]
                     assert _required_interpolation(secret).match(value), secret
 
 
 def test_no_other_deploy_file_assigns_a_secret() -> None:
-    pattern = re.compile(r"\b(" + "|".join(SECRET_NAMES) + r")\b\s*[:=]\s*(\S+)")
+    pattern = re.compile(r"\b(" + "|".join(ALL_SECRET_NAMES) + r")\b\s*[:=]\s*(\S+)")
     for path in [CONTAINERFILE, *_yaml_files(DEPLOY)]:
         if path in (SECRET_EXAMPLE, COMPOSE):
             continue
@@ -422,7 +437,7 @@ def test_no_other_deploy_file_assigns_a_secret() -> None:
             assert match is None, f"{_rel(path)}: assigns {match.group(1) if match else ''}"
     for instruction in ("ENV", "ARG"):
         for line in _instructions(instruction):
-            for secret in SECRET_NAMES:
+            for secret in ALL_SECRET_NAMES:
                 assert secret not in line, f"Containerfile {instruction} sets {secret}"
 
 
@@ -432,7 +447,7 @@ def test_secret_example_is_an_obvious_placeholder() -> None:
     assert secret["type"] == "Opaque"
     assert "data" not in secret
     data = secret["stringData"]
-    for name in SECRET_NAMES:
+    for name in ALL_SECRET_NAMES:
         value = data[name]
         assert "CHANGE-ME" in value
         # Shorter than the service's 32-character minimum, so it cannot start with it.

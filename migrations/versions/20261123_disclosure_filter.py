@@ -7,7 +7,11 @@ Create Date: 2026-11-23 06:02:15.818298
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import json
+import secrets
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -179,12 +183,45 @@ def upgrade() -> None:
         batch_op.drop_column("recipient_id")
 
 
+# Frozen copies, as of this revision, of the accounting's hash (voice.disclosure.accounting)
+# and default purposes (voice.disclosure.service): a migration must do the same thing forever,
+# whatever the application later changes. tests/disclosure/test_migration_0002.py holds them
+# equal to the application's today.
+GENESIS = "0" * 64
+PURPOSES = {
+    "api": "victim_self_service",
+    "email": "victim_notification",
+    "sms": "victim_notification",
+    "webhook": "partner_notification",
+}
+_HASHED = (
+    "chain_seq",
+    "disclosed_at",
+    "recipient_kind",
+    "recipient_ref",
+    "audience",
+    "channel",
+    "purpose",
+    "case_id",
+    "event_id",
+    "notification_id",
+    "fields_released",
+    "fields_withheld",
+    "policy_version",
+    "policy_sha256",
+    "prev_hash",
+)
+
+
+def record_hash(values: Mapping[str, Any]) -> str:
+    body = {name: values[name] for name in _HASHED}
+    body["disclosed_at"] = body["disclosed_at"].isoformat()
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
 def _chain_existing_records() -> None:
     """Move recipients of earlier records into the protected references, and chain the rows."""
-    import secrets
-
-    from voice.disclosure.accounting import GENESIS, record_hash
-    from voice.disclosure.service import PURPOSES
 
     json_type = voice.database.JSONType
     records = sa.table(

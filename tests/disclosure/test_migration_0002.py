@@ -3,6 +3,10 @@ protected references, and gives them back on downgrade."""
 
 from __future__ import annotations
 
+import importlib.util
+from datetime import UTC, datetime
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -11,6 +15,7 @@ from tests.databases import BACKENDS, DatabaseFactory
 from voice import migrate
 from voice.database import make_engine
 from voice.disclosure import accounting
+from voice.disclosure.service import PURPOSES
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -72,3 +77,33 @@ def test_existing_records_are_chained_and_their_recipients_referenced(
         ).scalars()
         assert list(back) == ["7", "8", "7"]
     engine.dispose()
+
+
+def test_the_migrations_frozen_hash_matches_the_application() -> None:
+    """0002 carries its own copy of the hash; a change to the app's needs a new migration."""
+    path = Path(__file__).parents[2] / "migrations" / "versions" / "20261123_disclosure_filter.py"
+    spec = importlib.util.spec_from_file_location("migration_0002", path)
+    assert spec is not None
+    assert spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    values = {
+        "chain_seq": 7,
+        "disclosed_at": datetime(2026, 11, 23, 9, 30, tzinfo=UTC),
+        "recipient_kind": "victim",
+        "recipient_ref": "rcp_0123",
+        "audience": "victim_verified",
+        "channel": "email",
+        "purpose": "victim_notification",
+        "case_id": 3,
+        "event_id": 9,
+        "notification_id": None,
+        "fields_released": ["case.custody_status"],
+        "fields_withheld": [{"field": "subject.a_number", "rule_id": "r", "basis": "b"}],
+        "policy_version": "2026.11",
+        "policy_sha256": "ab" * 32,
+        "prev_hash": "cd" * 32,
+    }
+    assert migration.record_hash(values) == accounting.record_hash(values)
+    assert migration.GENESIS == accounting.GENESIS
+    assert migration.PURPOSES == PURPOSES

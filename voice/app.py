@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 from fastapi import Depends, FastAPI
+from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
@@ -54,7 +55,7 @@ def create_app(
     keyring.configure(settings)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(running: FastAPI) -> AsyncIterator[None]:
         worker = None
         rotation = None
         if run_worker:
@@ -65,6 +66,8 @@ def create_app(
         try:
             yield
         finally:
+            # Commits whatever reads are still waiting on their accounting.
+            await run_in_threadpool(running.state.accounting_writer.close)
             if worker is not None:
                 worker.stop()
             if rotation is not None:

@@ -6,11 +6,12 @@ places where the two differ are handled here, once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio.to_thread
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, Engine
@@ -104,6 +105,21 @@ def read_only(engine: Engine) -> Engine:
 
 
 _READ_ONLY_ENGINE = "_voice_read_only_engine"
+
+T = TypeVar("T")
+
+
+async def run_read(engine: Engine, read: Callable[..., T], /, *args: Any) -> T:
+    """Run ``read(*args)``, a short read-only unit of work, for the event loop.
+
+    On embedded SQLite it runs right here, on the loop. A WAL snapshot read of a few indexed
+    rows takes less time than handing it to a worker thread and back, and it does not wait for
+    the writer (``read_only``). A database server is across a network, so there the read runs
+    on a worker thread. Writes always go to a worker thread: they can wait on a lock.
+    """
+    if engine.dialect.name == "sqlite":
+        return read(*args)
+    return await anyio.to_thread.run_sync(read, *args)
 
 
 def _configure_sqlite(engine: Engine) -> None:

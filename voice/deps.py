@@ -20,7 +20,7 @@ from voice.auth.machine import MachineTokenVerifier
 from voice.auth.principals import ANONYMOUS, Principal, PrincipalKind
 from voice.cases.models import Case
 from voice.config import Settings
-from voice.database import read_only
+from voice.database import read_only, run_read
 from voice.disclosure.group_commit import AccountingWriter
 from voice.disclosure.policy import Policy
 from voice.victims.models import Victim
@@ -83,7 +83,11 @@ async def authorize(request: Request, settings: SettingsDep) -> None:
         # mailbox's token) gets its Authorization header untouched.
         request.state.principal = ANONYMOUS
         return
-    principal = await run_in_threadpool(_resolve, request, settings)
+    if access.presents_victim_session(request):
+        # One indexed read of the session: database.run_read decides where it runs.
+        principal = await run_read(request.app.state.engine, _resolve, request, settings)
+    else:
+        principal = await run_in_threadpool(_resolve, request, settings)
     request.state.principal = principal
     if not access.admits(grants, principal):
         raise access.deny(request, principal, settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -128,7 +129,7 @@ def test_callers_that_wait_during_a_commit_share_the_next_one(
     disclosures = _disclosures(committed_engine, policy, victim, case_id)
     writer = AccountingWriter(committed_engine)
     callers = [threading.Thread(target=writer.record, args=(disclosures,)) for _ in range(5)]
-    # Stand in for a leader whose commit is under way: everyone queues behind it.
+    # Stand in for a batch whose commit is under way: everyone queues behind it.
     with writer._write_lock:
         for caller in callers:
             caller.start()
@@ -181,3 +182,25 @@ def test_read_only_transactions_do_not_wait_for_the_writer(committed_engine: Eng
         reader.join()
         writer_connection.rollback()
     assert read_only(committed_engine) is read_only(committed_engine)
+
+
+def test_async_callers_and_close(committed_engine: Engine, policy: Policy, victim: Victim) -> None:
+    """The loop's callers hold no thread while they wait; close commits what is queued, and
+    the writer starts again on the next record (an app that is started twice)."""
+    with transaction(committed_engine) as session:
+        case_id = case_of(session).id
+    assert case_id is not None
+    disclosures = _disclosures(committed_engine, policy, victim, case_id)
+    writer = AccountingWriter(committed_engine)
+
+    async def many() -> None:
+        await asyncio.gather(*(writer.record_async(disclosures) for _ in range(20)))
+
+    asyncio.run(many())
+    assert len(rows(committed_engine)) == 20
+    writer.close()
+    assert writer._thread is None
+    writer.record(disclosures)
+    writer.close()
+    assert [r.chain_seq for r in rows(committed_engine)] == list(range(1, 22))
+    assert verify(committed_engine).ok

@@ -63,6 +63,12 @@ def resolve(
     return staff_from_session(request, settings)
 
 
+def presents_victim_session(request: Request) -> bool:
+    """Whether the request carries a victim self-service session token (not yet checked)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and token.strip().startswith(SESSION_PREFIX)
+
+
 def staff_from_session(request: Request, settings: Settings) -> Principal:
     staff: dict[str, Any] | None = request.session.get("staff")
     if not staff:

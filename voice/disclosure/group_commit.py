@@ -6,19 +6,22 @@ for the chain's lock one by one: on PostgreSQL each pays its own commit, on SQLi
 the write lock from its busy handler, sleeping between tries. Under load that, not the work, is
 what a reader waits for.
 
-So a read hands its records to the ``AccountingWriter`` and waits. Whichever waiting caller
-finds no write in progress becomes the leader: it takes every record queued at that moment and
-commits them together, as one extension of the chain, in one transaction. The rest find their
-records committed when they get the lock, or lead the next batch. A caller returns only once
-its own records are committed, and raises if they are not; a batch that fails is retried one
-caller at a time, so one bad entry cannot fail the others. Nothing here needs a thread of its
-own: the callers' threads do the work.
+So a read hands its records to the ``AccountingWriter`` and waits for them. One thread per
+writer takes everything queued at that moment and commits it together, as one extension of the
+chain, in one transaction: records that arrive while a batch commits go into the next. A caller
+learns of its own records only, once they are committed, or gets the error if they are not; a
+batch that fails is retried entry by entry, so one bad entry fails only its own caller. Callers
+wait on a future: a worker thread with ``record``, the event loop with ``record_async`` (which
+holds no thread while it waits).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import threading
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -26,12 +29,13 @@ from sqlmodel import Session
 from voice.disclosure import accounting
 from voice.disclosure.service import Disclosures, accounting_rows
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class _Waiting:
     disclosures: Disclosures
-    done: bool = False
-    error: BaseException | None = None
+    done: Future[None] = field(default_factory=Future)
 
 
 class AccountingWriter:
@@ -41,57 +45,75 @@ class AccountingWriter:
         self._engine = engine
         self._max_batch = max_batch
         self._queue: list[_Waiting] = []
-        self._queue_lock = threading.Lock()
-        # Held by the leader for the whole of its transaction; taking it is how a caller waits.
+        self._ready = threading.Condition()
+        # Held for the whole of each batch, taken before the batch leaves the queue: whatever
+        # arrives while a batch commits waits for the next one.
         self._write_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
         self.batches = 0  # transactions committed, for tests and the benchmark's report
 
     def record(self, disclosures: Disclosures) -> None:
         """Return once ``disclosures`` are committed to the accounting; raise if they are not."""
-        waiting = _Waiting(disclosures)
-        with self._queue_lock:
-            self._queue.append(waiting)
-        while True:
-            with self._write_lock:
-                if not waiting.done:
-                    # Still queued: entries leave the queue only under this lock, and each
-                    # leader settles every entry it took before letting go of it.
-                    self._lead()
-            if waiting.done:
-                break
-        if waiting.error is not None:
-            raise waiting.error
+        self._submit(disclosures).result()
 
-    def _lead(self) -> None:
-        with self._queue_lock:
-            batch = self._queue[: self._max_batch]
-            del self._queue[: self._max_batch]
+    async def record_async(self, disclosures: Disclosures) -> None:
+        """``record`` for the event loop."""
+        await asyncio.wrap_future(self._submit(disclosures))
+
+    def close(self) -> None:
+        """Commit what is queued and stop the thread (app shutdown); a later call restarts it."""
+        with self._ready:
+            self._stopping = True
+            self._ready.notify_all()
+            thread = self._thread
+        if thread is not None:
+            thread.join()
+        with self._ready:
+            self._stopping = False
+
+    def _submit(self, disclosures: Disclosures) -> Future[None]:
+        waiting = _Waiting(disclosures)
+        with self._ready:
+            self._queue.append(waiting)
+            if self._thread is None:
+                # Started on first use, so an app, a test or a script needs no start-up step.
+                self._thread = threading.Thread(
+                    target=self._run, name="voice-accounting-writer", daemon=True
+                )
+                self._thread.start()
+            self._ready.notify()
+        return waiting.done
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                while not self._queue and not self._stopping:
+                    self._ready.wait()
+                if not self._queue:
+                    # Decided under the lock: whoever queues after this starts a new thread.
+                    self._thread = None
+                    return
+            with self._write_lock:
+                with self._ready:
+                    batch = self._queue[: self._max_batch]
+                    del self._queue[: self._max_batch]
+                self._write(batch)
+
+    def _write(self, batch: list[_Waiting]) -> None:
         try:
             self._commit(batch)
         except Exception as exc:
-            if len(batch) == 1:
-                self._settle(batch, exc)
+            if len(batch) > 1:
+                log.warning("accounting batch failed (%s); retrying one by one", type(exc).__name__)
+                for one in batch:
+                    self._write([one])
                 return
-            for one in batch:
-                try:
-                    self._commit([one])
-                except Exception as single:
-                    self._settle([one], single)
-                else:
-                    self._settle([one], None)
-        except BaseException as exc:
-            # Interrupted (KeyboardInterrupt, SystemExit): nobody may wait on these forever.
-            self._settle(batch, exc)
-            raise
+            batch[0].done.set_exception(exc)
         else:
-            self._settle(batch, None)
             self.batches += 1
-
-    @staticmethod
-    def _settle(batch: list[_Waiting], error: BaseException | None) -> None:
-        for waiting in batch:
-            waiting.error = error
-            waiting.done = True
+            for waiting in batch:
+                waiting.done.set_result(None)
 
     def _commit(self, batch: list[_Waiting]) -> None:
         with Session(self._engine) as session:

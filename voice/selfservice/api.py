@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
@@ -195,14 +194,10 @@ def sign_out(
 async def my_cases(
     victim_id: CurrentVictimId, engine: EngineDep, writer: AccountingWriterDep, policy: PolicyDep
 ) -> LinkedCasesPublic:
-    # The busiest self-service route: one hop to a worker thread for the read and its
-    # accounting (which returns only once the accounting has committed), the rest on the loop.
-    views = await run_in_threadpool(
-        service.read_linked_cases,
-        engine=engine,
-        writer=writer,
-        victim_id=victim_id,
-        policy=policy,
+    # The busiest self-service route, so no worker thread is held for it: the read runs
+    # where database.run_read puts it, and the answer waits for the accounting's commit.
+    views = await service.read_linked_cases_async(
+        engine=engine, writer=writer, victim_id=victim_id, policy=policy
     )
     data = [
         LinkedCasePublic(

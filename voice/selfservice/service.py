@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from voice.cases.models import Case, CaseEvent, Subject
-from voice.database import UTCDateTime, read_only, utcnow
+from voice.database import UTCDateTime, read_only, run_read, utcnow
 from voice.disclosure import accounting, holds
 from voice.disclosure import service as disclosure_service
 from voice.disclosure.audiences import Audience
@@ -114,6 +114,14 @@ def linked_cases(*, session: Session, victim: Victim, policy: Policy) -> list[Li
     return views
 
 
+def _snapshot(
+    engine: Engine, victim_id: int, policy: Policy
+) -> tuple[list[LinkedCaseView], disclosure_service.Disclosures]:
+    with read_only(engine).connect() as connection:
+        views, releases = _disclose_linked(connection, victim_id, policy)
+    return views, _disclosures(victim_id, policy, releases)
+
+
 def read_linked_cases(
     *, engine: Engine, writer: AccountingWriter, victim_id: int, policy: Policy
 ) -> list[LinkedCaseView]:
@@ -121,9 +129,18 @@ def read_linked_cases(
 
     The views are returned only once their accounting has committed (``AccountingWriter``).
     """
-    with read_only(engine).connect() as connection:
-        views, releases = _disclose_linked(connection, victim_id, policy)
-    writer.record(_disclosures(victim_id, policy, releases))
+    views, disclosures = _snapshot(engine, victim_id, policy)
+    writer.record(disclosures)
+    return views
+
+
+async def read_linked_cases_async(
+    *, engine: Engine, writer: AccountingWriter, victim_id: int, policy: Policy
+) -> list[LinkedCaseView]:
+    """``read_linked_cases`` for the event loop: the read where ``run_read`` puts it, and no
+    thread held while the accounting commits."""
+    views, disclosures = await run_read(engine, _snapshot, engine, victim_id, policy)
+    await writer.record_async(disclosures)
     return views
 
 

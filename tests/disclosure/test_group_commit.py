@@ -204,3 +204,32 @@ def test_async_callers_and_close(committed_engine: Engine, policy: Policy, victi
     writer.close()
     assert [r.chain_seq for r in rows(committed_engine)] == list(range(1, 22))
     assert verify(committed_engine).ok
+
+
+def test_a_cancelled_async_caller_does_not_stop_the_writer(
+    committed_engine: Engine, policy: Policy, victim: Victim
+) -> None:
+    """A request task cancelled while it waits (a client gone, a shutdown) must not break the
+    writer for everyone after it."""
+    with transaction(committed_engine) as session:
+        case_id = case_of(session).id
+    assert case_id is not None
+    disclosures = _disclosures(committed_engine, policy, victim, case_id)
+    writer = AccountingWriter(committed_engine)
+
+    async def cancelled_then_more() -> None:
+        with writer._write_lock:  # a batch is committing: the next caller queues behind it
+            waiter = asyncio.ensure_future(writer.record_async(disclosures))
+            await asyncio.sleep(0.05)
+            waiter.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiter
+        await asyncio.wait_for(
+            asyncio.gather(*(writer.record_async(disclosures) for _ in range(3))), timeout=30
+        )
+
+    asyncio.run(cancelled_then_more())
+    writer.close()
+    # The cancelled caller's entry was never taken, so it was never written.
+    assert len(rows(committed_engine)) == 3
+    assert verify(committed_engine).ok

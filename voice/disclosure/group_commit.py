@@ -96,9 +96,21 @@ class AccountingWriter:
                     return
             with self._write_lock:
                 with self._ready:
-                    batch = self._queue[: self._max_batch]
+                    taken = self._queue[: self._max_batch]
                     del self._queue[: self._max_batch]
-                self._write(batch)
+                # A caller cancelled before its entry was taken (an async caller whose task was
+                # cancelled) will send nothing, so there is nothing to account for. Once taken,
+                # an entry can no longer be cancelled: it is written, whoever still waits.
+                batch = [w for w in taken if w.done.set_running_or_notify_cancel()]
+                if batch:
+                    try:
+                        self._write(batch)
+                    except Exception as exc:
+                        # The thread must outlive any surprise: callers are waiting on it.
+                        log.error("accounting writer failed (%s)", type(exc).__name__)
+                        for waiting in batch:
+                            if not waiting.done.done():
+                                waiting.done.set_exception(exc)
 
     def _write(self, batch: list[_Waiting]) -> None:
         try:

@@ -34,37 +34,30 @@ def victim(committed_engine: Engine, policy: Policy) -> Victim:
 
 
 def _read_many(
-    engine: Engine, writer: AccountingWriter, victim: Victim, policy: Policy, *, threads: int
+    engine: Engine, writer: AccountingWriter, victim: Victim, policy: Policy, *, readers: int
 ) -> list[BaseException]:
     assert victim.id is not None
     victim_id = victim.id
-    errors: list[BaseException] = []
-    start = threading.Barrier(threads)
 
-    def reader() -> None:
-        start.wait()
-        try:
-            for _ in range(5):
-                views = read_linked_cases(
-                    engine=engine, writer=writer, victim_id=victim_id, policy=policy
-                )
-                assert [v.case_id for v in views]
-        except BaseException as exc:
-            errors.append(exc)
+    async def reader() -> None:
+        for _ in range(5):
+            views = await read_linked_cases(
+                engine=engine, writer=writer, victim_id=victim_id, policy=policy
+            )
+            assert [v.case_id for v in views]
 
-    workers = [threading.Thread(target=reader) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=60)
-    return errors
+    async def all_readers() -> list[BaseException]:
+        outcomes = await asyncio.gather(*(reader() for _ in range(readers)), return_exceptions=True)
+        return [o for o in outcomes if isinstance(o, BaseException)]
+
+    return asyncio.run(all_readers())
 
 
 def test_concurrent_reads_are_each_accounted_for_in_one_chain(
     committed_engine: Engine, policy: Policy, victim: Victim
 ) -> None:
     writer = AccountingWriter(committed_engine)
-    assert _read_many(committed_engine, writer, victim, policy, threads=8) == []
+    assert _read_many(committed_engine, writer, victim, policy, readers=8) == []
     records = rows(committed_engine)
     assert len(records) == 8 * 5  # one case, so one record per read
     assert [r.chain_seq for r in records] == list(range(1, 41))
@@ -153,11 +146,13 @@ def test_nothing_is_returned_when_the_accounting_cannot_commit(
             raise RuntimeError("the database is gone")
 
     with pytest.raises(RuntimeError, match="the database is gone"):
-        read_linked_cases(
-            engine=committed_engine,
-            writer=Refusing(committed_engine),
-            victim_id=victim.id,
-            policy=policy,
+        asyncio.run(
+            read_linked_cases(
+                engine=committed_engine,
+                writer=Refusing(committed_engine),
+                victim_id=victim.id,
+                policy=policy,
+            )
         )
     assert rows(committed_engine) == []
 

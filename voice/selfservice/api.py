@@ -196,7 +196,7 @@ async def my_cases(
 ) -> LinkedCasesPublic:
     # The busiest self-service route, so no worker thread is held for it: the read runs
     # where database.run_read puts it, and the answer waits for the accounting's commit.
-    views = await service.read_linked_cases_async(
+    views = await service.read_linked_cases(
         engine=engine, writer=writer, victim_id=victim_id, policy=policy
     )
     data = [

@@ -122,23 +122,14 @@ def _snapshot(
     return views, _disclosures(victim_id, policy, releases)
 
 
-def read_linked_cases(
+async def read_linked_cases(
     *, engine: Engine, writer: AccountingWriter, victim_id: int, policy: Policy
 ) -> list[LinkedCaseView]:
-    """``linked_cases`` for a read on its own: a read-only snapshot, then a group commit.
+    """``linked_cases`` for a read on its own: a read-only snapshot (where ``run_read`` puts
+    it), then a group commit (``AccountingWriter``) that holds no thread while it waits.
 
-    The views are returned only once their accounting has committed (``AccountingWriter``).
+    The views are returned only once their accounting has committed.
     """
-    views, disclosures = _snapshot(engine, victim_id, policy)
-    writer.record(disclosures)
-    return views
-
-
-async def read_linked_cases_async(
-    *, engine: Engine, writer: AccountingWriter, victim_id: int, policy: Policy
-) -> list[LinkedCaseView]:
-    """``read_linked_cases`` for the event loop: the read where ``run_read`` puts it, and no
-    thread held while the accounting commits."""
     views, disclosures = await run_read(engine, _snapshot, engine, victim_id, policy)
     await writer.record_async(disclosures)
     return views

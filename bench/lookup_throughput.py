@@ -34,13 +34,13 @@ from _common import (
 )
 from sqlmodel import Session
 
-from voice.auth import victim_signin
 from voice.cases.models import Case
 from voice.config import Settings
 from voice.database import make_engine
 from voice.disclosure.policy import cached_policy, default_policy_path
 from voice.ingest.service import ingest_event
 from voice.victims import service as victim_service
+from voice.victims import signin as victim_signin
 
 HERE = Path(__file__).resolve().parent
 PATH = "/api/v1/self-service/cases"

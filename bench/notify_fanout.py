@@ -52,17 +52,17 @@ from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
+from voice.audit.models import DisclosureRecord
 from voice.cases.models import Case
 from voice.config import EmailAdapterKind, Environment, Settings, SmsAdapterKind
 from voice.database import make_engine, transaction, utcnow
-from voice.disclosure.models import DisclosureRecord
 from voice.disclosure.policy import cached_policy, default_policy_path
 from voice.ingest.service import ingest_event
 from voice.notify.adapters import build_email_sender, build_sms_sender
 from voice.notify.adapters.base import EmailSender, OutgoingEmail, OutgoingSms, SmsSender
 from voice.notify.models import Notification, NotificationStatus
-from voice.notify.worker import make_context, run_worker
 from voice.victims.models import Victim, VictimCaseLink
+from voice.worker import make_context, run_worker
 
 TARGET_SECONDS = 60.0
 DEFAULT_LINKS = 10_000

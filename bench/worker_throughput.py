@@ -48,7 +48,7 @@ from voice.notify import guard, tasks
 from voice.notify.adapters.file import FileEmailSender, FileSmsSender, _write_atomically
 from voice.notify.models import NotificationStatus
 from voice.notify.tasks import WorkerContext
-from voice.notify.worker import make_context
+from voice.worker import make_context
 
 TARGET = 0.1
 DEFAULT_NOTIFICATIONS = 1000

@@ -16,11 +16,11 @@ from sqlmodel import Session, col, func, select
 from tests import factories
 from tests.identity import INGEST, staff_session, victim_sign_in
 from voice.app import create_app
+from voice.audit.group_commit import AccountingWriter, _Waiting
+from voice.audit.models import DisclosureRecord
 from voice.cases.models import CaseEvent
 from voice.config import Environment, Settings
 from voice.database import make_engine, transaction
-from voice.disclosure.group_commit import AccountingWriter, _Waiting
-from voice.disclosure.models import DisclosureRecord
 from voice.ingest.validation import CONTRACT_PATH
 
 

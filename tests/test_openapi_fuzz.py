@@ -26,9 +26,9 @@ from sqlalchemy.engine import Engine
 from tests import factories
 from tests.identity import INGEST, bearer, machine_token, staff_session
 from voice.app import create_app
-from voice.auth import victim_signin
 from voice.config import Settings
 from voice.database import transaction
+from voice.victims import signin as victim_signin
 from voice.victims.models import Victim
 
 CHECKS = [

@@ -14,8 +14,9 @@ from sqlmodel import Session
 
 from voice.config import Settings
 from voice.database import transaction
-from voice.pii import keyring, rotation
+from voice.pii import keyring
 from voice.pii.keyring import DecryptionError, KeyConfigError, parse_keys
+from voice.victims import key_rotation as rotation
 from voice.victims import service
 from voice.victims.models import Victim
 

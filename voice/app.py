@@ -16,28 +16,28 @@ from sqlalchemy.engine import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
 from voice import __version__, health
+from voice.audit.group_commit import AccountingWriter
 from voice.auth import access
+from voice.auth.deps import authorize
 from voice.auth.headers import SecurityHeadersMiddleware
 from voice.auth.machine import build_verifier
 from voice.auth.openapi import install_openapi
 from voice.config import Environment, Settings, get_settings
 from voice.database import make_engine
-from voice.deps import authorize
-from voice.disclosure.group_commit import AccountingWriter
 from voice.disclosure.policy import cached_policy, default_policy_path
 from voice.errors import install_problem_handlers
 from voice.ingest.api import router as ingest_router
 from voice.notify.adapters import build_email_sender
-from voice.notify.api import router as notify_router
-from voice.notify.worker import BackgroundWorker, make_context
+from voice.notify.callbacks.api import router as notify_router
 from voice.pii import keyring
-from voice.pii.rotation import BackgroundRotation
 from voice.portal.oidc import router as oidc_router
 from voice.portal.routes import router as portal_router
 from voice.selfservice.api import router as selfservice_router
 from voice.selfservice.notices import router as notices_router
 from voice.selfservice.pages import router as selfservice_pages
 from voice.v1 import routers as v1_routers
+from voice.victims.key_rotation import BackgroundRotation
+from voice.worker import BackgroundWorker, make_context
 
 log = logging.getLogger(__name__)
 

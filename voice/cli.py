@@ -13,10 +13,16 @@ from types import FrameType
 from typing import Any
 
 from voice import migrate
+from voice.audit import cli as audit_cli
 from voice.config import Settings, get_settings
 from voice.database import make_engine, transaction
 from voice.disclosure import cli as disclosure_cli
 from voice.disclosure.policy import cached_policy, default_policy_path
+from voice.holds import cli as hold_cli
+from voice.ingest import cli as quarantine_cli
+from voice.liaison import cli as liaison_cli
+from voice.messages import cli as message_cli
+from voice.notify import guard_cli
 
 INGEST_CHUNK = 500
 
@@ -45,7 +51,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from voice.notify.worker import make_context, run_worker
+    from voice.worker import make_context, run_worker
 
     settings = get_settings()
     engine = make_engine(settings.database_url)
@@ -119,7 +125,8 @@ def cmd_dev_token(args: argparse.Namespace) -> int:
 
 
 def cmd_pii(args: argparse.Namespace) -> int:
-    from voice.pii import keyring, rotation
+    from voice.pii import keyring
+    from voice.victims import key_rotation as rotation
 
     settings = get_settings()
     keyring.configure(settings)
@@ -209,13 +216,16 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("file")
     ingest.set_defaults(func=cmd_ingest)
 
-    disclosure_cli.register(commands)
-    from voice.notify.cli import add_commands as add_notify_commands
-
-    add_notify_commands(commands)
-    from voice.notify.staff_messages_cli import add_commands as add_message_commands
-
-    add_message_commands(commands)
+    for register in (
+        disclosure_cli.register,
+        hold_cli.register,
+        quarantine_cli.register,
+        audit_cli.register,
+        guard_cli.register,
+        liaison_cli.register,
+        message_cli.register,
+    ):
+        register(commands)
     return parser
 
 

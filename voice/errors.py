@@ -25,6 +25,15 @@ def problem(status: int, title: str, detail: str | None = None, **extra: Any) ->
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
+def refused(exc: StarletteHTTPException) -> JSONResponse:
+    """``exc`` as an answer rather than a raise: for refusals whose own record must commit
+    with the request (a failed sign-in still counts against the limit)."""
+    response = problem(exc.status_code, _title(exc.status_code), str(exc.detail))
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -1,24 +1,18 @@
 """Every table, imported in one place so Alembic and the tests see the whole metadata."""
 
+from voice.audit.models import DisclosureChainHead, DisclosureRecord, RecipientReference
 from voice.auth.models import SignInLink, SignInThrottle, VictimSession
 from voice.cases.models import Case, CaseEvent, Subject
-from voice.disclosure.models import (
-    DisclosureChainHead,
-    DisclosureRecord,
-    QuarantinedEvent,
-    RecipientReference,
-    SafetyHold,
-    SafetyHoldChange,
-    SecurityAlert,
-    StaffMessage,
-)
+from voice.holds.models import SafetyHold, SafetyHoldChange
+from voice.ingest.models import QuarantinedEvent, SecurityAlert
 from voice.liaison.models import LiaisonTask
+from voice.messages.models import StaffMessage
 from voice.notify.models import (
     ContactSuppression,
     DeliveryReceipt,
+    MassEventPause,
     NoticeAcknowledgement,
     Notification,
-    NotificationHold,
 )
 from voice.victims.models import Victim, VictimCaseLink
 
@@ -30,9 +24,9 @@ __all__ = [
     "DisclosureChainHead",
     "DisclosureRecord",
     "LiaisonTask",
+    "MassEventPause",
     "NoticeAcknowledgement",
     "Notification",
-    "NotificationHold",
     "QuarantinedEvent",
     "RecipientReference",
     "SafetyHold",

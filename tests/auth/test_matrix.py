@@ -16,12 +16,13 @@ from sqlalchemy.engine import Engine
 from tests import factories
 from tests.identity import INGEST, bearer, machine_token, staff_session
 from voice.app import create_app
-from voice.auth import matrix, victim_signin
+from voice.auth import matrix
 from voice.auth.access import api_routes
 from voice.auth.principals import Role, Scope
 from voice.config import Settings
 from voice.database import transaction, utcnow
 from voice.holds import service as hold_service
+from voice.victims import signin as victim_signin
 from voice.victims.models import Victim
 
 

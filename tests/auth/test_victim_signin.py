@@ -14,11 +14,12 @@ from sqlmodel import Session, select
 from tests import factories
 from tests.identity import INGEST, bearer
 from voice.app import create_app
-from voice.auth import credentials, victim_signin
+from voice.auth import credentials
 from voice.auth.models import VictimSession
 from voice.config import EmailAdapterKind, Settings
 from voice.database import transaction, utcnow
 from voice.notify.adapters.memory import MemoryEmailSender
+from voice.victims import signin as victim_signin
 from voice.victims.models import Victim
 
 SIGN_IN = "/api/v1/self-service/sign-in"

@@ -20,9 +20,9 @@ from voice import cli
 from voice.app import create_app
 from voice.config import Settings
 from voice.database import transaction
-from voice.disclosure import spillage
 from voice.disclosure.policy import Policy
 from voice.disclosure.portions import marking_index_of_value
+from voice.ingest import quarantine as spillage
 from voice.ingest.service import ingest_event
 
 NAME = "Zqprotected"

@@ -12,10 +12,10 @@ from sqlmodel import col, select
 
 from tests.factories import booking, case_of, victim_with_link
 from voice import cli
+from voice.audit import chain as accounting
+from voice.audit.models import DisclosureRecord, RecipientReference
 from voice.config import get_settings
 from voice.database import transaction
-from voice.disclosure import accounting
-from voice.disclosure.models import DisclosureRecord, RecipientReference
 from voice.disclosure.policy import Policy
 from voice.ingest.service import ingest_event
 from voice.selfservice.service import linked_cases

@@ -14,17 +14,12 @@ from tests.disclosure.builders import (
     make_event,
     make_subject,
 )
+from voice.cases.fields import IMPLIED_CUSTODY, markings_for
 from voice.disclosure import filter as disclosure_filter
 from voice.disclosure.audiences import OUTWARD, STAFF, Audience
 from voice.disclosure.filter import FAIL_CLOSED, DisclosedView, FieldValue, Record, disclose
 from voice.disclosure.policy import Policy
-from voice.disclosure.records import (
-    IMPLIED_CUSTODY,
-    case_record,
-    event_record,
-    markings_for,
-    payload_record,
-)
+from voice.disclosure.records import case_record, event_record, payload_record
 
 # Point 4 of the issue: what a verified victim receives when nothing is marked.
 VERIFIED_FACTS = {
@@ -374,7 +369,7 @@ def test_staff_receive_structured_values_as_plain_json(policy: Policy) -> None:
 
 
 def test_payload_record_uses_the_implied_custody_of_the_case_fold() -> None:
-    from voice.cases.service import IMPLIED_STATE
+    from voice.cases.fields import IMPLIED_STATE
 
     implied = {k: v["custody_status"] for k, v in IMPLIED_STATE.items() if "custody_status" in v}
     assert implied == IMPLIED_CUSTODY

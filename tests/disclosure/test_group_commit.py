@@ -12,14 +12,14 @@ from sqlalchemy.engine import Engine
 
 from tests.disclosure.test_accounting import rows, verify
 from tests.factories import booking, case_of, victim_with_link
+from voice.audit.group_commit import AccountingWriter, _Waiting
+from voice.audit.service import Disclosures, Release
 from voice.cases.models import Subject
 from voice.database import read_only, transaction
 from voice.disclosure.audiences import Audience
 from voice.disclosure.filter import disclose
-from voice.disclosure.group_commit import AccountingWriter, _Waiting
 from voice.disclosure.policy import Policy
 from voice.disclosure.records import case_record
-from voice.disclosure.service import Disclosures, Release
 from voice.ingest.service import ingest_event
 from voice.selfservice.service import read_linked_cases
 from voice.victims.models import Victim

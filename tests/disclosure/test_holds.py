@@ -24,8 +24,8 @@ from voice import cli
 from voice.app import create_app
 from voice.config import Settings, get_settings
 from voice.database import transaction, utcnow
-from voice.disclosure import holds
 from voice.disclosure.policy import Policy
+from voice.holds import service as holds
 from voice.ingest.service import ingest_event
 from voice.notify.models import NotificationStatus
 from voice.notify.tasks import WorkerContext, run_once

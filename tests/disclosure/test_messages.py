@@ -8,10 +8,10 @@ import pytest
 from sqlmodel import Session
 
 from tests.factories import booking, case_of, victim_with_link
-from voice.disclosure import messages
 from voice.disclosure.policy import Policy
-from voice.disclosure.textscan import scan
 from voice.ingest.service import ingest_event
+from voice.messages import gate as messages
+from voice.messages.scan import scan
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 

@@ -13,9 +13,9 @@ from sqlmodel import Session
 
 from tests.databases import BACKENDS, DatabaseFactory
 from voice import migrate
+from voice.audit import chain as accounting
+from voice.audit.service import PURPOSES
 from voice.database import make_engine
-from voice.disclosure import accounting
-from voice.disclosure.service import PURPOSES
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

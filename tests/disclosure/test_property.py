@@ -27,6 +27,7 @@ from tests.databases import DatabaseFactory
 from tests.disclosure.oracle import releasable
 from voice import cli, migrate
 from voice.app import create_app
+from voice.cases.fields import IMPLIED_CUSTODY, markings_for
 from voice.cases.models import Case
 from voice.config import Environment, Settings
 from voice.database import make_engine, transaction
@@ -35,7 +36,7 @@ from voice.disclosure.compiler import MARKING_ORDER
 from voice.disclosure.filter import disclose
 from voice.disclosure.markings import MarkingClass, classify
 from voice.disclosure.policy import Policy, cached_policy, default_policy_path
-from voice.disclosure.records import IMPLIED_CUSTODY, markings_for, payload_record
+from voice.disclosure.records import payload_record
 from voice.ingest.service import ingest_event
 from voice.notify.models import Channel
 from voice.notify.render import render_notice

@@ -19,9 +19,9 @@ from voice import cli
 from voice.app import create_app
 from voice.config import Settings, get_settings
 from voice.database import transaction
-from voice.disclosure import spillage
-from voice.disclosure.models import QuarantinedEvent, SecurityAlert
 from voice.disclosure.policy import Policy
+from voice.ingest import quarantine as spillage
+from voice.ingest.models import QuarantinedEvent, SecurityAlert
 from voice.ingest.service import EventQuarantined, ingest_batch, ingest_event
 
 SECRET = "zqSPILLzq Operation Nightfall route"

@@ -18,7 +18,7 @@ from voice.database import make_engine
 from voice.disclosure.policy import cached_policy, default_policy_path
 from voice.notify import tasks
 from voice.notify.adapters.base import OutgoingEmail, OutgoingSms
-from voice.notify.worker import make_context
+from voice.worker import make_context
 
 
 def main(mode: str, marker: Path) -> None:

@@ -15,9 +15,9 @@ from tests import factories
 from tests.e2e.helpers import child_env, messages_in, run_voice
 from tests.identity import INGEST, victim_sign_in
 from voice.app import create_app
+from voice.audit.models import DisclosureRecord
 from voice.config import Settings
 from voice.database import transaction
-from voice.disclosure.models import DisclosureRecord
 from voice.notify.models import Notification
 
 SECRET_NOTE = "(U//LES) Released to sponsor; informant CI-4471 at 88 Hidden Lane"

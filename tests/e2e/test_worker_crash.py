@@ -14,9 +14,9 @@ from sqlmodel import Session, select
 
 from tests import factories
 from tests.e2e.helpers import REPO, child_env, messages_in, run_voice, wait_for
+from voice.audit.models import DisclosureRecord
 from voice.config import Settings
 from voice.database import transaction, utcnow
-from voice.disclosure.models import DisclosureRecord
 from voice.disclosure.policy import Policy
 from voice.ingest import service as ingest_service
 from voice.notify.models import Notification, NotificationStatus

@@ -7,9 +7,9 @@ from sqlmodel import Session, func, select
 
 from tests.factories import booking, event
 from voice.cases import service as case_service
+from voice.cases.fields import markings_for
 from voice.cases.models import CaseEvent, Subject
 from voice.disclosure.policy import Policy
-from voice.disclosure.records import markings_for
 from voice.ingest.service import ingest_event
 
 

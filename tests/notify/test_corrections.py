@@ -102,7 +102,7 @@ def test_no_correction_for_a_notice_that_never_went_out(
 def test_a_correction_is_told_in_spanish_and_accounted_for(
     committed_engine: Engine, settings: Settings, policy: Policy
 ) -> None:
-    from voice.disclosure.models import DisclosureRecord
+    from voice.audit.models import DisclosureRecord
     from voice.notify.adapters.memory import MemoryEmailSender as Outbox
     from voice.victims.models import Language
 

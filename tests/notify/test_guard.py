@@ -19,7 +19,7 @@ from voice.database import transaction
 from voice.disclosure.policy import Policy
 from voice.liaison.models import LiaisonTask, TaskKind
 from voice.notify import guard
-from voice.notify.models import NotificationHold
+from voice.notify.models import MassEventPause
 from voice.notify.tasks import WorkerContext, run_once
 
 
@@ -93,35 +93,35 @@ def test_a_burst_of_releases_is_held_and_released_in_one_action(
 
     release(committed_engine, policy, 2)  # the third in the window: over the rate
     # Everything critical and unsent in the window is held, the two before it included.
-    assert statuses(committed_engine)[booked:] == ["held"] * 3
+    assert statuses(committed_engine)[booked:] == ["paused"] * 3
     release(committed_engine, policy, 3, "custody.escaped")
     ingest(
         committed_engine,
         policy,
         event("case.hearing_scheduled", subject_id="S-G4", case_number="G-4"),
     )
-    assert statuses(committed_engine)[booked:] == ["held"] * 4 + ["created"]  # not critical
+    assert statuses(committed_engine)[booked:] == ["paused"] * 4 + ["created"]  # not critical
     assert run_once(worker(committed_engine, policy)) == 1  # only the hearing notice goes
 
-    (listed,) = voice(capsys, "holds", "list")
+    (listed,) = voice(capsys, "guard", "list")
     assert listed["notifications"] == 4
     assert listed["cases"] == 4
     assert listed["by_event_type"] == {"custody.released": 3, "custody.escaped": 1}
     with transaction(committed_engine) as session:
         (task,) = session.exec(select(LiaisonTask)).all()
-    assert task.kind == TaskKind.MASS_EVENT_HOLD
+    assert task.kind == TaskKind.MASS_EVENT_PAUSE
 
-    (done,) = voice(capsys, "holds", "release", str(listed["id"]), "--by", "supervisor-7")
-    assert done == {"hold": listed["id"], "action": "release", "notifications": 4}
+    (done,) = voice(capsys, "guard", "release", str(listed["id"]), "--by", "supervisor-7")
+    assert done == {"pause": listed["id"], "action": "release", "notifications": 4}
     sender = worker(committed_engine, policy)
     assert run_once(sender) == 4
     assert statuses(committed_engine)[booked:] == ["sent"] * 5
-    assert voice(capsys, "holds", "list") == []
+    assert voice(capsys, "guard", "list") == []
     with transaction(committed_engine) as session:
-        hold = session.exec(select(NotificationHold)).one()
+        hold = session.exec(select(MassEventPause)).one()
     assert (hold.status, hold.decided_by) == ("released", "supervisor-7")
     with pytest.raises(SystemExit, match="not open"):
-        cli.main(["holds", "cancel", str(listed["id"]), "--by", "supervisor-7"])
+        cli.main(["guard", "cancel", str(listed["id"]), "--by", "supervisor-7"])
 
 
 @pytest.mark.usefixtures("guard_env")
@@ -132,9 +132,9 @@ def test_a_cancelled_hold_sends_nothing(
     booked = len(notifications(committed_engine))
     for n in range(4):
         release(committed_engine, policy, n)
-    (listed,) = voice(capsys, "holds", "list")
+    (listed,) = voice(capsys, "guard", "list")
 
-    (done,) = voice(capsys, "holds", "cancel", str(listed["id"]), "--by", "supervisor-7")
+    (done,) = voice(capsys, "guard", "cancel", str(listed["id"]), "--by", "supervisor-7")
 
     assert done["notifications"] == 4
     sender = worker(committed_engine, policy)
@@ -143,7 +143,7 @@ def test_a_cancelled_hold_sends_nothing(
     assert isinstance(sender.email, RecordingEmailSender)
     assert sender.email.calls == []
     assert {n.last_error for n in notifications(committed_engine)[booked:]} == {
-        f"cancelled with mass-event hold {listed['id']}"
+        f"cancelled with mass-event pause {listed['id']}"
     }
 
 
@@ -162,9 +162,9 @@ def test_the_share_of_active_cases_trips_the_guard(
     finally:
         get_settings.cache_clear()
     # Three critical events over eight active cases: above a quarter, at the minimum count.
-    assert statuses(committed_engine)[booked:] == ["held"] * 3
+    assert statuses(committed_engine)[booked:] == ["paused"] * 3
     with transaction(committed_engine) as session:
-        (hold,) = guard.list_holds(session=session)
+        (hold,) = guard.list_pauses(session=session)
     assert "share of active cases" in hold.reason
 
 

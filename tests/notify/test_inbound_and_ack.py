@@ -34,8 +34,8 @@ from voice.database import transaction, utcnow
 from voice.disclosure.policy import Policy
 from voice.liaison.models import LiaisonTask, TaskKind
 from voice.notify.adapters.base import DeliveryError
+from voice.notify.escalation import run_periodic
 from voice.notify.models import NoticeAcknowledgement, NotificationStatus
-from voice.notify.periodic import run_periodic
 from voice.notify.tasks import WorkerContext, run_once
 from voice.victims.models import Language
 

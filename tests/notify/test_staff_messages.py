@@ -11,13 +11,14 @@ from sqlmodel import Session, col, select
 
 from tests.factories import booking, case_of, victim_with_link
 from voice import cli
+from voice.audit.models import DisclosureRecord
 from voice.config import Settings, get_settings
 from voice.database import transaction
-from voice.disclosure import messages
-from voice.disclosure.models import DisclosureRecord, StaffMessage
 from voice.disclosure.policy import Policy
 from voice.ingest.service import ingest_event
-from voice.notify import staff_messages
+from voice.messages import delivery as staff_messages
+from voice.messages import gate as messages
+from voice.messages.models import StaffMessage
 from voice.notify.adapters.memory import MemoryEmailSender, MemorySmsSender
 from voice.notify.tasks import WorkerContext
 

@@ -16,9 +16,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from tests.factories import booking, case_of, event, victim_with_link
+from voice.audit.models import DisclosureRecord, RecipientReference
 from voice.config import EmailAdapterKind, Settings, SmsAdapterKind
 from voice.database import transaction, utcnow
-from voice.disclosure.models import DisclosureRecord, RecipientReference
 from voice.disclosure.policy import Policy
 from voice.ingest.service import Receipt, ingest_event
 from voice.notify import tasks
@@ -27,8 +27,8 @@ from voice.notify.adapters.memory import MemoryEmailSender, MemorySmsSender
 from voice.notify.models import FINAL_STATUSES, Channel, Notification, NotificationStatus
 from voice.notify.phrases import HEADLINES
 from voice.notify.tasks import WorkerContext, _finish, _Prepared, claim, deliver, run_once
-from voice.notify.worker import BackgroundWorker, make_context, run_worker
 from voice.victims.models import Language, VerificationStatus, Victim, VictimCaseLink
+from voice.worker import BackgroundWorker, make_context, run_worker
 
 VICTIM_EMAIL = "victim@example.invalid"
 VICTIM_PHONE = "+15550123456"

@@ -321,7 +321,7 @@ def test_unsigned_and_mis_signed_callbacks_are_refused(
 def test_a_receipt_that_beats_the_workers_commit_is_applied_by_the_worker(
     committed_engine: Engine, sms_settings: Settings, policy: Policy, http: httpx.Client
 ) -> None:
-    from voice.notify import receipts
+    from voice.notify.callbacks import receipts
 
     queue_one_sms(committed_engine, policy)
     with twilio_server() as fake:
@@ -369,7 +369,7 @@ def test_an_undelivered_receipt_to_a_landline_marks_the_number_invalid(
 def test_a_notification_with_no_receipt_is_resolved_after_the_timeout(
     committed_engine: Engine, sms_settings: Settings, policy: Policy, http: httpx.Client
 ) -> None:
-    from voice.notify.periodic import run_periodic
+    from voice.notify.escalation import run_periodic
 
     notification_id, _ = sent_sms(committed_engine, sms_settings, policy, http)
     with transaction(committed_engine) as session:

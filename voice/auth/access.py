@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from voice.auth import matrix, principals
 from voice.auth.machine import InvalidToken, MachineTokenVerifier
 from voice.auth.principals import ANONYMOUS, Principal, PrincipalKind, Role
-from voice.auth.victim_signin import SESSION_PREFIX, victim_id_for_session
+from voice.auth.victim_sessions import SESSION_PREFIX, victim_id_for_session
 from voice.config import Settings
 from voice.database import read_only
 

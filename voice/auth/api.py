@@ -1,4 +1,4 @@
-"""Who am I, and the administrator's view of encryption keys in use."""
+"""Who am I: the caller as this service sees them."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from voice.auth.access import csrf_token
+from voice.auth.deps import PrincipalDep
 from voice.auth.principals import PrincipalKind
-from voice.deps import PrincipalDep, SessionDep
-from voice.pii import keyring, rotation
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])
 
@@ -21,11 +20,6 @@ class Me(BaseModel):
     csrf_token: str | None = None
 
 
-class KeyUsage(BaseModel):
-    current_key_id: str
-    values_per_key: dict[str, int]
-
-
 @router.get("/me", summary="The caller, as this service sees them")
 def me(request: Request, principal: PrincipalDep) -> Me:
     token = csrf_token(request) if principal.kind is PrincipalKind.STAFF else None
@@ -34,12 +28,4 @@ def me(request: Request, principal: PrincipalDep) -> Me:
         subject=principal.subject,
         grants=sorted(principal.grants),
         csrf_token=token,
-    )
-
-
-@router.get("/admin/pii-keys", summary="How many encrypted values sit under each key")
-def pii_keys(session: SessionDep) -> KeyUsage:
-    return KeyUsage(
-        current_key_id=keyring.active().current_id,
-        values_per_key=rotation.key_usage(session=session),
     )

@@ -12,26 +12,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from voice.cases.fields import CASE_FIELDS, IMPLIED_STATE, SUBJECT_FIELDS, markings_for
 from voice.cases.models import Case, CaseEvent, Subject
 from voice.database import utcnow
-from voice.disclosure.records import CASE_FIELDS, SUBJECT_FIELDS, markings_for
 
-# State that an event type implies when the event does not say it outright.
-IMPLIED_STATE: dict[str, dict[str, str]] = {
-    "custody.booked": {"custody_status": "in_custody"},
-    "custody.transferred": {"custody_status": "in_custody"},
-    "custody.returned": {"custody_status": "in_custody"},
-    "custody.released": {"custody_status": "released"},
-    "custody.escaped": {"custody_status": "escaped"},
-    "custody.deceased": {"custody_status": "deceased"},
-    "removal.completed": {"custody_status": "removed"},
-    "case.proceedings_initiated": {"proceedings_stage": "initiated"},
-    "case.hearing_scheduled": {"proceedings_stage": "hearing_scheduled"},
-    "case.removal_ordered": {"proceedings_stage": "removal_ordered"},
-    "case.relief_granted": {"proceedings_stage": "relief_granted"},
-    "case.appeal_filed": {"proceedings_stage": "on_appeal"},
-    "case.closed": {"proceedings_stage": "closed"},
-}
 _DATETIME_FIELDS = frozenset({"hearing_at", "scheduled_removal_at"})
 # case_number identifies the case; every other case field is state that events set.
 _CASE_STATE_FIELDS = tuple(name for name in CASE_FIELDS if name != "case_number")

@@ -1,80 +1,78 @@
-"""The accounting of disclosures, for privacy officers and auditors (read-only)."""
+"""Liaison and partner API over the one door: a case as staff see it, with what a verified
+victim would receive; and a case as disclosed to a partner system, accounted for."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter
 from pydantic import BaseModel
-from sqlmodel import col, select
 
-from voice.api_common import NOT_FOUND, Page, page_params, paginate
-from voice.deps import SessionDep, ValidCase
-from voice.disclosure.models import DisclosureRecord, RecipientReference
+from voice.api_common import NOT_FOUND
+from voice.auth.deps import PrincipalDep
+from voice.cases.api import SubjectPublic, case_public, subject_public
+from voice.cases.deps import ValidCase
+from voice.cases.models import CasePublic, Subject
+from voice.deps import SessionDep
+from voice.disclosure.audiences import Audience
+from voice.disclosure.deps import PolicyDep
+from voice.disclosure.release import Recipient, release
+from voice.holds import service as hold_service
 
-router = APIRouter(prefix="/api/v1", tags=["accounting of disclosures"])
-PageDep = Annotated[Page, Depends(page_params)]
+router = APIRouter(prefix="/api/v1", tags=["cases"])
 
 
-class DisclosureRecordPublic(BaseModel):
-    id: int
-    disclosed_at: datetime
-    recipient_kind: str
-    # An opaque reference: who it stands for is kept apart (RecipientReference).
-    recipient_ref: str
-    audience: str
-    channel: str
-    purpose: str
+class CaseDetail(BaseModel):
+    case: CasePublic
+    subject: SubjectPublic
+    active_hold: bool
+    # What a verified victim would receive, and what is withheld from them and why.
+    victim_view: dict[str, Any]
+    withheld: list[dict[str, str]]
+
+
+class PartnerCase(BaseModel):
     case_id: int
-    event_id: int | None
-    notification_id: int | None
-    fields_released: list[str]
-    fields_withheld: list[dict[str, Any]]
-    policy_version: str
-    policy_sha256: str
-    chain_seq: int
-    record_hash: str
+    subject: dict[str, Any]
+    case: dict[str, Any]
+    notice: str | None = None
 
 
-class DisclosureRecordsPublic(BaseModel):
-    data: list[DisclosureRecordPublic]
-    count: int
-
-
-def _records(rows: list[DisclosureRecord], count: int) -> DisclosureRecordsPublic:
-    return DisclosureRecordsPublic(
-        data=[DisclosureRecordPublic.model_validate(r, from_attributes=True) for r in rows],
-        count=count,
+@router.get("/cases/{case_id}", responses=NOT_FOUND, summary="A case, as staff see it")
+def get_case(case: ValidCase, session: SessionDep, policy: PolicyDep) -> CaseDetail:
+    assert case.id is not None
+    subject = session.get_one(Subject, case.subject_id)
+    # A preview for staff, so no recipient and nothing to account for.
+    view = release(session=session, policy=policy, audience=Audience.VICTIM_VERIFIED, case=case)
+    return CaseDetail(
+        case=case_public(case),
+        subject=subject_public(subject),
+        active_hold=hold_service.is_held(session=session, case_id=case.id),
+        victim_view=dict(view.released),
+        withheld=[{"field": w.field, "reason": w.reason} for w in view.withheld],
     )
 
 
-@router.get("/disclosures", summary="Every release of case data, newest first")
-def list_disclosures(
-    session: SessionDep,
-    page: PageDep,
-    recipient_kind: Annotated[str | None, Query(max_length=16)] = None,
-    recipient_id: Annotated[str | None, Query(max_length=64)] = None,
-) -> DisclosureRecordsPublic:
-    query = select(DisclosureRecord).order_by(col(DisclosureRecord.id).desc())
-    if recipient_kind:
-        query = query.where(DisclosureRecord.recipient_kind == recipient_kind)
-    if recipient_id:
-        refs = select(RecipientReference.ref).where(
-            RecipientReference.recipient_id == recipient_id,
-            *([RecipientReference.recipient_kind == recipient_kind] if recipient_kind else []),
-        )
-        query = query.where(col(DisclosureRecord.recipient_ref).in_(refs))
-    return _records(*paginate(session, query, page))
-
-
-@router.get("/cases/{case_id}/disclosures", responses=NOT_FOUND, summary="A case's disclosures")
-def case_disclosures(
-    case: ValidCase, session: SessionDep, page: PageDep
-) -> DisclosureRecordsPublic:
-    query = (
-        select(DisclosureRecord)
-        .where(DisclosureRecord.case_id == case.id)
-        .order_by(col(DisclosureRecord.id).desc())
+@router.get(
+    "/partner/cases/{case_id}",
+    responses=NOT_FOUND,
+    summary="A case as disclosed to a partner system (scope cases:read); accounted for",
+)
+def partner_case(
+    case: ValidCase, session: SessionDep, policy: PolicyDep, principal: PrincipalDep
+) -> PartnerCase:
+    assert case.id is not None
+    view = release(
+        session=session,
+        policy=policy,
+        audience=Audience.PARTNER,
+        case=case,
+        recipient=Recipient(kind="partner", id=principal.subject[:64], channel="api"),
     )
-    return _records(*paginate(session, query, page))
+    nested = view.nested()
+    return PartnerCase(
+        case_id=case.id,
+        subject=nested.get("subject", {}),
+        case=nested.get("case", {}),
+        notice=view.message,
+    )

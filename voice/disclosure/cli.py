@@ -1,16 +1,14 @@
-"""``voice policy|hold|quarantine|audit``: the disclosure domain's commands."""
+"""``voice policy``: check, print or explain the disclosure policy."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from voice.config import get_settings
-from voice.database import make_engine, transaction
 from voice.disclosure.audiences import Audience
 from voice.disclosure.policy import Policy, PolicyError, cached_policy, default_policy_path
 
@@ -86,8 +84,7 @@ def _print_table(policy: Policy) -> None:
 
 def _explain(policy: Policy, args: argparse.Namespace) -> int:
     from voice.disclosure import spillage
-    from voice.disclosure.filter import disclose
-    from voice.disclosure.records import payload_record
+    from voice.disclosure.release import explain
 
     try:
         event = json.loads(Path(args.event).read_text(encoding="utf-8"))
@@ -105,7 +102,7 @@ def _explain(policy: Policy, args: argparse.Namespace) -> int:
     if not isinstance(event, dict):
         print("the event must be a JSON object", file=sys.stderr)
         return 2
-    view = disclose(payload_record(event), audience=Audience(args.audience), policy=policy)
+    view = explain(event, audience=Audience(args.audience), policy=policy)
     out: dict[str, Any] = {
         "audience": view.audience.value,
         "policy_version": policy.version,
@@ -126,131 +123,6 @@ def _explain(policy: Policy, args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_when(text: str) -> datetime:
-    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def cmd_hold(args: argparse.Namespace) -> int:
-    from voice.disclosure import holds
-
-    needed = {"set": ("case_id", "reason", "by"), "lift": ("hold_id", "by"), "list": ()}
-    missing = [name for name in needed[args.action] if getattr(args, name) is None]
-    if missing:
-        flags = ", ".join("--" + name.replace("_", "-") for name in missing)
-        print(f"hold {args.action} needs {flags}", file=sys.stderr)
-        return 2
-    engine = make_engine(get_settings().database_url)
-    try:
-        with transaction(engine) as session:
-            if args.action == "set":
-                expires = (
-                    _parse_when(args.until)
-                    if args.until
-                    else datetime.now(UTC) + timedelta(days=args.days)
-                )
-                hold = holds.set_hold(
-                    session=session,
-                    case_id=args.case_id,
-                    reason=args.reason,
-                    set_by=args.by,
-                    expires_at=expires,
-                )
-                print(
-                    json.dumps(
-                        {
-                            "hold_id": hold.id,
-                            "case_id": hold.case_id,
-                            "expires_at": hold.expires_at.isoformat(),
-                        }
-                    )
-                )
-            elif args.action == "lift":
-                hold = holds.lift_hold(
-                    session=session, hold_id=args.hold_id, lifted_by=args.by, note=args.note or ""
-                )
-                print(json.dumps({"hold_id": hold.id, "lifted_at": str(hold.lifted_at)}))
-            else:
-                for hold in holds.list_holds(session=session, include_inactive=args.all):
-                    print(
-                        json.dumps(
-                            {
-                                "hold_id": hold.id,
-                                "case_id": hold.case_id,
-                                "reason": hold.reason,
-                                "set_by": hold.set_by,
-                                "set_at": hold.set_at.isoformat(),
-                                "expires_at": hold.expires_at.isoformat(),
-                                "lifted_at": hold.lifted_at.isoformat() if hold.lifted_at else None,
-                                "lifted_by": hold.lifted_by,
-                            }
-                        )
-                    )
-    except holds.HoldError as exc:
-        print(f"hold: {exc}", file=sys.stderr)
-        return 1
-    return 0
-
-
-def cmd_quarantine(args: argparse.Namespace) -> int:
-    from voice.disclosure import spillage
-
-    engine = make_engine(get_settings().database_url)
-    with transaction(engine) as session:
-        if args.action == "list":
-            for row in spillage.list_quarantine(session=session):
-                print(
-                    json.dumps(
-                        {
-                            "quarantine_id": row.quarantine_id,
-                            "rule_id": row.rule_id,
-                            "sha256": row.payload_sha256,
-                            "received_at": row.received_at.isoformat(),
-                        }
-                    )
-                )
-            return 0
-        if not args.id or not args.by:
-            print("purge needs --id and --by", file=sys.stderr)
-            return 2
-        if not spillage.purge(session=session, quarantine_id=args.id, purged_by=args.by):
-            print(f"no quarantined event {args.id}", file=sys.stderr)
-            return 1
-        print(json.dumps({"purged": args.id}))
-    return 0
-
-
-def cmd_audit(args: argparse.Namespace) -> int:
-    from voice.disclosure import accounting
-
-    engine = make_engine(get_settings().database_url)
-    with transaction(engine) as session:
-        if args.action == "verify":
-            result = accounting.verify(session=session)
-            print(
-                json.dumps({"ok": result.ok, "checked": result.checked, "problem": result.problem})
-            )
-            return 0 if result.ok else 1
-        subject_id = _subject_id(session, args.subject)
-        if subject_id is None:
-            print(f"no subject {args.subject}", file=sys.stderr)
-            return 1
-        for line in accounting.accounting_for_subject(session=session, subject_id=subject_id):
-            print(json.dumps(line, ensure_ascii=False))
-    return 0
-
-
-def _subject_id(session: Any, given: str) -> int | None:
-    from sqlmodel import select
-
-    from voice.cases.models import Subject
-
-    if given.isdigit() and session.get(Subject, int(given)) is not None:
-        return int(given)
-    found: int | None = session.exec(select(Subject.id).where(Subject.upstream_id == given)).first()
-    return found
-
-
 def register(commands: Any) -> None:
     policy = commands.add_parser("policy", help="check, print or explain the disclosure policy")
     policy_actions = policy.add_subparsers(dest="action", required=True)
@@ -269,26 +141,3 @@ def register(commands: Any) -> None:
                 choices=[a.value for a in Audience],
             )
         action.set_defaults(func=cmd_policy)
-
-    hold = commands.add_parser("hold", help="safety holds on cases")
-    hold.add_argument("action", choices=["set", "lift", "list"])
-    hold.add_argument("--case-id", type=int)
-    hold.add_argument("--hold-id", type=int)
-    hold.add_argument("--reason")
-    hold.add_argument("--by", help="who sets or lifts the hold")
-    hold.add_argument("--days", type=float, default=30.0, help="for set: how long (default 30)")
-    hold.add_argument("--until", help="for set: when it expires (ISO 8601)")
-    hold.add_argument("--note")
-    hold.add_argument("--all", action="store_true", help="for list: lifted and expired too")
-    hold.set_defaults(func=cmd_hold)
-
-    quarantine = commands.add_parser("quarantine", help="spilled events (security staff)")
-    quarantine.add_argument("action", choices=["list", "purge"])
-    quarantine.add_argument("--id", help="for purge: the quarantine id")
-    quarantine.add_argument("--by", help="for purge: who purges")
-    quarantine.set_defaults(func=cmd_quarantine)
-
-    audit = commands.add_parser("audit", help="the accounting of disclosures")
-    audit.add_argument("action", choices=["accounting", "verify"])
-    audit.add_argument("--subject", help="for accounting: subject id or upstream subject id")
-    audit.set_defaults(func=cmd_audit)

@@ -9,61 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from voice.cases.fields import CASE_FIELDS, IMPLIED_CUSTODY, SUBJECT_FIELDS, markings_for
 from voice.cases.models import Case, CaseEvent, Subject
 from voice.disclosure.filter import FieldValue, Record
-
-SUBJECT_FIELDS = (
-    "first_name",
-    "middle_name",
-    "last_name",
-    "aliases",
-    "a_number",
-    "date_of_birth",
-    "country_of_birth",
-    "country_of_citizenship",
-)
-# The custody status an event type implies when the event does not state one (as the case fold
-# in voice/cases/service.py applies it).
-IMPLIED_CUSTODY = {
-    "custody.booked": "in_custody",
-    "custody.transferred": "in_custody",
-    "custody.returned": "in_custody",
-    "custody.released": "released",
-    "custody.escaped": "escaped",
-    "custody.deceased": "deceased",
-    "removal.completed": "removed",
-}
-CASE_FIELDS = (
-    "case_number",
-    "custody_status",
-    "facility_name",
-    "facility_city",
-    "facility_state",
-    "immigration_status",
-    "proceedings_stage",
-    "release_type",
-    "release_address",
-    "hearing_at",
-    "hearing_court",
-    "scheduled_removal_at",
-    "removal_port",
-    "removed_to_country",
-    "transport_details",
-    "officer_name",
-    "informant_reference",
-)
-
-
-def markings_for(pointer: str, markings: Mapping[str, str]) -> tuple[str, ...]:
-    """Every marking that covers ``pointer``: its own and those of its parents."""
-    found = []
-    for marked, marking in markings.items():
-        # A key that is not a JSON pointer cannot be placed, so it covers the whole event:
-        # a marking the service cannot locate must not leave any field unmarked.
-        whole_event = marked == "" or not marked.startswith("/")
-        if whole_event or pointer == marked or pointer.startswith(marked + "/"):
-            found.append(marking)
-    return tuple(found)
 
 
 def subject_protected(subject: Subject) -> bool:

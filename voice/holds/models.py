@@ -1,16 +1,42 @@
-"""The API's shapes for safety holds; the table and its audit trail live with the filter.
-
-``voice.disclosure.models.SafetyHold`` is the one table: the filter reads it, and
-``voice.disclosure.holds`` writes it together with its audit trail.
-"""
+"""Safety holds: the table, its audit trail, and the API's shapes."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from voice.disclosure.models import SafetyHold
+from voice.database import UTCDateTime, utcnow
+
+
+class SafetyHold(SQLModel, table=True):
+    """A staff-set hold: while active, nothing about the case goes to victims or partners."""
+
+    __tablename__ = "safety_hold"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="offender_case.id", index=True)
+    reason: str = Field(sa_type=sa.Text)
+    set_by: str = Field(sa_type=sa.String(200))
+    set_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    lifted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    lifted_by: str | None = Field(default=None, sa_type=sa.String(200))
+
+
+class SafetyHoldChange(SQLModel, table=True):
+    """The audit trail of safety holds: every set and lift, by whom, when and why."""
+
+    __tablename__ = "safety_hold_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    hold_id: int = Field(foreign_key="safety_hold.id", index=True)
+    case_id: int = Field(foreign_key="offender_case.id", index=True)
+    action: str = Field(sa_type=sa.String(16))
+    actor: str = Field(sa_type=sa.String(200))
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    note: str = Field(default="", sa_type=sa.Text)
 
 
 class SafetyHoldCreate(SQLModel):
@@ -28,6 +54,3 @@ class SafetyHoldPublic(SQLModel):
     lifted_by: str | None
     lifted_at: datetime | None
     active: bool
-
-
-__all__ = ["SafetyHold", "SafetyHoldCreate", "SafetyHoldPublic"]

@@ -1,46 +1,131 @@
-"""Safety holds as the liaison API uses them, over the filter's audited implementation."""
+"""Safety holds: staff stop all outward disclosure about a case, for a reason, until a time.
+
+While a hold is active the filter withholds every field from victims, families and partners
+(policy rule ``harm.safety_hold``), who see only the policy's neutral message. Every set and
+lift is written to ``safety_hold_change``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from voice.cases.models import Case
 from voice.database import utcnow
-from voice.disclosure import holds
-from voice.disclosure.holds import HoldError
-from voice.disclosure.models import SafetyHold
+from voice.holds.models import SafetyHold, SafetyHoldChange
 
-__all__ = [
-    "HoldError",
-    "held_case_ids",
-    "holds_for_case",
-    "is_active",
-    "lift_hold",
-    "set_hold",
-]
+
+class HoldError(ValueError):
+    """A hold cannot be set or lifted as asked."""
+
+
+def _active(now: datetime | sa.BindParameter[datetime]) -> sa.ColumnElement[bool]:
+    return sa.and_(col(SafetyHold.lifted_at).is_(None), col(SafetyHold.expires_at) > now)
+
+
+def held(case_id: sa.ColumnElement[int], now: datetime | sa.BindParameter[datetime]) -> sa.Exists:
+    """True where the case has an active hold: for reads that check holds in their own query."""
+    return sa.exists().where(col(SafetyHold.case_id) == case_id, _active(now))
+
+
+def set_hold(
+    *, session: Session, case_id: int, reason: str, set_by: str, expires_at: datetime
+) -> SafetyHold:
+    now = utcnow()
+    if session.get(Case, case_id) is None:
+        raise HoldError(f"no case {case_id}")
+    if not reason.strip() or not set_by.strip():
+        raise HoldError("a hold needs a reason and the name of who sets it")
+    if expires_at <= now:
+        raise HoldError("a hold must expire in the future")
+    hold = SafetyHold(
+        case_id=case_id,
+        reason=reason.strip(),
+        set_by=set_by.strip(),
+        set_at=now,
+        expires_at=expires_at,
+    )
+    session.add(hold)
+    session.flush()
+    assert hold.id is not None
+    session.add(
+        SafetyHoldChange(
+            hold_id=hold.id,
+            case_id=case_id,
+            action="set",
+            actor=hold.set_by,
+            at=now,
+            note=f"expires {expires_at.isoformat()}: {hold.reason}",
+        )
+    )
+    session.flush()
+    return hold
+
+
+def lift_hold(*, session: Session, hold_id: int, lifted_by: str, note: str = "") -> SafetyHold:
+    hold = session.get(SafetyHold, hold_id)
+    if hold is None:
+        raise HoldError(f"no hold {hold_id}")
+    if hold.lifted_at is not None:
+        raise HoldError(f"hold {hold_id} was already lifted")
+    if not lifted_by.strip():
+        raise HoldError("lifting a hold needs the name of who lifts it")
+    now = utcnow()
+    hold.lifted_at, hold.lifted_by = now, lifted_by.strip()
+    session.add(hold)
+    assert hold.id is not None
+    session.add(
+        SafetyHoldChange(
+            hold_id=hold.id,
+            case_id=hold.case_id,
+            action="lift",
+            actor=hold.lifted_by,
+            at=now,
+            note=note,
+        )
+    )
+    session.flush()
+    return hold
+
+
+def is_held(*, session: Session, case_id: int, now: datetime | None = None) -> bool:
+    return bool(held_case_ids(session=session, case_ids=[case_id], now=now))
+
+
+def held_case_ids(
+    *, session: Session, case_ids: Iterable[int], now: datetime | None = None
+) -> set[int]:
+    ids = list(case_ids)
+    if not ids:
+        return set()
+    rows = session.exec(
+        select(SafetyHold.case_id).where(col(SafetyHold.case_id).in_(ids), _active(now or utcnow()))
+    )
+    return set(rows.all())
+
+
+def list_holds(*, session: Session, include_inactive: bool = False) -> list[SafetyHold]:
+    query = select(SafetyHold).order_by(col(SafetyHold.id))
+    if not include_inactive:
+        query = query.where(_active(utcnow()))
+    return list(session.exec(query).all())
+
+
+def changes(*, session: Session, hold_id: int) -> list[SafetyHoldChange]:
+    return list(
+        session.exec(
+            select(SafetyHoldChange)
+            .where(SafetyHoldChange.hold_id == hold_id)
+            .order_by(col(SafetyHoldChange.id))
+        ).all()
+    )
 
 
 def is_active(hold: SafetyHold, now: datetime | None = None) -> bool:
     return hold.lifted_at is None and hold.expires_at > (now or utcnow())
-
-
-def held_case_ids(*, session: Session, case_ids: Iterable[int]) -> set[int]:
-    return holds.held_case_ids(session=session, case_ids=case_ids)
-
-
-def set_hold(
-    *, session: Session, case_id: int, reason: str, expires_at: datetime, set_by: str
-) -> SafetyHold:
-    return holds.set_hold(
-        session=session, case_id=case_id, reason=reason, set_by=set_by, expires_at=expires_at
-    )
-
-
-def lift_hold(*, session: Session, hold: SafetyHold, lifted_by: str) -> SafetyHold:
-    assert hold.id is not None
-    return holds.lift_hold(session=session, hold_id=hold.id, lifted_by=lifted_by)
 
 
 def holds_for_case(*, session: Session, case_id: int) -> list[SafetyHold]:

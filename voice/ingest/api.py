@@ -8,7 +8,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse
 
-from voice.deps import IngestClient, PolicyDep, SessionDep
+from voice.auth.deps import IngestClient
+from voice.deps import SessionDep
+from voice.disclosure.deps import PolicyDep
 from voice.errors import problem
 from voice.ingest import service
 from voice.ingest.validation import CONTRACT_PATH, InvalidEvent
@@ -50,7 +52,6 @@ async def ingest_events(
         if len(body) > MAX_BATCH:
             return problem(413, "Content Too Large", f"a batch holds at most {MAX_BATCH} events")
         results = service.ingest_batch(session=session, candidates=body, policy=policy)
-        session.commit()
         counts = {
             s: sum(1 for r in results if r.as_dict()["status"] == s)
             for s in ("accepted", "duplicate", "quarantined", "rejected")
@@ -60,7 +61,6 @@ async def ingest_events(
     try:
         receipt = service.ingest_event(session=session, candidate=body, policy=policy)
     except service.EventQuarantined as exc:
-        session.commit()  # the quarantine row and its security alert
         return JSONResponse(exc.receipt.as_dict(), status_code=202)
     except InvalidEvent as exc:
         return problem(
@@ -69,7 +69,6 @@ async def ingest_events(
             "the event does not match the contract",
             errors=[p.as_dict() for p in exc.problems],
         )
-    session.commit()
     return JSONResponse(receipt.as_dict(), status_code=201 if receipt.status == "accepted" else 200)
 
 

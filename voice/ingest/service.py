@@ -19,8 +19,8 @@ from sqlmodel import Session, select
 
 from voice.cases import service as case_service
 from voice.cases.models import CaseEvent
-from voice.disclosure import spillage
 from voice.disclosure.policy import Policy
+from voice.ingest import quarantine as spillage
 from voice.ingest.validation import InvalidEvent, Problem, validate_event
 from voice.notify import service as notify_service
 

@@ -15,7 +15,7 @@ class TaskKind(StrEnum):
     INVALID_CONTACT = "invalid_contact"
     UNACKNOWLEDGED_NOTICE = "unacknowledged_notice"
     DELIVERY_FAILED = "delivery_failed"
-    MASS_EVENT_HOLD = "mass_event_hold"
+    MASS_EVENT_PAUSE = "mass_event_pause"
 
 
 class TaskStatus(StrEnum):
@@ -39,7 +39,7 @@ class LiaisonTask(SQLModel, table=True):
     case_id: int | None = Field(default=None, foreign_key="offender_case.id")
     event_id: int | None = Field(default=None, foreign_key="case_event.id")
     notification_id: int | None = Field(default=None, foreign_key="notification.id")
-    hold_id: int | None = Field(default=None, foreign_key="notification_hold.id")
+    pause_id: int | None = Field(default=None, foreign_key="mass_event_pause.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 

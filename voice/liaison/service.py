@@ -23,7 +23,7 @@ def open_task(
     case_id: int | None = None,
     event_id: int | None = None,
     notification_id: int | None = None,
-    hold_id: int | None = None,
+    pause_id: int | None = None,
 ) -> LiaisonTask | None:
     """Open a task unless one with ``dedupe_key`` exists; return the new task, or None."""
     if session.exec(select(LiaisonTask.id).where(LiaisonTask.dedupe_key == dedupe_key)).first():
@@ -37,7 +37,7 @@ def open_task(
         case_id=case_id,
         event_id=event_id,
         notification_id=notification_id,
-        hold_id=hold_id,
+        pause_id=pause_id,
     )
     try:
         # A savepoint, so a concurrent opener's row costs this one insert, not the transaction.

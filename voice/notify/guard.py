@@ -1,9 +1,9 @@
-"""The mass-event guard: a burst of critical notices is held for a supervisor, not sent.
+"""The mass-event guard: a burst of critical notices is paused for a supervisor, not sent.
 
 Victim-notification services have sent thousands of false "released" alerts after a feed
 error. So when critical events arrive faster than a configured rate, or touch more than a
-configured share of the cases anyone is registered on, their notices wait in a hold. A
-supervisor looks at the hold and releases it or cancels it, as one action. While a hold is
+configured share of the cases anyone is registered on, their notices wait in a pause. A
+supervisor looks at the pause and releases it or cancels it, as one action. While a pause is
 open, every new critical notice joins it.
 """
 
@@ -26,10 +26,10 @@ from voice.liaison import service as liaison_service
 from voice.liaison.models import TaskKind
 from voice.notify.models import (
     CRITICAL_EVENT_TYPES,
-    HoldStatus,
+    MassEventPause,
     Notification,
-    NotificationHold,
     NotificationStatus,
+    PauseStatus,
 )
 from voice.victims.models import VerificationStatus, VictimCaseLink
 
@@ -48,7 +48,7 @@ def suspended() -> Iterator[None]:
         _suspended.reset(token)
 
 
-class HoldNotOpen(ValueError):
+class PauseNotOpen(ValueError):
     pass
 
 
@@ -78,19 +78,19 @@ def _active_cases(session: Session) -> int:
     ).one()
 
 
-def open_hold(session: Session) -> NotificationHold | None:
+def open_pause(session: Session) -> MassEventPause | None:
     return session.exec(
-        select(NotificationHold)
-        .where(NotificationHold.status == HoldStatus.OPEN)
-        .order_by(col(NotificationHold.id))
+        select(MassEventPause)
+        .where(MassEventPause.status == PauseStatus.OPEN)
+        .order_by(col(MassEventPause.id))
     ).first()
 
 
-def hold_for(*, session: Session, settings: Settings, event: CaseEvent) -> int | None:
-    """The hold a critical event's notices must join, opening one if the guard trips."""
+def pause_for(*, session: Session, settings: Settings, event: CaseEvent) -> int | None:
+    """The pause a critical event's notices must join, opening one if the guard trips."""
     if event.event_type not in CRITICAL_EVENT_TYPES or _suspended.get():
         return None
-    existing = open_hold(session)
+    existing = open_pause(session)
     if existing is not None:
         return existing.id
     now = utcnow()
@@ -104,13 +104,13 @@ def hold_for(*, session: Session, settings: Settings, event: CaseEvent) -> int |
     if not (over_rate or over_share):
         return None
     why = "rate" if over_rate else "share of active cases"
-    hold = NotificationHold(
+    pause = MassEventPause(
         reason=f"{recent} critical events in {settings.guard_window_seconds:.0f} s ({why})"
     )
-    session.add(hold)
+    session.add(pause)
     session.flush()
-    assert hold.id is not None
-    # Critical notices of the burst that are still queued join the hold too.
+    assert pause.id is not None
+    # Critical notices of the burst that are still queued join the pause too.
     session.execute(
         sa.update(Notification)
         .where(
@@ -121,22 +121,22 @@ def hold_for(*, session: Session, settings: Settings, event: CaseEvent) -> int |
                 select(CaseEvent.id).where(col(CaseEvent.event_type).in_(CRITICAL_EVENT_TYPES))
             ),
         )
-        .values(status=NotificationStatus.HELD, hold_id=hold.id, updated_at=now)
+        .values(status=NotificationStatus.PAUSED, pause_id=pause.id, updated_at=now)
         .execution_options(synchronize_session=False)
     )
     liaison_service.open_task(
         session=session,
-        kind=TaskKind.MASS_EVENT_HOLD,
-        dedupe_key=f"mass_event_hold:h{hold.id}",
-        reason=f"critical notices held for review: {hold.reason}"[:200],
-        hold_id=hold.id,
+        kind=TaskKind.MASS_EVENT_PAUSE,
+        dedupe_key=f"mass_event_pause:p{pause.id}",
+        reason=f"critical notices paused for review: {pause.reason}"[:200],
+        pause_id=pause.id,
     )
-    log.error("mass-event guard tripped: hold %s (%s)", hold.id, hold.reason)
-    return hold.id
+    log.error("mass-event guard tripped: pause %s (%s)", pause.id, pause.reason)
+    return pause.id
 
 
 @dataclass(frozen=True)
-class HoldSummary:
+class PauseSummary:
     id: int
     status: str
     reason: str
@@ -147,21 +147,21 @@ class HoldSummary:
     by_event_type: dict[str, int]
 
 
-def summarise(*, session: Session, hold: NotificationHold) -> HoldSummary:
+def summarise(*, session: Session, pause: MassEventPause) -> PauseSummary:
     rows = session.exec(
         select(CaseEvent.event_type, CaseEvent.id, CaseEvent.case_id)
         .join(Notification, col(Notification.event_id) == col(CaseEvent.id))
-        .where(Notification.hold_id == hold.id, Notification.status == NotificationStatus.HELD)
+        .where(Notification.pause_id == pause.id, Notification.status == NotificationStatus.PAUSED)
     ).all()
     by_type: dict[str, int] = {}
     for event_type, _, _ in rows:
         by_type[event_type] = by_type.get(event_type, 0) + 1
-    assert hold.id is not None
-    return HoldSummary(
-        id=hold.id,
-        status=hold.status,
-        reason=hold.reason,
-        opened_at=hold.opened_at,
+    assert pause.id is not None
+    return PauseSummary(
+        id=pause.id,
+        status=pause.status,
+        reason=pause.reason,
+        opened_at=pause.opened_at,
         notifications=len(rows),
         events=len({event_id for _, event_id, _ in rows}),
         cases=len({case_id for _, _, case_id in rows}),
@@ -169,51 +169,57 @@ def summarise(*, session: Session, hold: NotificationHold) -> HoldSummary:
     )
 
 
-def list_holds(*, session: Session, include_closed: bool = False) -> list[HoldSummary]:
-    query = select(NotificationHold).order_by(col(NotificationHold.id))
+def list_pauses(*, session: Session, include_closed: bool = False) -> list[PauseSummary]:
+    query = select(MassEventPause).order_by(col(MassEventPause.id))
     if not include_closed:
-        query = query.where(NotificationHold.status == HoldStatus.OPEN)
-    return [summarise(session=session, hold=h) for h in session.exec(query).all()]
+        query = query.where(MassEventPause.status == PauseStatus.OPEN)
+    return [summarise(session=session, pause=h) for h in session.exec(query).all()]
 
 
-def _decide(session: Session, hold_id: int, by: str, status: HoldStatus) -> NotificationHold:
-    hold = session.exec(
-        select(NotificationHold).where(NotificationHold.id == hold_id).with_for_update()
+def _decide(session: Session, pause_id: int, by: str, status: PauseStatus) -> MassEventPause:
+    pause = session.exec(
+        select(MassEventPause).where(MassEventPause.id == pause_id).with_for_update()
     ).first()
-    if hold is None or hold.status != HoldStatus.OPEN:
-        raise HoldNotOpen(f"hold {hold_id} is not open")
-    hold.status = status
-    hold.decided_by = by[:100]
-    hold.decided_at = utcnow()
-    session.add(hold)
-    return hold
+    if pause is None or pause.status != PauseStatus.OPEN:
+        raise PauseNotOpen(f"pause {pause_id} is not open")
+    pause.status = status
+    pause.decided_by = by[:100]
+    pause.decided_at = utcnow()
+    session.add(pause)
+    return pause
 
 
-def release(*, session: Session, hold_id: int, by: str) -> int:
-    """Send every notice in the hold now; return how many."""
-    _decide(session, hold_id, by, HoldStatus.RELEASED)
+def release(*, session: Session, pause_id: int, by: str) -> int:
+    """Send every notice in the pause now; return how many."""
+    _decide(session, pause_id, by, PauseStatus.RELEASED)
     moved = session.execute(
         sa.update(Notification)
-        .where(col(Notification.hold_id) == hold_id, col(Notification.status) == "held")
+        .where(
+            col(Notification.pause_id) == pause_id,
+            col(Notification.status) == NotificationStatus.PAUSED,
+        )
         .values(status=NotificationStatus.CREATED, next_attempt_at=utcnow(), updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    log.warning("hold %s released by a supervisor (%s notices)", hold_id, moved.rowcount)  # type: ignore[attr-defined]
+    log.warning("pause %s released by a supervisor (%s notices)", pause_id, moved.rowcount)  # type: ignore[attr-defined]
     return int(moved.rowcount)  # type: ignore[attr-defined]
 
 
-def cancel(*, session: Session, hold_id: int, by: str) -> int:
-    """Cancel every notice in the hold (a feed error); return how many."""
-    _decide(session, hold_id, by, HoldStatus.CANCELLED)
+def cancel(*, session: Session, pause_id: int, by: str) -> int:
+    """Cancel every notice in the pause (a feed error); return how many."""
+    _decide(session, pause_id, by, PauseStatus.CANCELLED)
     moved = session.execute(
         sa.update(Notification)
-        .where(col(Notification.hold_id) == hold_id, col(Notification.status) == "held")
+        .where(
+            col(Notification.pause_id) == pause_id,
+            col(Notification.status) == NotificationStatus.PAUSED,
+        )
         .values(
             status=NotificationStatus.CANCELLED,
-            last_error=f"cancelled with mass-event hold {hold_id}",
+            last_error=f"cancelled with mass-event pause {pause_id}",
             updated_at=utcnow(),
         )
         .execution_options(synchronize_session=False)
     )
-    log.warning("hold %s cancelled by a supervisor (%s notices)", hold_id, moved.rowcount)  # type: ignore[attr-defined]
+    log.warning("pause %s cancelled by a supervisor (%s notices)", pause_id, moved.rowcount)  # type: ignore[attr-defined]
     return int(moved.rowcount)  # type: ignore[attr-defined]

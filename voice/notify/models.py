@@ -28,7 +28,7 @@ class NotificationStatus(StrEnum):
     TEMPORARY_FAILURE = "temporary-failure"
     TECHNICAL_FAILURE = "technical-failure"
     CANCELLED = "cancelled"
-    HELD = "held"
+    PAUSED = "paused"
 
 
 FINAL_STATUSES = frozenset(
@@ -65,7 +65,7 @@ class Notification(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    hold_id: int | None = Field(default=None, foreign_key="notification_hold.id", index=True)
+    pause_id: int | None = Field(default=None, foreign_key="mass_event_pause.id", index=True)
     # False for notices written under ``guard.suspended()`` (the demo's invented history): the
     # mass-event guard does not count them towards a burst.
     guarded: bool = True
@@ -75,19 +75,19 @@ class Notification(SQLModel, table=True):
 CRITICAL_EVENT_TYPES = frozenset({"custody.released", "custody.escaped", "removal.completed"})
 
 
-class HoldStatus(StrEnum):
+class PauseStatus(StrEnum):
     OPEN = "open"
     RELEASED = "released"
     CANCELLED = "cancelled"
 
 
-class NotificationHold(SQLModel, table=True):
+class MassEventPause(SQLModel, table=True):
     """Critical notices the mass-event guard kept back, released or cancelled as one."""
 
-    __tablename__ = "notification_hold"
+    __tablename__ = "mass_event_pause"
 
     id: int | None = Field(default=None, primary_key=True)
-    status: str = Field(default=HoldStatus.OPEN, sa_type=sa.String(16), index=True)
+    status: str = Field(default=PauseStatus.OPEN, sa_type=sa.String(16), index=True)
     reason: str = Field(sa_type=sa.String(200))
     opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     decided_by: str | None = Field(default=None, sa_type=sa.String(100))

@@ -14,13 +14,11 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from voice.cases.models import Case, CaseEvent, Subject
-from voice.disclosure import holds
-from voice.disclosure.audiences import Audience
-from voice.disclosure.filter import DisclosedView, disclose
-from voice.disclosure.records import event_record
-from voice.notify import ack, contacts
+from voice.cases.models import CaseEvent
+from voice.disclosure.release import Audience, DisclosedView, release
+from voice.notify import contacts
 from voice.notify.adapters.base import OutgoingEmail, OutgoingSms
+from voice.notify.callbacks import acknowledgements as ack
 from voice.notify.models import Channel, Notification, NotificationStatus
 from voice.notify.render import NoticeTooLong, is_critical, render_notice
 from voice.notify.service import POSSIBLY_TOLD, chosen_channels
@@ -78,20 +76,15 @@ def prepare(session: Session, ctx: WorkerContext, notification_id: int) -> Prepa
     if contacts.is_suppressed(session=session, channel=channel, address=address):
         # Opted out (STOP) or known not to exist (hard bounce): never write to it.
         return "contact point suppressed"
-    subject = session.get_one(Subject, event.subject_id)
-    case = session.get_one(Case, event.case_id)
-    # The filter runs again at send time: a hold or a protection flag set after ingest wins.
-    held = holds.is_held(session=session, case_id=case.id)  # type: ignore[arg-type]
-    view = disclose(
-        event_record(event, subject, case, safety_hold=held),
-        audience=Audience.VICTIM_VERIFIED,
-        policy=ctx.policy,
+    # Released again at send time: a hold or a protection flag set after ingest wins. The
+    # release is accounted for once the provider has accepted the message (tasks._account).
+    view = release(
+        session=session, policy=ctx.policy, audience=Audience.VICTIM_VERIFIED, event=event
     )
     if "event.event_type" not in view.released:
         return "nothing disclosable"
     assert event.id is not None
     assert link.id is not None
-    assert case.id is not None
     ack_link = ""
     if channel is Channel.EMAIL and is_critical(event.event_type):
         ack_link = ack.ack_url(settings=ctx.settings, event_id=event.id, link_id=link.id)
@@ -128,7 +121,7 @@ def prepare(session: Session, ctx: WorkerContext, notification_id: int) -> Prepa
         message=message,
         view=view,
         recipient_id=str(victim.id),
-        case_id=case.id,
+        case_id=event.case_id,
         event_id=event.id,
         retracted=retracted[1] if retracted else None,
         retracted_event_id=retracted[0] if retracted else None,
@@ -150,13 +143,8 @@ def _retracted_view(
     ).first()
     if retracted is None or retracted.id is None:
         return None
-    subject = session.get_one(Subject, retracted.subject_id)
-    case = session.get_one(Case, retracted.case_id)
-    held = holds.is_held(session=session, case_id=case.id)  # type: ignore[arg-type]
-    full = disclose(
-        event_record(retracted, subject, case, safety_hold=held),
-        audience=Audience.VICTIM_VERIFIED,
-        policy=ctx.policy,
+    full = release(
+        session=session, policy=ctx.policy, audience=Audience.VICTIM_VERIFIED, event=retracted
     )
     if "event.event_type" not in full.released:
         return None

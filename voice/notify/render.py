@@ -16,7 +16,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from voice.disclosure.filter import DisclosedView
+from voice.disclosure.release import DisclosedView
 from voice.notify import sms
 from voice.notify.models import CRITICAL_EVENT_TYPES, Channel
 from voice.notify.phrases import (

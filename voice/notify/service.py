@@ -8,14 +8,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from voice.cases.models import Case, CaseEvent, Subject
+from voice.cases.models import CaseEvent
 from voice.config import Settings, get_settings
 from voice.database import utcnow
-from voice.disclosure import holds
-from voice.disclosure.audiences import Audience
-from voice.disclosure.filter import disclose
 from voice.disclosure.policy import Policy
-from voice.disclosure.records import event_record
+from voice.disclosure.release import Audience, release
 from voice.notify import contacts, guard
 from voice.notify.models import Channel, Notification, NotificationStatus
 from voice.victims.models import VerificationStatus, Victim, VictimCaseLink
@@ -73,14 +70,9 @@ def enqueue_for_event(
     """
     if event.retracted_by_id is not None:
         return 0  # already corrected before it arrived: there is nothing true to tell
-    subject = session.get_one(Subject, event.subject_id)
-    case = session.get_one(Case, event.case_id)
-    held = holds.is_held(session=session, case_id=case.id)  # type: ignore[arg-type]
-    view = disclose(
-        event_record(event, subject, case, safety_hold=held),
-        audience=Audience.VICTIM_VERIFIED,
-        policy=policy,
-    )
+    # A first look through the one door: an event nothing of which may reach a victim queues
+    # nothing. The worker releases it again at send time, and accounts for it there.
+    view = release(session=session, policy=policy, audience=Audience.VICTIM_VERIFIED, event=event)
     if "event.event_type" not in view.released:
         return 0  # nothing about this event may go to a victim at all
     now = utcnow()
@@ -94,14 +86,14 @@ def enqueue_for_event(
     ]
     if not targets:
         return 0
-    hold_id = guard.hold_for(session=session, settings=settings or get_settings(), event=event)
+    pause_id = guard.pause_for(session=session, settings=settings or get_settings(), event=event)
     rows = [
         {
             "event_id": event.id,
             "link_id": link.id,
             "channel": channel,
-            "status": NotificationStatus.CREATED if hold_id is None else NotificationStatus.HELD,
-            "hold_id": hold_id,
+            "status": NotificationStatus.CREATED if pause_id is None else NotificationStatus.PAUSED,
+            "pause_id": pause_id,
             "guarded": not guard.is_suspended(),
             "attempts": 0,
             "next_attempt_at": now,

@@ -17,11 +17,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from voice.audit import service as disclosure_service
 from voice.config import Settings
 from voice.database import transaction, utcnow
-from voice.disclosure import service as disclosure_service
 from voice.disclosure.policy import Policy
-from voice.notify import alerts, contacts, leases, receipts
+from voice.notify import alerts, contacts, leases
 from voice.notify.adapters.base import (
     DeliveryError,
     EmailSender,
@@ -30,6 +30,7 @@ from voice.notify.adapters.base import (
     SmsSender,
     awaits_receipts,
 )
+from voice.notify.callbacks import receipts
 from voice.notify.models import Channel, Notification, NotificationStatus
 from voice.notify.prepare import RENDER_FAILED, message_id_for
 from voice.notify.prepare import Prepared as _Prepared

@@ -12,14 +12,15 @@ from fastapi.templating import Jinja2Templates
 from sqlmodel import col, select
 
 from voice.auth.access import CSRF_FIELD, csrf_token
+from voice.auth.deps import CurrentStaff
 from voice.auth.principals import Role
 from voice.cases import service as case_service
+from voice.cases.deps import ValidCase
 from voice.cases.models import Subject
-from voice.deps import CurrentStaff, PolicyDep, SessionDep, SettingsDep, ValidCase
-from voice.disclosure import holds
-from voice.disclosure.audiences import Audience
-from voice.disclosure.filter import disclose
-from voice.disclosure.records import case_record
+from voice.deps import SessionDep, SettingsDep
+from voice.disclosure.deps import PolicyDep
+from voice.disclosure.release import Audience, release
+from voice.holds import service as holds
 from voice.portal.oidc import start_staff_session
 from voice.victims.models import VictimCaseLink
 
@@ -107,11 +108,9 @@ def case_page(
 ) -> HTMLResponse:
     assert case.id is not None
     subject = session.get_one(Subject, case.subject_id)
-    held = holds.is_held(session=session, case_id=case.id)
-    victim_view = disclose(
-        case_record(subject, case, safety_hold=held),
-        audience=Audience.VICTIM_VERIFIED,
-        policy=policy,
+    # A staff preview of what a verified victim receives: no recipient, nothing to account for.
+    victim_view = release(
+        session=session, policy=policy, audience=Audience.VICTIM_VERIFIED, case=case
     )
     links = session.exec(
         select(VictimCaseLink)

@@ -6,22 +6,19 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from voice.auth import victim_signin
-from voice.deps import (
-    AccountingWriterDep,
-    CurrentVictimId,
-    EngineDep,
-    PolicyDep,
-    SessionDep,
-    SettingsDep,
-)
+from voice.audit.deps import AccountingWriterDep
+from voice.auth.deps import CurrentVictimId
+from voice.deps import EngineDep, SessionDep, SettingsDep
+from voice.disclosure.deps import PolicyDep
+from voice.errors import refused
 from voice.notify.adapters.base import EmailSender
 from voice.selfservice import service
 from voice.selfservice.links import send_sign_in_link
+from voice.victims import signin as victim_signin
 
 router = APIRouter(prefix="/api/v1/self-service", tags=["self-service"])
 _bearer = HTTPBearer(auto_error=False)
@@ -104,12 +101,13 @@ def _refusal(exc: victim_signin.SignInRefused) -> HTTPException:
 
 @router.post(
     "/sign-in",
+    response_model=SessionPublic,
     summary="Sign in with a Victim ID and PIN",
     responses={**_REFUSED, **_THROTTLED},
 )
 def sign_in(
     body: SignIn, request: Request, session: SessionDep, settings: SettingsDep
-) -> SessionPublic:
+) -> SessionPublic | JSONResponse:
     try:
         issued = victim_signin.sign_in_with_pin(
             session=session,
@@ -119,15 +117,15 @@ def sign_in(
             settings=settings,
         )
     except victim_signin.SignInRefused as exc:
-        session.commit()  # the failure counts, even though the request fails
-        raise _refusal(exc) from exc
-    session.commit()
+        # Answered, not raised: the failure counts, so the request's unit of work commits it.
+        return refused(_refusal(exc))
     return SessionPublic(access_token=issued.token, expires_at=issued.expires_at)
 
 
 @router.post(
     "/sign-in-link",
     status_code=202,
+    response_model=Accepted,
     summary="Email a one-time sign-in link to the victim's verified address",
     responses=_THROTTLED,
 )
@@ -137,7 +135,7 @@ def request_sign_in_link(
     session: SessionDep,
     settings: SettingsDep,
     background: BackgroundTasks,
-) -> Accepted:
+) -> Accepted | JSONResponse:
     try:
         wanted = victim_signin.request_link(
             session=session,
@@ -146,9 +144,7 @@ def request_sign_in_link(
             settings=settings,
         )
     except victim_signin.SignInRefused as exc:
-        session.commit()
-        raise _refusal(exc) from exc
-    session.commit()
+        return refused(_refusal(exc))  # as above: the attempt counts
     if wanted.email is not None:
         sender: EmailSender = request.app.state.sign_in_email
         background.add_task(
@@ -174,7 +170,6 @@ def redeem_sign_in_link(
         issued = victim_signin.redeem_link(session=session, token=body.token, settings=settings)
     except victim_signin.SignInRefused as exc:
         raise _refusal(exc) from exc
-    session.commit()
     return SessionPublic(access_token=issued.token, expires_at=issued.expires_at)
 
 
@@ -186,7 +181,6 @@ def sign_out(
 ) -> Response:
     if credentials is not None:
         victim_signin.sign_out(session=session, token=credentials.credentials)
-        session.commit()
     return Response(status_code=204)
 
 

@@ -6,8 +6,9 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 
 from voice.api_common import NOT_FOUND
-from voice.deps import CurrentVictim, IdPath, SessionDep
+from voice.deps import IdPath, SessionDep
 from voice.selfservice import service
+from voice.victims.deps import CurrentVictim
 
 router = APIRouter(prefix="/api/v1/self-service", tags=["self-service"])
 
@@ -42,4 +43,3 @@ def my_pending_notices(victim: CurrentVictim, session: SessionDep) -> PendingNot
 def acknowledge(event_id: IdPath, victim: CurrentVictim, session: SessionDep) -> None:
     if not service.acknowledge_notice(session=session, victim=victim, event_id=event_id):
         raise HTTPException(status_code=404, detail="no notice waiting for acknowledgement")
-    session.commit()

@@ -14,9 +14,10 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from voice.auth import victim_signin
-from voice.deps import PolicyDep, SessionDep, SettingsDep
+from voice.deps import SessionDep, SettingsDep
+from voice.disclosure.deps import PolicyDep
 from voice.selfservice import service
+from voice.victims import signin as victim_signin
 from voice.victims.models import Victim
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -46,7 +47,6 @@ def use_link(
     victim = victim_signin.victim_for_session(session=session, token=issued.token)
     assert isinstance(victim, Victim)
     views = service.linked_cases(session=session, victim=victim, policy=policy)
-    session.commit()
     shown: dict[str, object] = {
         "cases": views,
         "lang": victim.preferred_language,

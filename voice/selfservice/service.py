@@ -9,16 +9,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from voice.audit import chain as accounting
+from voice.audit import service as disclosure_service
+from voice.audit.group_commit import AccountingWriter
 from voice.cases.models import Case, CaseEvent, Subject
 from voice.database import UTCDateTime, read_only, run_read, utcnow
-from voice.disclosure import accounting, holds
-from voice.disclosure import service as disclosure_service
-from voice.disclosure.audiences import Audience
-from voice.disclosure.filter import disclose
-from voice.disclosure.group_commit import AccountingWriter
 from voice.disclosure.policy import Policy
-from voice.disclosure.records import CASE_COLUMNS, SUBJECT_COLUMNS, case_record_of
-from voice.notify import ack
+from voice.disclosure.release import CASE_COLUMNS, SUBJECT_COLUMNS, Audience, release_row
+from voice.holds import service as holds
+from voice.notify.callbacks import acknowledgements as ack
 from voice.notify.models import AckChannel
 from voice.victims.models import VerificationStatus, Victim, VictimCaseLink
 
@@ -67,15 +66,17 @@ def _disclose_linked(
     rows = connection.execute(_LINKED, {"victim_id": victim_id, "now": utcnow()})
     for row in rows:
         relationship, status, case_id, held = row[:_FIRST_SUBJECT]
-        record = case_record_of(
-            dict(zip(SUBJECT_COLUMNS, row[_FIRST_SUBJECT:_FIRST_CASE], strict=True)),
-            dict(zip(CASE_COLUMNS, row[_FIRST_CASE:], strict=True)),
-            safety_hold=bool(held),
-        )
         verified = status == VerificationStatus.VERIFIED
         # Until a liaison verifies the relationship, a registrant sees only what is public.
         audience = Audience.VICTIM_VERIFIED if verified else Audience.VICTIM_PENDING
-        view = disclose(record, audience=audience, policy=policy)
+        # The one door, for rows this read fetched itself; the caller accounts before answering.
+        view = release_row(
+            dict(zip(SUBJECT_COLUMNS, row[_FIRST_SUBJECT:_FIRST_CASE], strict=True)),
+            dict(zip(CASE_COLUMNS, row[_FIRST_CASE:], strict=True)),
+            held=bool(held),
+            audience=audience,
+            policy=policy,
+        )
         releases.append(disclosure_service.Release(view=view, case_id=case_id))
         views.append(
             LinkedCaseView(

@@ -6,9 +6,12 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
+    from voice.audit.api import router as accounting
     from voice.auth.api import router as identity
     from voice.cases.api import router as cases
-    from voice.disclosure.api import router as accounting
+    from voice.disclosure.api import router as case_views
+    from voice.holds.api import router as holds
+    from voice.notify.api import router as notices
     from voice.victims.api import router as victims
 
-    return [identity, cases, victims, accounting]
+    return [identity, cases, case_views, notices, holds, victims, accounting]

@@ -5,24 +5,22 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from voice.api_common import NOT_FOUND, Page, get_or_404, page_params, paginate
+from voice.auth.deps import CurrentStaff
 from voice.cases.models import Case
-from voice.database import utcnow
-from voice.deps import CurrentStaff, IdPath, SessionDep
-from voice.notify.models import Notification
+from voice.deps import IdPath, SessionDep
 from voice.pii import keyring
-from voice.victims import service
-from voice.victims.models import VerificationStatus, Victim, VictimCaseLink
+from voice.victims import key_rotation, service
+from voice.victims.models import Victim, VictimCaseLink
 from voice.victims.schemas import (
     LinkCreate,
     LinkPublic,
     LinksPublic,
     LinkUpdate,
-    NotificationPublic,
-    NotificationsPublic,
     PinIssued,
     VictimCreate,
     VictimPublic,
@@ -67,7 +65,6 @@ def register(body: VictimCreate, session: SessionDep, staff: CurrentStaff) -> Vi
         email=str(body.email) if body.email else None,
         phone=body.phone,
     )
-    session.commit()
     assert victim.victim_code is not None
     return VictimRegistered(victim=public(victim), victim_id=victim.victim_code, pin=pin)
 
@@ -101,49 +98,31 @@ def get_victim(victim_id: IdPath, session: SessionDep) -> VictimPublic:
 @router.patch("/victims/{victim_id}", responses=NOT_FOUND, summary="Update a victim")
 def update_victim(victim_id: IdPath, body: VictimUpdate, session: SessionDep) -> VictimPublic:
     victim = get_or_404(session, Victim, victim_id, "victim")
-    changes = body.model_dump(exclude_unset=True)
-    # null clears a contact point; a name or language cannot be cleared.
-    cleared = sorted(
-        n
-        for n in ("first_name", "last_name", "preferred_language")
-        if n in changes and changes[n] is None
-    )
-    if cleared:
-        raise HTTPException(status_code=422, detail=f"cannot be cleared: {', '.join(cleared)}")
-    if "email" in changes and changes["email"] != victim.email:
-        victim.email_verified = False  # a new address must be proven again
-    if "phone" in changes and changes["phone"] != victim.phone:
-        victim.phone_verified = False
-    for name, value in changes.items():
-        setattr(victim, name, str(value) if name == "email" and value else value)
-    session.add(victim)
-    session.commit()
+    try:
+        service.update_victim(
+            session=session, victim=victim, changes=body.model_dump(exclude_unset=True)
+        )
+    except service.VictimUpdateError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
     return public(victim)
 
 
 @router.post("/victims/{victim_id}/verify", responses=NOT_FOUND, summary="Verify identity")
 def verify_victim(victim_id: IdPath, session: SessionDep) -> VictimPublic:
     victim = get_or_404(session, Victim, victim_id, "victim")
-    victim.verified_at = victim.verified_at or utcnow()
-    session.add(victim)
-    session.commit()
-    return public(victim)
+    return public(service.verify_identity(session=session, victim=victim))
 
 
 @router.post("/victims/{victim_id}/deactivate", responses=NOT_FOUND, summary="Deactivate")
 def deactivate_victim(victim_id: IdPath, session: SessionDep) -> VictimPublic:
     victim = get_or_404(session, Victim, victim_id, "victim")
-    victim.active = False  # stops sign-in, sessions and notifications at once
-    session.add(victim)
-    session.commit()
-    return public(victim)
+    return public(service.deactivate(session=session, victim=victim))
 
 
 @router.post("/victims/{victim_id}/reset-pin", responses=NOT_FOUND, summary="Issue a new PIN")
 def reset_pin(victim_id: IdPath, session: SessionDep) -> PinIssued:
     victim = get_or_404(session, Victim, victim_id, "victim")
     pin = service.reset_pin(session=session, victim=victim)
-    session.commit()
     assert victim.victim_code is not None
     return PinIssued(victim_id=victim.victim_code, pin=pin)
 
@@ -184,45 +163,30 @@ def create_link(victim_id: IdPath, body: LinkCreate, session: SessionDep) -> Lin
             )
     except IntegrityError as exc:
         raise HTTPException(status_code=409, detail="the victim is already linked") from exc
-    session.commit()
     return link_public(link)
 
 
 @router.patch("/links/{link_id}", responses=NOT_FOUND, summary="Change a link's preferences")
 def update_link(link_id: IdPath, body: LinkUpdate, session: SessionDep) -> LinkPublic:
     link = get_or_404(session, VictimCaseLink, link_id, "link")
-    for name, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
-        setattr(link, name, value)
-    session.add(link)
-    session.commit()
-    return link_public(link)
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    return link_public(service.update_link(session=session, link=link, changes=changes))
 
 
 @router.post("/links/{link_id}/verify", responses=NOT_FOUND, summary="Verify the relationship")
 def verify_link(link_id: IdPath, session: SessionDep) -> LinkPublic:
     link = get_or_404(session, VictimCaseLink, link_id, "link")
-    if link.verification_status != VerificationStatus.VERIFIED:
-        link.verification_status = VerificationStatus.VERIFIED
-        link.verified_at = utcnow()
-        session.add(link)
-        session.commit()
-    return link_public(link)
+    return link_public(service.verify_link(session=session, link=link))
 
 
-@router.get(
-    "/victims/{victim_id}/notifications", responses=NOT_FOUND, summary="Notices sent to a victim"
-)
-def victim_notifications(
-    victim_id: IdPath, session: SessionDep, page: PageDep
-) -> NotificationsPublic:
-    get_or_404(session, Victim, victim_id, "victim")
-    query = (
-        select(Notification)
-        .join(VictimCaseLink, col(VictimCaseLink.id) == col(Notification.link_id))
-        .where(VictimCaseLink.victim_id == victim_id)
-        .order_by(col(Notification.id).desc())
-    )
-    rows, count = paginate(session, query, page)
-    return NotificationsPublic(
-        data=[NotificationPublic.model_validate(r, from_attributes=True) for r in rows], count=count
+class KeyUsage(BaseModel):
+    current_key_id: str
+    values_per_key: dict[str, int]
+
+
+@router.get("/admin/pii-keys", summary="How many encrypted values sit under each key")
+def pii_keys(session: SessionDep) -> KeyUsage:
+    return KeyUsage(
+        current_key_id=keyring.active().current_id,
+        values_per_key=key_rotation.key_usage(session=session),
     )

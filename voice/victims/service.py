@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session, select
 
 from voice.auth import credentials
@@ -93,4 +95,62 @@ def link_victim(
     )
     session.add(link)
     session.flush()
+    return link
+
+
+class VictimUpdateError(ValueError):
+    """A change a registrant's record cannot take."""
+
+
+def update_victim(*, session: Session, victim: Victim, changes: dict[str, Any]) -> Victim:
+    """Apply ``changes``; ``None`` clears a contact point, but a name or language cannot be
+    cleared. A changed contact point must be proven again."""
+    cleared = sorted(
+        n
+        for n in ("first_name", "last_name", "preferred_language")
+        if n in changes and changes[n] is None
+    )
+    if cleared:
+        raise VictimUpdateError(f"cannot be cleared: {', '.join(cleared)}")
+    if "email" in changes and changes["email"] != victim.email:
+        victim.email_verified = False
+    if "phone" in changes and changes["phone"] != victim.phone:
+        victim.phone_verified = False
+    for name, value in changes.items():
+        setattr(victim, name, str(value) if name == "email" and value else value)
+    session.add(victim)
+    session.flush()
+    return victim
+
+
+def verify_identity(*, session: Session, victim: Victim) -> Victim:
+    victim.verified_at = victim.verified_at or utcnow()
+    session.add(victim)
+    session.flush()
+    return victim
+
+
+def deactivate(*, session: Session, victim: Victim) -> Victim:
+    victim.active = False  # stops sign-in, sessions and notifications at once
+    session.add(victim)
+    session.flush()
+    return victim
+
+
+def update_link(
+    *, session: Session, link: VictimCaseLink, changes: dict[str, Any]
+) -> VictimCaseLink:
+    for name, value in changes.items():
+        setattr(link, name, value)
+    session.add(link)
+    session.flush()
+    return link
+
+
+def verify_link(*, session: Session, link: VictimCaseLink) -> VictimCaseLink:
+    if link.verification_status != VerificationStatus.VERIFIED:
+        link.verification_status = VerificationStatus.VERIFIED
+        link.verified_at = utcnow()
+        session.add(link)
+        session.flush()
     return link

@@ -14,8 +14,8 @@ from typing import Any
 from sqlmodel import Session
 
 from voice.notify import alerts
+from voice.notify.callbacks.receipts import notification_id_from_reference
 from voice.notify.models import Channel, DeliveryReceipt, Notification
-from voice.notify.receipts import notification_id_from_reference
 from voice.victims.models import Victim, VictimCaseLink
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """Delivering messages that staff write to victims, once the outbound scan lets them go.
 
-A message leaves only through the gate in ``voice.disclosure.messages``: clean, or held on a
+A message leaves only through the gate in ``voice.messages.gate``: clean, or held on a
 finding and approved by a supervisor who is not its author. The worker claims sendable messages
 with the same leased claims as notifications (ADR 0001), checks the gate and the recipient again
 at send time, sends through the channel's adapter, and accounts for the release.
@@ -15,12 +15,12 @@ from types import MappingProxyType
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
+from voice.audit import service as disclosure_service
 from voice.database import transaction, utcnow
-from voice.disclosure import service as disclosure_service
 from voice.disclosure.audiences import Audience
-from voice.disclosure.filter import DisclosedView
-from voice.disclosure.messages import SENDABLE, MessageStatus, ready_to_send
-from voice.disclosure.models import StaffMessage
+from voice.disclosure.release import DisclosedView
+from voice.messages.gate import SENDABLE, MessageStatus, ready_to_send
+from voice.messages.models import StaffMessage
 from voice.notify import contacts, leases
 from voice.notify.adapters.base import DeliveryError, OutgoingEmail, OutgoingSms
 from voice.notify.models import Channel

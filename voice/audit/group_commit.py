@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from voice.disclosure import accounting
-from voice.disclosure.service import Disclosures, accounting_rows
+from voice.audit import chain as accounting
+from voice.audit.service import Disclosures, accounting_rows
 
 log = logging.getLogger(__name__)
 

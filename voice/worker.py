@@ -14,7 +14,8 @@ from sqlalchemy.engine import Engine
 from voice.config import Settings
 from voice.database import transaction
 from voice.disclosure.policy import Policy
-from voice.notify import periodic, staff_messages
+from voice.messages import delivery as staff_messages
+from voice.notify import escalation as periodic
 from voice.notify.adapters import build_email_sender, build_sms_sender
 from voice.notify.tasks import WorkerContext, run_once
 

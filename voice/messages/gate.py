@@ -13,8 +13,8 @@ from enum import StrEnum
 from sqlmodel import Session
 
 from voice.database import utcnow
-from voice.disclosure.models import StaffMessage
-from voice.disclosure.textscan import scan
+from voice.messages.models import StaffMessage
+from voice.messages.scan import scan
 from voice.victims.models import VictimCaseLink
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,8 @@ from sqlmodel import Session, col, select
 
 from voice.cases.models import CaseEvent
 from voice.config import Settings
-from voice.notify import ack, contacts
+from voice.notify import contacts
+from voice.notify.callbacks import acknowledgements as ack
 from voice.notify.models import (
     CRITICAL_EVENT_TYPES,
     AckChannel,

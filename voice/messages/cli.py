@@ -11,8 +11,8 @@ from sqlmodel import col, select
 
 from voice.config import get_settings
 from voice.database import make_engine, transaction
-from voice.disclosure import messages
-from voice.disclosure.models import StaffMessage
+from voice.messages import gate as messages
+from voice.messages.models import StaffMessage
 
 
 def _summary(message: StaffMessage) -> dict[str, Any]:
@@ -69,7 +69,7 @@ def cmd_message(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(commands: Any) -> None:
+def register(commands: Any) -> None:
     message = commands.add_parser(
         "message", help="staff messages to victims: submit, approve or reject a held one, list"
     )

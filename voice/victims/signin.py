@@ -11,19 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from voice.auth import credentials
+from voice.auth import credentials, victim_sessions
 from voice.auth.models import SignInLink, SignInThrottle, VictimSession
 from voice.config import Settings
-from voice.database import UTCDateTime, utcnow
+from voice.database import utcnow
 from voice.pii import keyring
 from voice.victims import service as victim_service
 from voice.victims.models import Victim
 
-SESSION_PREFIX = "vss_"
 LINK_PREFIX = "vsl_"
 
 
@@ -121,39 +119,10 @@ def sign_in_with_pin(
 
 def create_session(*, session: Session, victim: Victim, settings: Settings) -> IssuedSession:
     assert victim.id is not None
-    token = credentials.new_token(SESSION_PREFIX)
-    expires_at = utcnow() + timedelta(minutes=settings.victim_session_minutes)
-    session.add(
-        VictimSession(
-            token_hash=credentials.hash_token(token), victim_id=victim.id, expires_at=expires_at
-        )
+    token, expires_at = victim_sessions.issue(
+        session=session, victim_id=victim.id, minutes=settings.victim_session_minutes
     )
-    session.flush()
     return IssuedSession(token=token, expires_at=expires_at)
-
-
-_SIGNED_IN = (
-    sa.select(col(VictimSession.victim_id))
-    .join(Victim, col(Victim.id) == col(VictimSession.victim_id))
-    .where(
-        col(VictimSession.token_hash) == sa.bindparam("token_hash"),
-        col(VictimSession.revoked_at).is_(None),
-        col(VictimSession.expires_at) > sa.bindparam("now", type_=UTCDateTime),
-        col(Victim.active).is_(True),
-    )
-)
-
-
-def victim_id_for_session(*, connection: sa.Connection, token: str) -> int | None:
-    """The signed-in victim's id, if the session is live and the victim active.
-
-    Checked on every self-service request, so it reads one column with a prebuilt statement and
-    decrypts nothing; ``victim_for_session`` loads the whole victim.
-    """
-    found: int | None = connection.execute(
-        _SIGNED_IN, {"token_hash": credentials.hash_token(token), "now": utcnow()}
-    ).scalar()
-    return found
 
 
 def victim_for_session(*, session: Session, token: str) -> Victim | None:
@@ -170,14 +139,7 @@ def victim_for_session(*, session: Session, token: str) -> Victim | None:
     return victim
 
 
-def sign_out(*, session: Session, token: str) -> None:
-    row = session.exec(
-        select(VictimSession).where(VictimSession.token_hash == credentials.hash_token(token))
-    ).first()
-    if row is not None and row.revoked_at is None:
-        row.revoked_at = utcnow()
-        session.add(row)
-        session.flush()
+sign_out = victim_sessions.sign_out
 
 
 def request_link(

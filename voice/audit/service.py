@@ -2,16 +2,49 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from enum import Enum
+from typing import Any, Protocol
 
 from sqlmodel import Session
 
-from voice.disclosure import accounting
-from voice.disclosure.filter import DisclosedView
-from voice.disclosure.models import DisclosureRecord
-from voice.disclosure.policy import Policy
+from voice.audit import chain as accounting
+from voice.audit.models import DisclosureRecord
+
+
+class Withheld(Protocol):
+    @property
+    def field(self) -> str: ...
+    @property
+    def rule_id(self) -> str: ...
+    @property
+    def basis(self) -> str: ...
+
+
+class DisclosedView(Protocol):
+    """What the accounting reads of a release (``voice.disclosure.filter.DisclosedView``).
+
+    A protocol rather than an import: the accounting sits below the disclosure filter, which
+    writes to it, and must not depend on it in turn.
+    """
+
+    @property
+    def audience(self) -> Enum: ...
+    @property
+    def released(self) -> Mapping[str, Any]: ...
+    @property
+    def withheld(self) -> Sequence[Withheld]: ...
+
+
+class Policy(Protocol):
+    """The policy's identity, as every accounting record carries it."""
+
+    @property
+    def version(self) -> str: ...
+    @property
+    def sha256(self) -> str: ...
+
 
 # Why data goes out, by channel, where the caller does not say.
 PURPOSES = {

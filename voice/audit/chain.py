@@ -20,8 +20,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from voice.audit.models import DisclosureChainHead, DisclosureRecord, RecipientReference
 from voice.database import utcnow
-from voice.disclosure.models import DisclosureChainHead, DisclosureRecord, RecipientReference
 
 GENESIS = "0" * 64
 # Any fixed 64-bit number will do; it only has to differ from other advisory locks in use.

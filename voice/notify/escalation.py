@@ -33,7 +33,7 @@ from voice.victims.models import VictimCaseLink
 log = logging.getLogger(__name__)
 
 # Notices not meant to reach the victim: nothing to acknowledge, nobody to call.
-_NOT_OWED = (NotificationStatus.CANCELLED, NotificationStatus.HELD)
+_NOT_OWED = (NotificationStatus.CANCELLED, NotificationStatus.PAUSED)
 
 
 @dataclass(frozen=True)

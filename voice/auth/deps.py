@@ -1,0 +1,83 @@
+"""Who is calling: the access check every route passes, and the principal it resolved."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from voice.auth import access, matrix
+from voice.auth.machine import MachineTokenVerifier
+from voice.auth.principals import ANONYMOUS, Principal, PrincipalKind
+from voice.config import Settings
+from voice.database import run_read
+from voice.deps import SettingsDep
+
+_bearer = HTTPBearer(auto_error=False)
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def _resolve(request: Request, settings: Settings) -> Principal:
+    verifier: MachineTokenVerifier = request.app.state.machine_verifier
+    engine = request.app.state.engine
+    return access.resolve(request, engine=engine, settings=settings, verifier=verifier)
+
+
+async def authorize(request: Request, settings: SettingsDep) -> None:
+    """Runs before every route: the matrix in voice/auth/matrix.py decides."""
+    grants = matrix.allowed(request.method, access.route_template(request))
+    if grants is None:  # unreachable while create_app checks the routes; fail closed anyway
+        raise HTTPException(status_code=403, detail="this route has no access rule")
+    if matrix.PUBLIC in grants or matrix.ROUTE_CREDENTIAL in grants:
+        # Public routes never look at credentials, so a stale token cannot break sign-in; and a
+        # route that checks a credential of its own (a provider's signature, the bounce
+        # mailbox's token) gets its Authorization header untouched.
+        request.state.principal = ANONYMOUS
+        return
+    if access.presents_victim_session(request):
+        # One indexed read of the session: database.run_read decides where it runs.
+        principal = await run_read(request.app.state.engine, _resolve, request, settings)
+    else:
+        principal = await run_in_threadpool(_resolve, request, settings)
+    request.state.principal = principal
+    if not access.admits(grants, principal):
+        raise access.deny(request, principal, settings)
+    if principal.kind is PrincipalKind.STAFF and request.method not in access.SAFE_METHODS:
+        await access.check_csrf(request)
+
+
+async def get_principal(request: Request) -> Principal:
+    """The caller, as ``authorize`` (which runs before every route) resolved it."""
+    principal: Principal = getattr(request.state, "principal", ANONYMOUS)
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+async def require_ingest_client(principal: PrincipalDep) -> Principal:
+    """Upstream systems: a machine client holding ``events:write`` (checked by the matrix)."""
+    if principal.kind is not PrincipalKind.MACHINE:
+        raise HTTPException(status_code=403, detail="a machine client is required")
+    return principal
+
+
+async def current_victim_id(principal: PrincipalDep) -> int:
+    """The signed-in victim's id (``authorize`` checked the session). Routes reach only this
+    victim's own rows from here."""
+    if principal.victim_id is None:
+        raise HTTPException(status_code=401, detail="victim sign-in is required")
+    return principal.victim_id
+
+
+async def current_staff(principal: PrincipalDep) -> Principal:
+    if principal.kind is not PrincipalKind.STAFF:
+        raise HTTPException(status_code=403, detail="staff sign-in is required")
+    return principal
+
+
+IngestClient = Annotated[Principal, Depends(require_ingest_client)]
+CurrentVictimId = Annotated[int, Depends(current_victim_id)]
+CurrentStaff = Annotated[Principal, Depends(current_staff)]

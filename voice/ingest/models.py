@@ -1,0 +1,36 @@
+"""Tables of spillage containment: quarantined events and the alerts security staff see."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from voice.database import UTCDateTime, utcnow
+
+
+class QuarantinedEvent(SQLModel, table=True):
+    """An event that arrived carrying a classified marking: only its id, hash and rule."""
+
+    __tablename__ = "quarantined_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    quarantine_id: str = Field(sa_type=sa.String(36), unique=True)
+    payload_sha256: str = Field(sa_type=sa.String(64), unique=True)
+    rule_id: str = Field(sa_type=sa.String(64))
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SecurityAlert(SQLModel, table=True):
+    """An alert for security staff; it outlives the quarantine row it is about."""
+
+    __tablename__ = "security_alert"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(sa_type=sa.String(32))
+    rule_id: str = Field(sa_type=sa.String(64))
+    quarantine_id: str | None = Field(default=None, sa_type=sa.String(36), index=True)
+    raised_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_by: str | None = Field(default=None, sa_type=sa.String(200))

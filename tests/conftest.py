@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
@@ -77,3 +78,25 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         machine_audience=identity.AUDIENCE,
         machine_jwks=identity.JWKS,
     )
+
+
+@pytest.fixture
+def voice_env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> Iterator[None]:
+    """The environment a ``voice`` command reads: this test's database and a private outbox."""
+    from voice.config import get_settings
+
+    monkeypatch.setenv("VOICE_DATABASE_URL", database_url)
+    monkeypatch.setenv("VOICE_ENVIRONMENT", "test")
+    monkeypatch.setenv("VOICE_OUTBOX_DIR", str(tmp_path / "outbox"))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def client(committed_engine: Engine, settings: Settings) -> Iterator[TestClient]:
+    """The application over this test's committed database, with its lifespan running."""
+    from voice.app import create_app
+
+    with TestClient(create_app(settings, engine=committed_engine)) as client:
+        yield client

@@ -12,16 +12,7 @@ from sqlmodel import Session, func, select
 from tests import factories
 from voice import cli
 from voice.cases.models import CaseEvent
-from voice.config import get_settings
 from voice.ingest.validation import CONTRACT_PATH
-
-
-@pytest.fixture
-def voice_env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> None:
-    monkeypatch.setenv("VOICE_DATABASE_URL", database_url)
-    monkeypatch.setenv("VOICE_ENVIRONMENT", "test")
-    monkeypatch.setenv("VOICE_OUTBOX_DIR", str(tmp_path / "outbox"))
-    get_settings.cache_clear()
 
 
 def _count(engine: Engine) -> int:

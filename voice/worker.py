@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 import uuid
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -16,10 +17,14 @@ from voice.database import transaction
 from voice.disclosure.policy import Policy
 from voice.messages import delivery as staff_messages
 from voice.notify import escalation as periodic
+from voice.notify import outbox
 from voice.notify.adapters import build_email_sender, build_sms_sender
-from voice.notify.tasks import WorkerContext, run_once
+from voice.notify.tasks import NOTIFICATIONS, WorkerContext
 
 log = logging.getLogger(__name__)
+
+# Every kind of outbox row the worker delivers, through the one delivery loop.
+OUTBOXES: tuple[outbox.Outbox[Any], ...] = (NOTIFICATIONS, staff_messages.STAFF_MESSAGES)
 
 
 def make_context(*, engine: Engine, settings: Settings, policy: Policy) -> WorkerContext:
@@ -55,7 +60,7 @@ def run_worker(ctx: WorkerContext, *, stop: threading.Event, once: bool = False)
             if time.monotonic() >= next_periodic:
                 next_periodic = time.monotonic() + ctx.settings.periodic_interval_seconds
                 run_periodic_jobs(ctx)
-            claimed = run_once(ctx) + staff_messages.run_once(ctx)
+            claimed = sum(outbox.run_once(ctx, kind) for kind in OUTBOXES)
         except Exception as exc:
             # The database may be briefly unreachable; keep the worker alive and try again.
             log.error("worker loop error (%s); retrying", type(exc).__name__)

@@ -7,25 +7,15 @@ import hmac
 import json
 import threading
 import time
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from fastapi.testclient import TestClient
 from joserfc.jwk import RSAKey
-from sqlalchemy.engine import Engine
 
 from tests import factories
 from tests.identity import AUDIENCE, ISSUER, OTHER_KEY, bearer, machine_token
-from voice.app import create_app
 from voice.auth.machine import InvalidToken, KeyCache, MachineTokenVerifier
-from voice.config import Settings
-
-
-@pytest.fixture
-def client(committed_engine: Engine, settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, engine=committed_engine)) as client:
-        yield client
 
 
 def _unsigned(claims: dict[str, object]) -> str:

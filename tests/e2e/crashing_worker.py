@@ -16,7 +16,7 @@ from pathlib import Path
 from voice.config import get_settings
 from voice.database import make_engine
 from voice.disclosure.policy import cached_policy, default_policy_path
-from voice.notify import tasks
+from voice.notify import outbox, tasks
 from voice.notify.adapters.base import OutgoingEmail, OutgoingSms
 from voice.worker import make_context
 
@@ -28,20 +28,22 @@ def main(mode: str, marker: Path) -> None:
         settings=settings,
         policy=cached_policy(default_policy_path()),
     )
-    real_send = tasks._send
+    real_attempt = outbox.attempt
     sent: list[str] = []
 
-    def hanging_send(ctx: tasks.WorkerContext, message: OutgoingEmail | OutgoingSms) -> str:
+    def hanging_attempt(
+        ctx: tasks.WorkerContext, message: OutgoingEmail | OutgoingSms
+    ) -> outbox.SendResult:
         if mode == "mid-batch" and len(sent) < int(os.environ["CRASH_AFTER_SENDS"]):
             sent.append(message.reference)
-            return real_send(ctx, message)
+            return real_attempt(ctx, message)
         if mode == "after-send":
-            real_send(ctx, message)
+            real_attempt(ctx, message)
         marker.write_text(message.reference)
         time.sleep(3600)
         raise SystemExit("not killed")
 
-    tasks._send = hanging_send
+    outbox.attempt = hanging_attempt
     tasks.run_once(ctx)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -24,10 +23,7 @@ from voice.notify.tasks import WorkerContext, run_once
 
 
 @pytest.fixture
-def guard_env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> Iterator[None]:
-    monkeypatch.setenv("VOICE_DATABASE_URL", database_url)
-    monkeypatch.setenv("VOICE_ENVIRONMENT", "test")
-    monkeypatch.setenv("VOICE_OUTBOX_DIR", str(tmp_path / "outbox"))
+def guard_env(voice_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("VOICE_GUARD_MAX_CRITICAL_EVENTS", "2")
     monkeypatch.setenv("VOICE_GUARD_MIN_EVENTS", "1000")  # the share rule stays out of the way
     get_settings.cache_clear()

@@ -1,31 +1,32 @@
 """Delivering messages that staff write to victims, once the outbound scan lets them go.
 
 A message leaves only through the gate in ``voice.messages.gate``: clean, or held on a
-finding and approved by a supervisor who is not its author. The worker claims sendable messages
-with the same leased claims as notifications (ADR 0001), checks the gate and the recipient again
-at send time, sends through the channel's adapter, and accounts for the release.
+finding and approved by a supervisor who is not its author. The worker delivers them through
+the same loop as notifications (``voice.notify.outbox``): it checks the gate and the recipient
+again at send time, sends through the channel's adapter, and accounts for the release.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from voice.audit import service as disclosure_service
-from voice.database import transaction, utcnow
-from voice.disclosure.audiences import Audience
-from voice.disclosure.release import DisclosedView
+from voice.database import utcnow
+from voice.disclosure.release import Audience, DisclosedView
 from voice.messages.gate import SENDABLE, MessageStatus, ready_to_send
 from voice.messages.models import StaffMessage
-from voice.notify import contacts, leases
-from voice.notify.adapters.base import DeliveryError, OutgoingEmail, OutgoingSms
+from voice.notify import contacts, leases, outbox
+from voice.notify.adapters.base import OutgoingEmail, OutgoingSms
 from voice.notify.models import Channel
 from voice.notify.prepare import message_id_for
-from voice.notify.tasks import WorkerContext, _backoff
+from voice.notify.tasks import WorkerContext
 from voice.victims.models import VerificationStatus, Victim, VictimCaseLink
 
 log = logging.getLogger(__name__)
@@ -97,56 +98,112 @@ def _prepare(
     ), victim
 
 
+@dataclass(frozen=True)
+class ReadyMessage:
+    """A claimed message that passed every check, and what its settle needs."""
+
+    row_id: int
+    message: OutgoingEmail | OutgoingSms
+    victim_id: int
+    case_id: int
+    attempts: int
+    was: MessageStatus
+
+
+class StaffMessageOutbox:
+    """Staff messages, as the delivery loop sees them."""
+
+    def claim(self, session: Session, ctx: WorkerContext, now: datetime) -> list[int]:
+        return claim(
+            session=session,
+            worker_id=ctx.worker_id,
+            now=now,
+            lease_seconds=ctx.settings.worker_lease_seconds,
+            limit=ctx.settings.worker_batch_size,
+        )
+
+    def prepare(
+        self, session: Session, ctx: WorkerContext, ids: list[int]
+    ) -> tuple[list[ReadyMessage], dict[int, Any]]:
+        ready: list[ReadyMessage] = []
+        outcomes: dict[int, Any] = {}
+        for message_id in ids:
+            message = session.get_one(StaffMessage, message_id)
+            if message.claimed_by != ctx.worker_id or message.status != MessageStatus.SENDING:
+                outcomes[message_id] = None
+                continue
+            prepared = _prepare(session, ctx, message)
+            if isinstance(prepared, str):
+                held = _finish(
+                    session, ctx, message_id, status=MessageStatus.FAILED, last_error=prepared
+                )
+                log.info("staff message %s not sent: %s", message_id, prepared)
+                outcomes[message_id] = MessageStatus.FAILED if held else None
+                continue
+            outgoing, victim = prepared
+            assert victim.id is not None
+            was = MessageStatus.APPROVED if message.reviewed_by else MessageStatus.READY
+            ready.append(
+                ReadyMessage(
+                    message_id, outgoing, victim.id, message.case_id, message.attempts, was
+                )
+            )
+        return ready, outcomes
+
+    def settle(
+        self,
+        session: Session,
+        ctx: WorkerContext,
+        ready: list[ReadyMessage],
+        results: list[outbox.SendResult],
+    ) -> dict[int, Any]:
+        outcomes: dict[int, Any] = {}
+        for item, result in zip(ready, results, strict=True):
+            if result.provider_ref is None:
+                outcomes[item.row_id] = _failed(session, ctx, item, result)
+            else:
+                outcomes[item.row_id] = _sent(session, ctx, item, result.provider_ref)
+        return outcomes
+
+
+STAFF_MESSAGES = StaffMessageOutbox()
+
+
 def deliver(ctx: WorkerContext, message_id: int) -> MessageStatus | None:
     """Send one claimed message; its new status, or None when another worker took it over."""
-    with transaction(ctx.engine) as session:
-        message = session.get_one(StaffMessage, message_id)
-        if message.claimed_by != ctx.worker_id or message.status != MessageStatus.SENDING:
-            return None
-        prepared = _prepare(session, ctx, message)
-        if isinstance(prepared, str):
-            held = _finish(
-                session, ctx, message_id, status=MessageStatus.FAILED, last_error=prepared
-            )
-            log.info("staff message %s not sent: %s", message_id, prepared)
-            return MessageStatus.FAILED if held else None
-        outgoing, victim = prepared
-        was = MessageStatus.APPROVED if message.reviewed_by else MessageStatus.READY
-        case_id, attempts = message.case_id, message.attempts
-    try:
-        if isinstance(outgoing, OutgoingEmail):
-            provider_ref = ctx.email.send(message=outgoing)
-        else:
-            provider_ref = ctx.sms.send(message=outgoing)
-    except DeliveryError as exc:
-        return _failed(ctx, message_id, exc.code, exc.retryable, attempts, was)
-    except Exception as exc:
-        return _failed(ctx, message_id, type(exc).__name__, True, attempts, was)
-    with transaction(ctx.engine) as session:
-        if not _finish(
-            session,
-            ctx,
-            message_id,
-            status=MessageStatus.SENT,
-            sent_at=utcnow(),
-            provider_ref=provider_ref[:200],
-        ):
-            return None
-        view = DisclosedView(
-            audience=Audience.VICTIM_VERIFIED,
-            released=MappingProxyType({RELEASED_FIELD: "(staff message)"}),
-        )
-        disclosure_service.record_disclosure(
-            session=session,
-            view=view,
-            policy=ctx.policy,
-            recipient_kind="victim",
-            recipient_id=str(victim.id),
-            channel=outgoing_channel(outgoing),
-            case_id=case_id,
-            purpose="staff_message",
-        )
-    log.info("staff message %s sent", message_id)
+    status: MessageStatus | None = outbox.deliver_batch(ctx, STAFF_MESSAGES, [message_id])[
+        message_id
+    ]
+    return status
+
+
+def _sent(
+    session: Session, ctx: WorkerContext, item: ReadyMessage, provider_ref: str
+) -> MessageStatus | None:
+    if not _finish(
+        session,
+        ctx,
+        item.row_id,
+        status=MessageStatus.SENT,
+        sent_at=utcnow(),
+        provider_ref=provider_ref[:200],
+    ):
+        return None
+    view = DisclosedView(
+        audience=Audience.VICTIM_VERIFIED,
+        released=MappingProxyType({RELEASED_FIELD: "(staff message)"}),
+    )
+    disclosure_service.record_disclosure(
+        session=session,
+        view=view,
+        policy=ctx.policy,
+        recipient_kind="victim",
+        recipient_id=str(item.victim_id),
+        channel=outgoing_channel(item.message),
+        case_id=item.case_id,
+        purpose="staff_message",
+    )
+    log.info("staff message %s sent", item.row_id)
     return MessageStatus.SENT
 
 
@@ -155,34 +212,23 @@ def outgoing_channel(outgoing: OutgoingEmail | OutgoingSms) -> str:
 
 
 def _failed(
-    ctx: WorkerContext,
-    message_id: int,
-    code: str,
-    retryable: bool,
-    attempts: int,
-    was: MessageStatus,
+    session: Session, ctx: WorkerContext, item: ReadyMessage, result: outbox.SendResult
 ) -> MessageStatus | None:
-    with transaction(ctx.engine) as session:
-        if retryable and attempts < ctx.settings.worker_max_attempts:
-            status, when = was, utcnow() + _backoff(attempts)
-        else:
-            status, when = MessageStatus.FAILED, utcnow()
-        held = _finish(
-            session, ctx, message_id, status=status, last_error=code[:500], next_attempt_at=when
-        )
-    log.warning("staff message %s failed (%s); now %s", message_id, code, status.value)
+    if result.retryable and item.attempts < ctx.settings.worker_max_attempts:
+        status, when = item.was, utcnow() + outbox.backoff(item.attempts)
+    else:
+        status, when = MessageStatus.FAILED, utcnow()
+    held = _finish(
+        session,
+        ctx,
+        item.row_id,
+        status=status,
+        last_error=result.code[:500],
+        next_attempt_at=when,
+    )
+    log.warning("staff message %s failed (%s); now %s", item.row_id, result.code, status.value)
     return status if held else None
 
 
 def run_once(ctx: WorkerContext) -> int:
-    with transaction(ctx.engine) as session:
-        ids = claim(
-            session=session,
-            worker_id=ctx.worker_id,
-            now=utcnow(),
-            lease_seconds=ctx.settings.worker_lease_seconds,
-            limit=ctx.settings.worker_batch_size,
-        )
-    for message_id in ids:
-        deliver(ctx, message_id)
-    return len(ids)
+    return outbox.run_once(ctx, STAFF_MESSAGES)

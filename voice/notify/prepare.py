@@ -44,6 +44,10 @@ class Prepared:
     retracted: DisclosedView | None = None
     retracted_event_id: int | None = None
 
+    @property
+    def row_id(self) -> int:
+        return self.notification_id
+
 
 def prepare(session: Session, ctx: WorkerContext, notification_id: int) -> Prepared | str:
     """Build the message, or return why this notification must not be sent."""

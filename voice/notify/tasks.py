@@ -8,10 +8,9 @@ stable reference per notification, so the repeat replaces rather than duplicates
 from __future__ import annotations
 
 import logging
-import random
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -19,14 +18,11 @@ from sqlmodel import Session, col, select
 
 from voice.audit import service as disclosure_service
 from voice.config import Settings
-from voice.database import transaction, utcnow
+from voice.database import utcnow
 from voice.disclosure.policy import Policy
-from voice.notify import alerts, contacts, leases
+from voice.notify import alerts, contacts, leases, outbox
 from voice.notify.adapters.base import (
-    DeliveryError,
     EmailSender,
-    OutgoingEmail,
-    OutgoingSms,
     SmsSender,
     awaits_receipts,
 )
@@ -116,43 +112,6 @@ def _finish(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _backoff(attempts: int) -> timedelta:
-    # Exponential with full jitter, so a provider outage does not end in a synchronised stampede.
-    ceiling = min(3600.0, 5.0 * 2 ** max(0, attempts - 1))
-    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))  # noqa: S311
-
-
-def _send(ctx: WorkerContext, message: OutgoingEmail | OutgoingSms) -> str:
-    if isinstance(message, OutgoingEmail):
-        return ctx.email.send(message=message)
-    return ctx.sms.send(message=message)
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    provider_ref: str | None = None
-    code: str = ""
-    retryable: bool = False
-
-
-def _attempt(ctx: WorkerContext, prepared: _Prepared) -> _Outcome:
-    try:
-        return _Outcome(provider_ref=_send(ctx, prepared.message))
-    except DeliveryError as exc:
-        return _Outcome(code=exc.code, retryable=exc.retryable)
-    except Exception as exc:
-        # An unexpected fault may be passing; it retries until the budget is spent.
-        return _Outcome(code=type(exc).__name__, retryable=True)
-
-
-def _send_all(ctx: WorkerContext, ready: list[_Prepared]) -> list[_Outcome]:
-    workers = min(max(1, ctx.settings.worker_send_concurrency), len(ready))
-    if workers == 1:
-        return [_attempt(ctx, prepared) for prepared in ready]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="voice-send") as pool:
-        return list(pool.map(lambda prepared: _attempt(ctx, prepared), ready))
-
-
 def deliver(ctx: WorkerContext, notification_id: int) -> NotificationStatus | None:
     """Send one claimed notification; return its new status (None if the lease was lost)."""
     return deliver_batch(ctx, [notification_id])[notification_id]
@@ -161,18 +120,32 @@ def deliver(ctx: WorkerContext, notification_id: int) -> NotificationStatus | No
 def deliver_batch(
     ctx: WorkerContext, notification_ids: list[int]
 ) -> dict[int, NotificationStatus | None]:
-    """Send claimed notifications: one read, the sends side by side, one write.
+    """Send claimed notifications through the one delivery loop (``voice.notify.outbox``).
 
-    No transaction is open while the sends run (on up to ``worker_send_concurrency`` threads).
-    The finish moves each row on only if this worker still holds its lease, and writes the
-    accounting of disclosures in the same commit. A crash anywhere leaves the rows leased, and
-    they are sent again, under the same reference, once the lease runs out.
+    The settle writes the accounting of disclosures in the same commit as the sent state.
     """
-    outcomes: dict[int, NotificationStatus | None] = {}
-    ready: list[_Prepared] = []
-    with transaction(ctx.engine) as session:
-        _preload(session, notification_ids)
-        for notification_id in notification_ids:
+    return outbox.deliver_batch(ctx, NOTIFICATIONS, notification_ids)
+
+
+class NotificationOutbox:
+    """Notifications, as the delivery loop sees them."""
+
+    def claim(self, session: Session, ctx: WorkerContext, now: datetime) -> list[int]:
+        return claim(
+            session=session,
+            worker_id=ctx.worker_id,
+            now=now,
+            lease_seconds=ctx.settings.worker_lease_seconds,
+            limit=ctx.settings.worker_batch_size,
+        )
+
+    def prepare(
+        self, session: Session, ctx: WorkerContext, ids: list[int]
+    ) -> tuple[list[_Prepared], dict[int, Any]]:
+        outcomes: dict[int, Any] = {}
+        ready: list[_Prepared] = []
+        _preload(session, ids)
+        for notification_id in ids:
             notification = session.get_one(Notification, notification_id)
             if notification.attempts > ctx.settings.worker_max_attempts:
                 # A row that keeps killing its workers must stop somewhere.
@@ -180,7 +153,8 @@ def deliver_batch(
                     session, ctx, notification_id, "attempt budget spent"
                 )
                 continue
-            prepared = _prepare(session, ctx, notification_id)
+            # Looked up on this module each time: tests and the crash harness replace it.
+            prepared = globals()["_prepare"](session, ctx, notification_id)
             if isinstance(prepared, _Prepared):
                 ready.append(prepared)
             elif prepared == "lease lost":
@@ -189,12 +163,19 @@ def deliver_batch(
                 outcomes[notification_id] = _fail(session, ctx, notification_id, prepared)
             else:
                 outcomes[notification_id] = _cancel(session, ctx, notification_id, prepared)
-    if not ready:
-        return outcomes
-    results = _send_all(ctx, ready)
-    with transaction(ctx.engine) as session:
-        outcomes.update(_settle_all(session, ctx, ready, results))
-    return outcomes
+        return ready, outcomes
+
+    def settle(
+        self,
+        session: Session,
+        ctx: WorkerContext,
+        ready: list[_Prepared],
+        results: list[outbox.SendResult],
+    ) -> dict[int, Any]:
+        return dict(_settle_all(session, ctx, ready, results))
+
+
+NOTIFICATIONS = NotificationOutbox()
 
 
 def _preload(session: Session, notification_ids: list[int]) -> None:
@@ -233,7 +214,7 @@ def _fail(
 
 
 def _settle_all(
-    session: Session, ctx: WorkerContext, ready: list[_Prepared], results: list[_Outcome]
+    session: Session, ctx: WorkerContext, ready: list[_Prepared], results: list[outbox.SendResult]
 ) -> dict[int, NotificationStatus | None]:
     """Record a batch's sends: failures row by row, successes in one statement."""
     ids = [prepared.notification_id for prepared in ready]
@@ -329,7 +310,7 @@ def _record_failure(
         status = NotificationStatus.TECHNICAL_FAILURE
     else:
         status = NotificationStatus.CREATED
-        next_attempt_at = utcnow() + _backoff(attempts)
+        next_attempt_at = utcnow() + outbox.backoff(attempts)
     held = _finish(
         session, ctx, notification_id, status=status, error=code, next_attempt_at=next_attempt_at
     )
@@ -350,14 +331,4 @@ def _record_failure(
 
 def run_once(ctx: WorkerContext) -> int:
     """Claim one batch and deliver it; return how many notifications were claimed."""
-    with transaction(ctx.engine) as session:
-        ids = claim(
-            session=session,
-            worker_id=ctx.worker_id,
-            now=utcnow(),
-            lease_seconds=ctx.settings.worker_lease_seconds,
-            limit=ctx.settings.worker_batch_size,
-        )
-    if ids:
-        deliver_batch(ctx, ids)
-    return len(ids)
+    return outbox.run_once(ctx, NOTIFICATIONS)

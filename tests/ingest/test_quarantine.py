@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,6 @@ from sqlmodel import Session, SQLModel, select
 
 from tests import factories, identity
 from voice import cli
-from voice.app import create_app
-from voice.config import Settings, get_settings
 from voice.database import transaction
 from voice.disclosure.policy import Policy
 from voice.ingest import quarantine as spillage
@@ -147,12 +144,6 @@ def test_a_batch_reports_quarantined_events_without_content(
     assert SECRET not in json.dumps([r.as_dict() for r in results])
 
 
-@pytest.fixture
-def client(committed_engine: Engine, settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, engine=committed_engine)) as client:
-        yield client
-
-
 def test_the_api_answers_202_with_a_bare_receipt_and_commits_the_alert(
     client: TestClient, committed_engine: Engine
 ) -> None:
@@ -167,13 +158,6 @@ def test_the_api_answers_202_with_a_bare_receipt_and_commits_the_alert(
     with transaction(committed_engine) as session:
         assert len(session.exec(select(SecurityAlert)).all()) == 2
         assert SECRET not in _all_rows_text(session)
-
-
-@pytest.fixture
-def voice_env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> None:
-    monkeypatch.setenv("VOICE_DATABASE_URL", database_url)
-    monkeypatch.setenv("VOICE_ENVIRONMENT", "test")
-    get_settings.cache_clear()
 
 
 @pytest.mark.usefixtures("voice_env")

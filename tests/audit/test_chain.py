@@ -14,7 +14,6 @@ from tests.factories import booking, case_of, victim_with_link
 from voice import cli
 from voice.audit import chain as accounting
 from voice.audit.models import DisclosureRecord, RecipientReference
-from voice.config import get_settings
 from voice.database import transaction
 from voice.disclosure.policy import Policy
 from voice.ingest.service import ingest_event
@@ -176,13 +175,6 @@ def test_recipients_are_references_into_a_separate_table(
         refs = session.exec(select(RecipientReference)).all()
     assert [(r.recipient_kind, r.recipient_id) for r in refs] == [("victim", str(victim.id))]
     assert {r.recipient_ref for r in rows(committed_engine)} == {refs[0].ref}
-
-
-@pytest.fixture
-def voice_env(monkeypatch: pytest.MonkeyPatch, database_url: str) -> None:
-    monkeypatch.setenv("VOICE_DATABASE_URL", database_url)
-    monkeypatch.setenv("VOICE_ENVIRONMENT", "test")
-    get_settings.cache_clear()
 
 
 @pytest.mark.usefixtures("voice_env")

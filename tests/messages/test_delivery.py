@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from tests.factories import booking, case_of, victim_with_link
 from voice import cli
 from voice.audit.models import DisclosureRecord
-from voice.config import Settings, get_settings
+from voice.config import Settings
 from voice.database import transaction
 from voice.disclosure.policy import Policy
 from voice.ingest.service import ingest_event
@@ -138,16 +138,10 @@ def test_no_message_to_an_unverified_contact_point(
     assert _status(committed_engine, message_id) == "failed"
 
 
+@pytest.mark.usefixtures("voice_env")
 def test_cli_submit_review_and_list_never_print_the_text(
-    committed_engine: Engine,
-    database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    policy: Policy,
+    committed_engine: Engine, capsys: pytest.CaptureFixture[str], policy: Policy
 ) -> None:
-    monkeypatch.setenv("VOICE_DATABASE_URL", database_url)
-    monkeypatch.setenv("VOICE_ENVIRONMENT", "test")
-    get_settings.cache_clear()
     link_id = _link(committed_engine, policy)
     args = ["message", "submit", "--link-id", str(link_id), "--by", "liaison-1", "--body", SSN_TEXT]
     assert cli.main(args) == 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,7 +21,7 @@ from tests.notify.test_tasks import (
 )
 from voice import cli
 from voice.app import create_app
-from voice.config import Settings, get_settings
+from voice.config import Settings
 from voice.database import transaction, utcnow
 from voice.disclosure.policy import Policy
 from voice.holds import service as holds
@@ -199,13 +198,6 @@ def test_self_service_shows_only_the_neutral_message_under_a_hold(
     assert body["message"] == policy.neutral_message
     for hint in ("withheld", "hold", "harm", "threats", "FOIA", "rule"):
         assert hint not in response.text
-
-
-@pytest.fixture
-def voice_env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> None:
-    monkeypatch.setenv("VOICE_DATABASE_URL", database_url)
-    monkeypatch.setenv("VOICE_ENVIRONMENT", "test")
-    get_settings.cache_clear()
 
 
 @pytest.mark.usefixtures("voice_env")

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tests.disclosure.test_accounting import rows, verify
+from tests.audit.test_chain import rows, verify
 from tests.factories import booking, case_of, victim_with_link
 from voice.audit.group_commit import AccountingWriter, _Waiting
 from voice.audit.service import Disclosures, Release

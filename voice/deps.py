@@ -47,7 +47,9 @@ def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Sess
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the commit runs as the route returns, before the answer is sent. (The
+# default scope would run it after the answer, so a failed commit could follow a 201.)
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 # Row ids in paths: PostgreSQL's integer, so an out-of-range id is a 422, not a database error.
 IdPath = Annotated[int, Path(ge=1, le=2_147_483_647)]

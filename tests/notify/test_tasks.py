@@ -26,7 +26,8 @@ from voice.notify.adapters.base import DeliveryError, OutgoingEmail, OutgoingSms
 from voice.notify.adapters.memory import MemoryEmailSender, MemorySmsSender
 from voice.notify.models import FINAL_STATUSES, Channel, Notification, NotificationStatus
 from voice.notify.phrases import HEADLINES
-from voice.notify.tasks import WorkerContext, _finish, _Prepared, claim, deliver, run_once
+from voice.notify.settle import _finish
+from voice.notify.tasks import WorkerContext, _Prepared, claim, deliver, run_once
 from voice.victims.models import Language, VerificationStatus, Victim, VictimCaseLink
 from voice.worker import BackgroundWorker, make_context, run_worker
 

@@ -1,7 +1,7 @@
 """Group commit for the accounting of disclosures.
 
 Nothing is released before its accounting records have committed, and the chain has one writer
-at a time (voice/disclosure/accounting.py). With a transaction per read, concurrent reads queue
+at a time (voice/audit/chain.py). With a transaction per read, concurrent reads queue
 for the chain's lock one by one: on PostgreSQL each pays its own commit, on SQLite each retries
 the write lock from its busy handler, sleeping between tries. Under load that, not the work, is
 what a reader waits for.

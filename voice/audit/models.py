@@ -18,7 +18,7 @@ class DisclosureRecord(SQLModel, table=True):
     under which policy.
 
     Rows are only ever inserted, and each is chained to the one before by ``prev_hash`` and
-    ``record_hash`` (voice/disclosure/accounting.py), so an edited, deleted or reordered row
+    ``record_hash`` (voice/audit/chain.py), so an edited, deleted or reordered row
     shows. The recipient appears only as an opaque reference (RecipientReference).
     """
 

@@ -1,6 +1,6 @@
 """Staff-written messages to victims: scanned on the way out, held for a supervisor on a finding.
 
-``submit`` scans the body (textscan.py). A clean message is ``ready``; one with findings is
+``submit`` scans the body (scan.py). A clean message is ``ready``; one with findings is
 ``held`` and can be sent only after ``approve`` by someone other than its author, or ``reject``.
 ``ready_to_send`` is the one check a sending path asks.
 """

@@ -2,7 +2,7 @@
 
 It looks for what must not go to a victim by accident: SSNs, A-numbers, phone numbers, e-mail
 addresses, dates of birth, street addresses and portion marks. A finding holds the message for
-a supervisor (voice/disclosure/messages.py). Findings carry a kind and a position, never the
+a supervisor (voice/messages/gate.py). Findings carry a kind and a position, never the
 matched text, so they can be stored and logged.
 """
 

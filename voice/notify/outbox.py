@@ -13,15 +13,13 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlmodel import Session
 
 from voice.database import transaction, utcnow
 from voice.notify.adapters.base import DeliveryError, OutgoingEmail, OutgoingSms
-
-if TYPE_CHECKING:
-    from voice.notify.tasks import WorkerContext
+from voice.notify.context import WorkerContext
 
 
 class Ready(Protocol):

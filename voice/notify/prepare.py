@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from email.utils import parseaddr
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -19,13 +18,11 @@ from voice.disclosure.release import Audience, DisclosedView, release
 from voice.notify import contacts
 from voice.notify.adapters.base import OutgoingEmail, OutgoingSms
 from voice.notify.callbacks import acknowledgements as ack
+from voice.notify.context import WorkerContext
 from voice.notify.models import Channel, Notification, NotificationStatus
 from voice.notify.render import NoticeTooLong, is_critical, render_notice
 from voice.notify.service import POSSIBLY_TOLD, chosen_channels
 from voice.victims.models import VerificationStatus, Victim, VictimCaseLink
-
-if TYPE_CHECKING:
-    from voice.notify.tasks import WorkerContext
 
 RENDER_FAILED = "render failed: over the SMS segment cap"
 

@@ -1,0 +1,200 @@
+"""Settling a batch of notifications once their providers have answered.
+
+Each row moves on only while this worker still holds its lease. A notice handed to its
+provider is accounted for as a disclosure in the same commit as its sent state.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, col
+
+from voice.audit import service as disclosure_service
+from voice.database import utcnow
+from voice.notify import alerts, outbox
+from voice.notify.adapters.base import (
+    awaits_receipts,
+)
+from voice.notify.callbacks import receipts
+from voice.notify.context import WorkerContext
+from voice.notify.models import Channel, Notification, NotificationStatus
+from voice.notify.prepare import Prepared as _Prepared
+
+log = logging.getLogger(__name__)
+
+
+def _finish(
+    session: Session,
+    ctx: WorkerContext,
+    notification_id: int,
+    *,
+    status: NotificationStatus,
+    provider_ref: str | None = None,
+    error: str | None = None,
+    next_attempt_at: datetime | None = None,
+) -> bool:
+    """Move a claimed row on, only if this worker still holds its lease."""
+    now = utcnow()
+    values: dict[str, object] = {
+        "status": status,
+        "claimed_by": None,
+        "claimed_until": None,
+        "updated_at": now,
+    }
+    if provider_ref is not None:
+        values["provider_ref"] = provider_ref
+        values["sent_at"] = now
+    if error is not None:
+        values["last_error"] = error[:500]
+    if next_attempt_at is not None:
+        values["next_attempt_at"] = next_attempt_at
+    result = session.execute(
+        sa.update(Notification)
+        .where(
+            col(Notification.id) == notification_id,
+            col(Notification.claimed_by) == ctx.worker_id,
+            col(Notification.status) == NotificationStatus.SENDING,
+        )
+        .values(**values)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _cancel(
+    session: Session, ctx: WorkerContext, notification_id: int, reason: str
+) -> NotificationStatus | None:
+    if not _finish(
+        session, ctx, notification_id, status=NotificationStatus.CANCELLED, error=reason
+    ):
+        return None
+    log.info("notification %s cancelled: %s", notification_id, reason)
+    return NotificationStatus.CANCELLED
+
+
+def _fail(
+    session: Session, ctx: WorkerContext, notification_id: int, reason: str
+) -> NotificationStatus | None:
+    status = NotificationStatus.TECHNICAL_FAILURE
+    if not _finish(session, ctx, notification_id, status=status, error=reason):
+        return None
+    alerts.delivery_failed(session=session, notification_id=notification_id, status=status)
+    return status
+
+
+def _settle_all(
+    session: Session, ctx: WorkerContext, ready: list[_Prepared], results: list[outbox.SendResult]
+) -> dict[int, NotificationStatus | None]:
+    """Record a batch's sends: failures row by row, successes in one statement."""
+    ids = [prepared.notification_id for prepared in ready]
+    # Locks the rows on PostgreSQL, so that a receipt callback for one of them waits for this
+    # commit; SQLite's BEGIN IMMEDIATE already serialises the two.
+    held = set(
+        session.execute(
+            sa.select(col(Notification.id))
+            .where(
+                col(Notification.id).in_(ids),
+                col(Notification.claimed_by) == ctx.worker_id,
+                col(Notification.status) == NotificationStatus.SENDING,
+            )
+            .with_for_update()
+        ).scalars()
+    )
+    outcomes: dict[int, NotificationStatus | None] = {}
+    finished: list[dict[str, object]] = []
+    for prepared, outcome in zip(ready, results, strict=True):
+        notification_id = prepared.notification_id
+        if outcome.provider_ref is None:
+            outcomes[notification_id] = _record_failure(
+                session, ctx, notification_id, outcome.code, retryable=outcome.retryable
+            )
+            continue
+        if notification_id not in held:
+            log.warning("notification %s: lease lost after send", notification_id)
+            outcomes[notification_id] = None
+            continue
+        sender = ctx.email if prepared.channel is Channel.EMAIL else ctx.sms
+        # A provider with receipts has only accepted the message: it stays ``sending`` (with no
+        # lease) until the receipt says how it ended. Without receipts, accepted is final.
+        status = NotificationStatus.SENDING if awaits_receipts(sender) else NotificationStatus.SENT
+        finished.append(
+            {"b_id": notification_id, "b_status": status, "b_ref": outcome.provider_ref}
+        )
+        outcomes[notification_id] = status
+        _account(session, ctx, prepared)
+    if finished:
+        now = utcnow()
+        table = Notification.__table__  # type: ignore[attr-defined]
+        session.execute(
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("b_id"))
+            .values(
+                status=sa.bindparam("b_status"),
+                provider_ref=sa.bindparam("b_ref"),
+                sent_at=now,
+                updated_at=now,
+                claimed_by=None,
+                claimed_until=None,
+            ),
+            finished,
+        )
+        log.info("%d notifications handed to their providers", len(finished))
+    waiting = [nid for nid, status in outcomes.items() if status is NotificationStatus.SENDING]
+    for notification_id in receipts.kept_for(session=session, notification_ids=waiting):
+        # A receipt beat this commit; it was kept, and applies now.
+        applied = receipts.apply_pending(session=session, notification_id=notification_id)
+        outcomes[notification_id] = applied or outcomes[notification_id]
+    return outcomes
+
+
+def _account(session: Session, ctx: WorkerContext, prepared: _Prepared) -> None:
+    common = {
+        "session": session,
+        "policy": ctx.policy,
+        "recipient_kind": "victim",
+        "recipient_id": prepared.recipient_id,
+        "channel": prepared.channel.value,
+        "case_id": prepared.case_id,
+        "notification_id": prepared.notification_id,
+    }
+    disclosure_service.record_disclosure(view=prepared.view, event_id=prepared.event_id, **common)  # type: ignore[arg-type]
+    if prepared.retracted is not None and prepared.retracted.released:
+        # A correction names the notice it corrects: that, too, is a release, of that event.
+        disclosure_service.record_disclosure(
+            view=prepared.retracted,
+            event_id=prepared.retracted_event_id,
+            **common,  # type: ignore[arg-type]
+        )
+
+
+def _record_failure(
+    session: Session, ctx: WorkerContext, notification_id: int, code: str, *, retryable: bool
+) -> NotificationStatus | None:
+    """Retry later, or give up; None if another worker has taken the row over meanwhile."""
+    next_attempt_at = None
+    attempts = session.get_one(Notification, notification_id).attempts
+    if not retryable:
+        status = NotificationStatus.PERMANENT_FAILURE
+    elif attempts >= ctx.settings.worker_max_attempts:
+        status = NotificationStatus.TECHNICAL_FAILURE
+    else:
+        status = NotificationStatus.CREATED
+        next_attempt_at = utcnow() + outbox.backoff(attempts)
+    held = _finish(
+        session, ctx, notification_id, status=status, error=code, next_attempt_at=next_attempt_at
+    )
+    if not held:
+        log.warning("notification %s failed (%s) after its lease was lost", notification_id, code)
+        return None
+    log.warning("notification %s failed (%s); now %s", notification_id, code, status.value)
+    if status is not NotificationStatus.CREATED:
+        alerts.delivery_failed(
+            session=session, notification_id=notification_id, status=status, code=code
+        )
+    if status is NotificationStatus.PERMANENT_FAILURE:
+        provider_code = code.rsplit(".", 1)[-1]
+        if code.startswith("twilio.") and provider_code in receipts.INVALID_NUMBER_CODES:
+            receipts.mark_invalid_number(session, notification_id, provider_code)
+    return status

@@ -113,14 +113,7 @@ class ReadyMessage:
 class StaffMessageOutbox:
     """Staff messages, as the delivery loop sees them."""
 
-    def claim(self, session: Session, ctx: WorkerContext, now: datetime) -> list[int]:
-        return claim(
-            session=session,
-            worker_id=ctx.worker_id,
-            now=now,
-            lease_seconds=ctx.settings.worker_lease_seconds,
-            limit=ctx.settings.worker_batch_size,
-        )
+    claim = staticmethod(claim)
 
     def prepare(
         self, session: Session, ctx: WorkerContext, ids: list[int]

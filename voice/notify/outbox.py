@@ -46,7 +46,15 @@ class SendResult:
 class Outbox(Protocol, Generic[R]):
     """One kind of outbox row. Every method runs inside the loop's transaction for its step."""
 
-    def claim(self, session: Session, ctx: WorkerContext, now: datetime) -> list[int]: ...
+    def claim(
+        self,
+        *,
+        session: Session,
+        worker_id: str,
+        now: datetime,
+        lease_seconds: float,
+        limit: int,
+    ) -> list[int]: ...
     def prepare(
         self, session: Session, ctx: WorkerContext, ids: list[int]
     ) -> tuple[list[R], dict[int, Any]]: ...
@@ -101,7 +109,13 @@ def deliver_batch(ctx: WorkerContext, outbox: Outbox[R], ids: list[int]) -> dict
 def run_once(ctx: WorkerContext, outbox: Outbox[R]) -> int:
     """Claim one batch of ``outbox``'s due rows and deliver it; return how many were claimed."""
     with transaction(ctx.engine) as session:
-        ids = outbox.claim(session, ctx, utcnow())
+        ids = outbox.claim(
+            session=session,
+            worker_id=ctx.worker_id,
+            now=utcnow(),
+            lease_seconds=ctx.settings.worker_lease_seconds,
+            limit=ctx.settings.worker_batch_size,
+        )
     if ids:
         deliver_batch(ctx, outbox, ids)
     return len(ids)

@@ -14,7 +14,14 @@ from fastapi.testclient import TestClient
 from joserfc.jwk import RSAKey
 
 from tests import factories
-from tests.identity import AUDIENCE, ISSUER, OTHER_KEY, bearer, machine_token
+from tests.identity import (
+    AUDIENCE,
+    ISSUER,
+    OTHER_KEY,
+    TOKEN_LIFETIME_SECONDS,
+    bearer,
+    machine_token,
+)
 from voice.auth.machine import InvalidToken, KeyCache, MachineTokenVerifier
 
 
@@ -32,7 +39,7 @@ def _claims(**extra: object) -> dict[str, object]:
         "aud": AUDIENCE,
         "sub": "c",
         "scope": "events:write",
-        "exp": now + 60,
+        "exp": now + TOKEN_LIFETIME_SECONDS,
         **extra,
     }
 

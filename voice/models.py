@@ -21,6 +21,12 @@ from voice.notify.models import (
     NotificationHold,
 )
 from voice.victims.models import Victim, VictimCaseLink
+from voice.webhooks.models import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookSecret,
+)
 
 __all__ = [
     "Case",
@@ -45,4 +51,8 @@ __all__ = [
     "Victim",
     "VictimCaseLink",
     "VictimSession",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookSecret",
 ]

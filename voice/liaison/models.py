@@ -16,6 +16,7 @@ class TaskKind(StrEnum):
     UNACKNOWLEDGED_NOTICE = "unacknowledged_notice"
     DELIVERY_FAILED = "delivery_failed"
     MASS_EVENT_HOLD = "mass_event_hold"
+    WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled"
 
 
 class TaskStatus(StrEnum):

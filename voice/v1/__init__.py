@@ -10,5 +10,6 @@ def routers() -> list[APIRouter]:
     from voice.cases.api import router as cases
     from voice.disclosure.api import router as accounting
     from voice.victims.api import router as victims
+    from voice.webhooks.api import router as webhooks
 
-    return [identity, cases, victims, accounting]
+    return [identity, cases, victims, accounting, webhooks]

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
 from sqlmodel import Field, SQLModel
 
 from voice.database import JSONType, UTCDateTime, utcnow
@@ -173,7 +173,7 @@ class DeliveriesPublic(BaseModel):
 
 
 class ReplaySince(BaseModel):
-    since: datetime
+    since: AwareDatetime
 
 
 class Replayed(BaseModel):

@@ -30,6 +30,20 @@ from voice.webhooks import signing, ssrf
 
 log = logging.getLogger(__name__)
 
+
+class _NoQueryInHttpxLogs(logging.Filter):
+    """httpx logs every request's full URL at INFO; a partner's URL query may hold a token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                a.copy_with(query=None) if isinstance(a, httpx.URL) else a for a in record.args
+            )
+        return True
+
+
+logging.getLogger("httpx").addFilter(_NoQueryInHttpxLogs())
+
 TIMEOUT_SECONDS = 15.0
 RESPONSE_KEEP_BYTES = 1024
 RETRY_SCHEDULE: tuple[timedelta, ...] = (

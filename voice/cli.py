@@ -216,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     from voice.notify.staff_messages_cli import add_commands as add_message_commands
 
     add_message_commands(commands)
+    from voice.webhooks.cli import register as add_webhook_commands
+
+    add_webhook_commands(commands)
     return parser
 
 

@@ -52,6 +52,7 @@ def partner_payload(session: Session, policy: Policy, event: CaseEvent) -> Paylo
     def payload_for(_endpoint: WebhookEndpoint) -> dict[str, Any] | None:
         subject = session.get_one(Subject, event.subject_id)
         case = session.get_one(Case, event.case_id)
+        assert case.id is not None
         view = disclose(
             event_record(
                 event, subject, case, safety_hold=holds.is_held(session=session, case_id=case.id)
@@ -61,7 +62,7 @@ def partner_payload(session: Session, policy: Policy, event: CaseEvent) -> Paylo
         )
         return catalogue.payload_from_view(
             event_type=event.event_type,
-            case_id=case.id or 0,
+            case_id=case.id,
             view=view,
             emitted_at=event.received_at,
         )

@@ -155,7 +155,7 @@ class Settings(BaseSettings):
     # networks (CIDRs) or host names let through the SSRF guard, for tests and development only.
     webhook_secret_overlap_seconds: float = 24 * 3600.0
     webhook_allowed_networks: list[str] = []
-    webhook_batch_size: int = 50
+    webhook_batch_size: int = 100
     webhook_concurrency: int = 16
 
     @model_validator(mode="after")

@@ -226,6 +226,9 @@ def _settle(
 ) -> RunStats:
     stats = RunStats(claimed=len(outcomes))
     with transaction(engine) as session:
+        # One read for the batch; _settle_one then finds each row in the identity map.
+        ids = [o.delivery_id for o in outcomes]
+        session.execute(sa.select(WebhookDelivery).where(col(WebhookDelivery.id).in_(ids))).all()
         for outcome in outcomes:
             _settle_one(session, outcome, worker_id, now, rng, stats)
     return stats

@@ -23,6 +23,7 @@ from voice.ingest import cli as quarantine_cli
 from voice.liaison import cli as liaison_cli
 from voice.messages import cli as message_cli
 from voice.notify import guard_cli
+from voice.webhooks import cli as webhook_cli
 
 INGEST_CHUNK = 500
 
@@ -224,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
         guard_cli.register,
         liaison_cli.register,
         message_cli.register,
+        webhook_cli.register,
     ):
         register(commands)
     return parser

@@ -151,6 +151,13 @@ class Settings(BaseSettings):
     pii_keys: SecretStr | None = None
     blind_index_key: SecretStr | None = None
 
+    # Partner webhooks (voice/webhooks): how long a rotated-out secret keeps signing, and the
+    # networks (CIDRs) or host names let through the SSRF guard, for tests and development only.
+    webhook_secret_overlap_seconds: float = 24 * 3600.0
+    webhook_allowed_networks: list[str] = []
+    webhook_batch_size: int = 100
+    webhook_concurrency: int = 16
+
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
         if self.environment is Environment.DEVELOPMENT or self.environment is Environment.TEST:

@@ -15,6 +15,12 @@ from voice.notify.models import (
     Notification,
 )
 from voice.victims.models import Victim, VictimCaseLink
+from voice.webhooks.models import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookSecret,
+)
 
 __all__ = [
     "Case",
@@ -39,4 +45,8 @@ __all__ = [
     "Victim",
     "VictimCaseLink",
     "VictimSession",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookSecret",
 ]

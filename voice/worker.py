@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -10,6 +11,7 @@ import time
 import uuid
 from typing import Any
 
+import httpx
 from sqlalchemy.engine import Engine
 
 from voice.config import Settings
@@ -20,6 +22,7 @@ from voice.notify import escalation as periodic
 from voice.notify import outbox
 from voice.notify.adapters import build_email_sender, build_sms_sender
 from voice.notify.tasks import NOTIFICATIONS, WorkerContext
+from voice.webhooks import tasks as webhook_tasks
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,31 @@ def run_periodic_jobs(ctx: WorkerContext) -> None:
         log.info("periodic: %d timed out, %d escalated", result.timed_out, result.escalated)
 
 
+class PartnerWebhooks:
+    """Partner webhook deliveries, which are sent asynchronously: this worker's own event loop
+    and HTTP client, kept across rounds so connections to partners are reused."""
+
+    def __init__(self, ctx: WorkerContext) -> None:
+        self._ctx = ctx
+        self._loop = asyncio.new_event_loop()
+        self._client = httpx.AsyncClient()
+
+    def run_once(self) -> int:
+        stats = self._loop.run_until_complete(
+            webhook_tasks.deliver_due(
+                engine=self._ctx.engine,
+                client=self._client,
+                settings=self._ctx.settings,
+                worker_id=self._ctx.worker_id,
+            )
+        )
+        return stats.claimed
+
+    def close(self) -> None:
+        self._loop.run_until_complete(self._client.aclose())
+        self._loop.close()
+
+
 def run_worker(ctx: WorkerContext, *, stop: threading.Event, once: bool = False) -> int:
     """Deliver until stopped; with ``once``, until nothing is due. Returns how many were claimed.
 
@@ -54,24 +82,29 @@ def run_worker(ctx: WorkerContext, *, stop: threading.Event, once: bool = False)
     """
     total = 0
     next_periodic = 0.0
+    webhooks = PartnerWebhooks(ctx)
     log.info("worker %s started", ctx.worker_id)
-    while not stop.is_set():
-        try:
-            if time.monotonic() >= next_periodic:
-                next_periodic = time.monotonic() + ctx.settings.periodic_interval_seconds
-                run_periodic_jobs(ctx)
-            claimed = sum(outbox.run_once(ctx, kind) for kind in OUTBOXES)
-        except Exception as exc:
-            # The database may be briefly unreachable; keep the worker alive and try again.
-            log.error("worker loop error (%s); retrying", type(exc).__name__)
-            claimed = 0
-            if once:
-                raise
-        total += claimed
-        if claimed == 0:
-            if once:
-                break
-            stop.wait(ctx.settings.worker_poll_seconds)
+    try:
+        while not stop.is_set():
+            try:
+                if time.monotonic() >= next_periodic:
+                    next_periodic = time.monotonic() + ctx.settings.periodic_interval_seconds
+                    run_periodic_jobs(ctx)
+                claimed = sum(outbox.run_once(ctx, kind) for kind in OUTBOXES)
+                claimed += webhooks.run_once()
+            except Exception as exc:
+                # The database may be briefly unreachable; keep the worker alive and try again.
+                log.error("worker loop error (%s); retrying", type(exc).__name__)
+                claimed = 0
+                if once:
+                    raise
+            total += claimed
+            if claimed == 0:
+                if once:
+                    break
+                stop.wait(ctx.settings.worker_poll_seconds)
+    finally:
+        webhooks.close()
     log.info("worker %s stopped after %d claims", ctx.worker_id, total)
     return total
 

@@ -77,6 +77,9 @@ def world(committed_engine: Engine, settings: Settings) -> Iterator[tuple[TestCl
                 # Path parts of public routes that check their own credential.
                 "event_id": 1,
                 "token": 0,
+                # Webhook endpoints and deliveries that do not exist: admins get a 404.
+                "endpoint_id": 1,
+                "delivery_id": 1,
             }
         yield client, World(ids=ids, owner=owner, owner_pin=pin, other=other)
 

@@ -107,6 +107,18 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/cases/{case_id}/disclosures"): ACCOUNTING_READERS,
     # Administration: how much personal data is still under each encryption key.
     ("GET", "/api/v1/admin/pii-keys"): _roles(Role.ADMIN),
+    # Partner webhooks: the catalogue is published; endpoints are an admin's to manage.
+    ("GET", "/api/v1/webhooks/event-types"): ANYONE,
+    ("POST", "/api/v1/webhook-endpoints"): _roles(Role.ADMIN),
+    ("GET", "/api/v1/webhook-endpoints"): _roles(Role.ADMIN),
+    ("GET", "/api/v1/webhook-endpoints/{endpoint_id}"): _roles(Role.ADMIN),
+    ("PATCH", "/api/v1/webhook-endpoints/{endpoint_id}"): _roles(Role.ADMIN),
+    ("POST", "/api/v1/webhook-endpoints/{endpoint_id}/rotate-secret"): _roles(Role.ADMIN),
+    ("GET", "/api/v1/webhook-endpoints/{endpoint_id}/deliveries"): _roles(Role.ADMIN),
+    ("POST", "/api/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/replay"): _roles(
+        Role.ADMIN
+    ),
+    ("POST", "/api/v1/webhook-endpoints/{endpoint_id}/replay"): _roles(Role.ADMIN),
     # The API's own description.
     ("GET", "/openapi.json"): ANYONE,
     ("GET", "/docs"): ANYONE,

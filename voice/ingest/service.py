@@ -23,6 +23,7 @@ from voice.disclosure.policy import Policy
 from voice.ingest import quarantine as spillage
 from voice.ingest.validation import InvalidEvent, Problem, validate_event
 from voice.notify import service as notify_service
+from voice.webhooks import outgoing as webhook_outgoing
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +167,7 @@ def ingest_event(*, session: Session, candidate: Any, policy: Policy) -> Receipt
                 queued = notify_service.enqueue_for_event(
                     session=session, event=event, policy=policy
                 )
+                webhook_outgoing.enqueue_for_event(session=session, event=event, policy=policy)
             break
         except IntegrityError:
             # A concurrent request stored the same event first: answer with its receipt.

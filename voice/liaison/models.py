@@ -16,6 +16,7 @@ class TaskKind(StrEnum):
     UNACKNOWLEDGED_NOTICE = "unacknowledged_notice"
     DELIVERY_FAILED = "delivery_failed"
     MASS_EVENT_PAUSE = "mass_event_pause"
+    WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled"
 
 
 class TaskStatus(StrEnum):

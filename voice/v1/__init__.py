@@ -13,5 +13,6 @@ def routers() -> list[APIRouter]:
     from voice.holds.api import router as holds
     from voice.notify.api import router as notices
     from voice.victims.api import router as victims
+    from voice.webhooks.api import router as webhooks
 
-    return [identity, cases, case_views, notices, holds, victims, accounting]
+    return [identity, cases, case_views, notices, holds, victims, accounting, webhooks]

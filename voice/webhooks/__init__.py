@@ -1,0 +1,1 @@
+"""Partner webhooks: endpoints, the event-type catalogue, and signed, retried deliveries."""

@@ -30,7 +30,7 @@ from voice.app import create_app
 from voice.cases.fields import IMPLIED_CUSTODY, markings_for
 from voice.cases.models import Case
 from voice.config import Environment, Settings
-from voice.database import make_engine, transaction
+from voice.database import make_engine, transaction, utcnow
 from voice.disclosure.audiences import OUTWARD, Audience
 from voice.disclosure.compiler import MARKING_ORDER
 from voice.disclosure.filter import disclose
@@ -41,6 +41,7 @@ from voice.ingest.service import ingest_event
 from voice.notify.models import Channel
 from voice.notify.render import render_notice
 from voice.victims import service as victim_service
+from voice.webhooks import catalogue
 
 _serial = itertools.count(1)
 # Loaded now, not inside a test: cel-python raises the recursion limit when it first parses,
@@ -225,6 +226,15 @@ def test_no_withheld_value_in_explain_or_notices(
             assert value in out, f"explain for {audience} lost {value!r}"
 
         view = disclose(payload_record(event), audience=audience, policy=policy)
+        if audience is Audience.PARTNER:
+            # A partner's webhook body is shaped from this same view (voice.webhooks.outgoing).
+            body = catalogue.payload_from_view(
+                event_type=event["event_type"], case_id=1, view=view, emitted_at=utcnow()
+            )
+            if body is not None:
+                text = json.dumps(body, ensure_ascii=False)
+                assert_absent(text, must_not, "webhook body")
+                assert_absent(text, {event["notes"]}, "webhook body")
         if audience is Audience.VICTIM_VERIFIED and "event.event_type" in view.released:
             for channel in (Channel.EMAIL, Channel.SMS):
                 for language in ("en", "es"):

@@ -112,6 +112,11 @@ class Settings(BaseSettings):
 
     policy_path: Path | None = None
 
+    # Ingest bodies are refused (413) past these sizes, counted before parsing: one event, and
+    # a whole request (a batch).
+    ingest_max_event_bytes: int = 128 * 1024
+    ingest_max_batch_bytes: int = 10 * 1024 * 1024
+
     # Where the service is reached from outside: providers' callbacks, acknowledgement and
     # sign-in links, and the OIDC redirect all use it.
     public_base_url: str = "http://127.0.0.1:8000"

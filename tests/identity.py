@@ -20,6 +20,9 @@ AUDIENCE = "voice-api"
 KEY = RSAKey.generate_key(2048, parameters={"kid": "test-1", "alg": "RS256"})
 OTHER_KEY = RSAKey.generate_key(2048, parameters={"kid": "test-1", "alg": "RS256"})
 JWKS = json.dumps({"keys": [KEY.as_dict(private=False)]})
+# Test tokens are minted once (at import, in fixtures) and used for as long as the suite runs,
+# which on a loaded machine can be an hour or more: they must outlive any run.
+TOKEN_LIFETIME_SECONDS = 30 * 24 * 3600
 
 
 def machine_token(
@@ -37,7 +40,7 @@ def machine_token(
         "client_id": "client-upstream",
         "scope": scopes,
         "iat": now,
-        "exp": now + 300,
+        "exp": now + TOKEN_LIFETIME_SECONDS,
     }
     body.update(claims)
     return jwt.encode(header or {"alg": "RS256", "kid": "test-1"}, body, key)

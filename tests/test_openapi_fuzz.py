@@ -42,6 +42,8 @@ ALL_SCOPES = "events:write webhooks:manage cases:read"
 
 @pytest.fixture
 def fuzzed_app(committed_engine: Engine, settings: Settings) -> Iterator[dict[str, Any]]:
+    # The victim session below is issued once for the whole fuzz run, however slow it is.
+    settings = settings.model_copy(update={"victim_session_minutes": 7 * 24 * 60})
     app = create_app(settings, engine=committed_engine)
     with TestClient(app) as client:
         assert client.post("/api/v1/events", json=factories.booking(), headers=INGEST).is_success

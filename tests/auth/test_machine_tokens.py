@@ -16,7 +16,14 @@ from joserfc.jwk import RSAKey
 from sqlalchemy.engine import Engine
 
 from tests import factories
-from tests.identity import AUDIENCE, ISSUER, OTHER_KEY, bearer, machine_token
+from tests.identity import (
+    AUDIENCE,
+    ISSUER,
+    OTHER_KEY,
+    TOKEN_LIFETIME_SECONDS,
+    bearer,
+    machine_token,
+)
 from voice.app import create_app
 from voice.auth.machine import InvalidToken, KeyCache, MachineTokenVerifier
 from voice.config import Settings
@@ -42,7 +49,7 @@ def _claims(**extra: object) -> dict[str, object]:
         "aud": AUDIENCE,
         "sub": "c",
         "scope": "events:write",
-        "exp": now + 60,
+        "exp": now + TOKEN_LIFETIME_SECONDS,
         **extra,
     }
 

@@ -29,6 +29,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from voice.app import create_app
+    from voice.serving import uvicorn_options
 
     settings = get_settings()
     if args.demo:
@@ -40,7 +41,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         f"VOICE is serving at http://{args.host}:{args.port}/portal/cases ({worker_note})",
         flush=True,
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", **uvicorn_options(settings))
     return 0
 
 

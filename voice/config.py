@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     # Where the service is reached from outside: providers' callbacks, acknowledgement and
     # sign-in links, and the OIDC redirect all use it.
     public_base_url: str = "http://127.0.0.1:8000"
+    # Proxies (addresses or CIDR ranges) whose X-Forwarded-For and X-Forwarded-Proto are
+    # believed; none by default, so a caller cannot choose the address it is throttled under.
+    forwarded_allow_ips: list[str] = []
     # Browser origins allowed to call the API; none by default (CORS closed).
     cors_origins: list[str] = []
 

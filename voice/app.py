@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
 from voice import __version__, health
+from voice.api_docs import install_docs
 from voice.auth import access
 from voice.auth.headers import SecurityHeadersMiddleware
 from voice.auth.machine import build_verifier
@@ -81,6 +82,7 @@ def create_app(
         # Every route passes the access matrix (voice/auth/matrix.py) before anything else.
         dependencies=[Depends(authorize)],
         redoc_url=None,
+        docs_url=None,  # voice/api_docs.py serves it without a CDN
         swagger_ui_oauth2_redirect_url=None,
     )
     app.state.settings = settings
@@ -110,6 +112,7 @@ def create_app(
         )
     app.add_middleware(SecurityHeadersMiddleware)
     install_problem_handlers(app)
+    install_docs(app)
     app.include_router(health.router)
     app.include_router(ingest_router)
     app.include_router(selfservice_router)

@@ -14,6 +14,7 @@ IDENTITY: dict[str, object] = {
     "blind_index_key": SecretStr(STRONG),
     "machine_issuer": "https://login.example.gov",
     "machine_jwks_url": "https://login.example.gov/jwks",
+    "public_base_url": "https://voice.example.gov",
 }
 
 

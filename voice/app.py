@@ -16,16 +16,17 @@ from sqlalchemy.engine import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
 from voice import __version__, health
+from voice.api_docs import install_docs
 from voice.audit.group_commit import AccountingWriter
 from voice.auth import access
 from voice.auth.deps import authorize
-from voice.auth.headers import SecurityHeadersMiddleware
 from voice.auth.machine import build_verifier
 from voice.auth.openapi import install_openapi
 from voice.config import Environment, Settings, get_settings
 from voice.database import make_engine
 from voice.disclosure.policy import cached_policy, default_policy_path
 from voice.errors import install_problem_handlers
+from voice.headers import SecurityHeadersMiddleware
 from voice.ingest.api import router as ingest_router
 from voice.notify.adapters import build_email_sender
 from voice.notify.callbacks.api import router as notify_router
@@ -81,6 +82,7 @@ def create_app(
         # Every route passes the access matrix (voice/auth/matrix.py) before anything else.
         dependencies=[Depends(authorize)],
         redoc_url=None,
+        docs_url=None,  # voice/api_docs.py serves it without a CDN
         swagger_ui_oauth2_redirect_url=None,
     )
     app.state.settings = settings
@@ -110,6 +112,7 @@ def create_app(
         )
     app.add_middleware(SecurityHeadersMiddleware)
     install_problem_handlers(app)
+    install_docs(app)
     app.include_router(health.router)
     app.include_router(ingest_router)
     app.include_router(selfservice_router)

@@ -34,10 +34,16 @@ def _policy(settings: Settings) -> Any:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
+    from pydantic import ValidationError
 
     from voice.app import create_app
+    from voice.serving import served_settings, settings_problem, uvicorn_options
 
-    settings = get_settings()
+    try:
+        settings = served_settings(get_settings(), host=args.host, port=args.port)
+    except ValidationError as exc:
+        print(f"voice serve: {settings_problem(exc)}", file=sys.stderr)
+        return 2
     if args.demo:
         migrate.upgrade(settings.database_url)
         _load_demo(settings, announce=True)
@@ -47,7 +53,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         f"VOICE is serving at http://{args.host}:{args.port}/portal/cases ({worker_note})",
         flush=True,
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", **uvicorn_options(settings))
     return 0
 
 

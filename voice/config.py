@@ -112,9 +112,18 @@ class Settings(BaseSettings):
 
     policy_path: Path | None = None
 
+    # Ingest bodies are refused (413) past these sizes, counted before parsing: one event, and
+    # a whole request (a batch).
+    ingest_max_event_bytes: int = 128 * 1024
+    ingest_max_batch_bytes: int = 10 * 1024 * 1024
+
     # Where the service is reached from outside: providers' callbacks, acknowledgement and
-    # sign-in links, and the OIDC redirect all use it.
+    # sign-in links, and the OIDC redirect all use it. Required outside development and test;
+    # there, ``voice serve`` derives it from the served host and port (voice/serving.py).
     public_base_url: str = "http://127.0.0.1:8000"
+    # Proxies (addresses or CIDR ranges) whose X-Forwarded-For and X-Forwarded-Proto are
+    # believed; none by default, so a caller cannot choose the address it is throttled under.
+    forwarded_allow_ips: list[str] = []
     # Browser origins allowed to call the API; none by default (CORS closed).
     cors_origins: list[str] = []
 
@@ -196,6 +205,8 @@ class Settings(BaseSettings):
                     "VOICE_MACHINE_JWKS_URL or VOICE_MACHINE_JWKS",
                     self.machine_jwks_url or self.machine_jwks,
                 ),
+                # A link to the development default would send victims nowhere.
+                ("VOICE_PUBLIC_BASE_URL", "public_base_url" in self.model_fields_set),
             )
             if not value
         ]

@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from voice.headers import security_headers
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -66,10 +68,13 @@ def install_problem_handlers(app: FastAPI) -> None:
         return response
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # Only the type: an exception's text can quote the data it was handling.
         log.error("unhandled %s", type(exc).__name__)
-        return problem(500, "Internal Server Error", "the request failed")
+        response = problem(500, "Internal Server Error", "the request failed")
+        # Starlette sends this answer from outside every middleware, security headers included.
+        response.headers.update(security_headers(request.url.path))
+        return response
 
 
 def _title(status: int) -> str:

@@ -117,7 +117,8 @@ def test_every_route_is_in_the_matrix_and_every_entry_is_a_route(settings: Setti
     documents = {("GET", "/openapi.json"), ("GET", "/docs")}
     assert set(matrix.MATRIX) == served | documents
     plain = {r.path for r in routes if type(r).__name__ == "Route"}
-    assert plain == {path for _, path in documents}  # nothing else escapes the matrix
+    # Nothing else escapes the matrix (/docs is a routed page of its own, voice/api_docs.py).
+    assert plain <= {path for _, path in documents}
 
 
 def test_the_matrix_holds_for_every_route_and_caller(

@@ -14,6 +14,7 @@ VERIFIED_CLASSES = frozenset(
     {
         "event_meta",
         "subject_name",
+        "country_of_birth",
         "custody_status",
         "immigration_status",
         "proceedings",
@@ -54,7 +55,8 @@ def releasable(
             field_class == "facility_name" and custody == "in_custody"
         )
     if field_class in ("facility_name", "facility_location"):
-        return custody == "in_custody"
+        # While held there, and the facility left on a release or an escape.
+        return custody in ("in_custody", "released", "escaped")
     if field_class == "removal_outcome":
         return custody == "removed"
     return field_class in VERIFIED_CLASSES

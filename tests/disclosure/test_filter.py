@@ -26,6 +26,8 @@ VERIFIED_FACTS = {
     "subject.first_name": "Ramon",
     "subject.middle_name": "Luis",
     "subject.last_name": "Example",
+    # What the public locator shows, a verified victim gets too.
+    "subject.country_of_birth": "Exampleland",
     "case.custody_status": "in_custody",
     "case.facility_name": "Example Processing Center",
     "case.facility_city": "Sampletown",
@@ -100,12 +102,23 @@ def test_removed_to_country_waits_for_the_removal(policy: Policy) -> None:
     assert rules(view)["case.removed_to_country"] == "default"
 
 
-@pytest.mark.parametrize("status", ["released", "escaped", "removed", "deceased", None])
-def test_facility_only_while_in_custody(policy: Policy, status: str | None) -> None:
+@pytest.mark.parametrize("status", ["removed", "deceased", None])
+def test_facility_only_while_in_custody_or_just_left(policy: Policy, status: str | None) -> None:
     record = case_record(make_subject(), make_case(custody_status=status))
     for audience in (Audience.VICTIM_VERIFIED, Audience.VICTIM_PENDING):
         view = disclose(record, audience=audience, policy=policy)
         assert not {"case.facility_name", "case.facility_city"} & set(view.released)
+
+
+@pytest.mark.parametrize("status", ["released", "escaped"])
+def test_the_facility_left_goes_to_verified_victims_not_the_locator(
+    policy: Policy, status: str
+) -> None:
+    record = case_record(make_subject(), make_case(custody_status=status))
+    verified = disclose(record, audience=Audience.VICTIM_VERIFIED, policy=policy)
+    assert {"case.facility_name", "case.facility_city"} <= set(verified.released)
+    pending = disclose(record, audience=Audience.VICTIM_PENDING, policy=policy)
+    assert not {"case.facility_name", "case.facility_city"} & set(pending.released)
 
 
 def test_release_type_but_never_the_address(policy: Policy) -> None:
@@ -401,7 +414,7 @@ def test_the_records_inlined_flag_key_is_the_compilers() -> None:
         (False, True),
         (False, True),
         (None, "removal.scheduled"),
-        ("in_custody", "removed", "released", None),
+        ("in_custody", "removed", "released", "escaped", "deceased", None),
     ):
         record = Record(
             fields={},
@@ -417,8 +430,6 @@ def test_the_records_inlined_flag_key_is_the_compilers() -> None:
             protected_1367=p1367,
             safety_hold=hold,
             removal_scheduled=event_type == "removal.scheduled",
-            custody=CUSTODY_STATES.index(
-                custody if custody in ("in_custody", "removed") else "other"
-            ),
+            custody=CUSTODY_STATES.index(custody if custody in CUSTODY_STATES else "other"),
         )
         assert record.flag_key() == expected

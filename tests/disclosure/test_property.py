@@ -32,7 +32,7 @@ from voice.cases.models import Case
 from voice.config import Environment, Settings
 from voice.database import make_engine, transaction, utcnow
 from voice.disclosure.audiences import OUTWARD, Audience
-from voice.disclosure.compiler import MARKING_ORDER
+from voice.disclosure.compiler import CUSTODY_STATES, MARKING_ORDER
 from voice.disclosure.filter import disclose
 from voice.disclosure.markings import MarkingClass, classify
 from voice.disclosure.policy import Policy, cached_policy, default_policy_path
@@ -169,7 +169,7 @@ def withheld_tokens(
     """(values the issue says must be withheld, values it says may be released)."""
     flags = event["subject"]["flags"]
     custody_status = event["case"].get("custody_status", IMPLIED_CUSTODY.get(event["event_type"]))
-    custody = custody_status if custody_status in ("in_custody", "removed") else "other"
+    custody = custody_status if custody_status in CUSTODY_STATES else "other"
     must_not: set[str] = set()
     may: set[str] = set()
     items: list[tuple[str, str, Any]] = [

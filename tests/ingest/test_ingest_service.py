@@ -14,7 +14,13 @@ from tests.factories import booking, case_of, event, victim_with_link
 from voice.cases.models import Case, CaseEvent, Subject
 from voice.disclosure.policy import Policy
 from voice.ingest import service as ingest_service
-from voice.ingest.service import Receipt, ingest_batch, ingest_event, payload_digest
+from voice.ingest.service import (
+    EventIdReused,
+    Receipt,
+    ingest_batch,
+    ingest_event,
+    payload_digest,
+)
 from voice.ingest.validation import InvalidEvent
 from voice.notify.models import Channel, Notification, NotificationStatus
 from voice.victims.models import Victim, VictimCaseLink
@@ -103,17 +109,16 @@ def test_replay_is_a_duplicate_and_changes_nothing(session: Session, policy: Pol
         assert counts(session) == before
 
 
-def test_replay_with_a_different_body_is_still_the_same_event(
+def test_a_reused_id_with_a_different_body_is_refused_and_changes_nothing(
     session: Session, policy: Policy
 ) -> None:
-    first = ingest_event(
-        session=session, candidate=booking(source_event_id="r-same-key"), policy=policy
-    )
+    ingest_event(session=session, candidate=booking(source_event_id="r-same-key"), policy=policy)
     before = counts(session)
     changed = event("custody.released", source_event_id="r-same-key")
-    again = ingest_event(session=session, candidate=changed, policy=policy)
-    assert again.status == "duplicate"
-    assert again.receipt_id == first.receipt_id
+    with pytest.raises(EventIdReused) as refused:
+        ingest_event(session=session, candidate=changed, policy=policy)
+    assert [p.pointer for p in refused.value.problems] == ["/source_event_id"]
+    assert "r-same-key" in str(refused.value)
     assert counts(session) == before
     assert case_of(session).custody_status == "in_custody"
 

@@ -37,7 +37,11 @@ def test_self_service_shows_only_linked_cases_and_accounts_for_each_read(
     mine = client.get("/api/v1/self-service/cases", headers=token)
     data = mine.json()["data"]
     assert [d["verified"] for d in data] == [True]
-    assert data[0]["subject"] == {"first_name": "Ramon", "last_name": "Example"}
+    assert data[0]["subject"] == {
+        "first_name": "Ramon",
+        "last_name": "Example",
+        "country_of_birth": "Exampleland",  # as the public locator shows it
+    }
     assert data[0]["case"] == {
         "custody_status": "in_custody",
         "facility_name": "Example Processing Center",

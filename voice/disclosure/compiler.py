@@ -38,7 +38,9 @@ MARKING_ORDER: tuple[MarkingClass, ...] = (
     MarkingClass.CLASSIFIED,
 )
 MARKING_INDEX = {cls: index for index, cls in enumerate(MARKING_ORDER)}
-CUSTODY_STATES = ("in_custody", "removed", "other")
+# "released" and "escaped" come last so that the other states keep their indexes: a notice of a
+# release or an escape names the facility left, which a victim needs and the locator omits.
+CUSTODY_STATES = ("in_custody", "removed", "other", "released", "escaped")
 BOOLEAN_FLAGS = ("minor", "protected_1367", "safety_hold", "removal_scheduled")
 UNKNOWN_CLASS = "unknown"
 # The names a condition may use besides the policy's audience groups.

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 FAIL_CLOSED = "error.fail_closed"
 REMOVAL_SCHEDULED = "removal.scheduled"
-_CUSTODY_INDEX = {"in_custody": 0, "removed": 1}
+_CUSTODY_INDEX = {"in_custody": 0, "removed": 1, "released": 3, "escaped": 4}  # CUSTODY_STATES
 _OTHER_CUSTODY = 2
 
 

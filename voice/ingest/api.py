@@ -3,29 +3,24 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
+from sqlmodel import Session
 
 from voice.auth.deps import IngestClient
-from voice.deps import SessionDep
+from voice.config import Settings
+from voice.deps import SessionDep, SettingsDep
 from voice.disclosure.deps import PolicyDep
+from voice.disclosure.policy import Policy
 from voice.errors import problem
-from voice.ingest import service
+from voice.ingest import body, service
 from voice.ingest.validation import CONTRACT_PATH, InvalidEvent
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
 
 MAX_BATCH = 1000
-
-
-def parse_body(raw: bytes, content_type: str) -> Any:
-    """JSON (one event or an array of events) or NDJSON (one event per line)."""
-    text = raw.decode("utf-8")
-    if content_type.split(";")[0].strip() == "application/x-ndjson":
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
-    return json.loads(text)
 
 
 @router.post(
@@ -36,40 +31,91 @@ def parse_body(raw: bytes, content_type: str) -> Any:
         200: {"description": "a replay (the original receipt) or a batch's per-event results"},
         202: {"description": "the event carried a classified marking and was quarantined"},
         400: {"description": "the body is not JSON or NDJSON"},
-        413: {"description": "the batch holds too many events"},
+        409: {"description": "the event's source_event_id was already used for another event"},
+        413: {"description": "the body, the event or the batch is too large"},
         422: {"description": "the event breaks the contract; every problem by JSON pointer"},
     },
 )
 async def ingest_events(
-    request: Request, session: SessionDep, policy: PolicyDep, _: IngestClient
+    request: Request,
+    session: SessionDep,
+    policy: PolicyDep,
+    settings: SettingsDep,
+    _: IngestClient,
 ) -> JSONResponse:
     try:
-        body = parse_body(await request.body(), request.headers.get("content-type", ""))
+        raw = await body.read_limited(request, limit=settings.ingest_max_batch_bytes)
+    except body.TooLarge as exc:
+        return problem(413, "Content Too Large", str(exc))
+    # Parsing and the database work run on a worker thread: on the loop they would stall
+    # every other request (health checks included) for the length of a batch.
+    return await run_in_threadpool(
+        _ingest,
+        raw=raw,
+        content_type=request.headers.get("content-type", ""),
+        session=session,
+        policy=policy,
+        settings=settings,
+    )
+
+
+def _ingest(
+    *, raw: bytes, content_type: str, session: Session, policy: Policy, settings: Settings
+) -> JSONResponse:
+    event_limit = settings.ingest_max_event_bytes
+    if content_type.split(";")[0].strip() == body.NDJSON:
+        return _batch(session, policy, body.ndjson_items(raw, event_limit=event_limit))
+    if not body.is_array(raw) and len(raw) > event_limit:
+        return problem(413, "Content Too Large", f"an event holds at most {event_limit} bytes")
+    try:
+        parsed = body.loads(raw)
+    except InvalidEvent as exc:
+        return _invalid(exc)
     except (UnicodeDecodeError, json.JSONDecodeError):
         return problem(400, "Bad Request", "the body is not valid UTF-8 JSON or NDJSON")
-
-    if isinstance(body, list):
-        if len(body) > MAX_BATCH:
-            return problem(413, "Content Too Large", f"a batch holds at most {MAX_BATCH} events")
-        results = service.ingest_batch(session=session, candidates=body, policy=policy)
-        counts = {
-            s: sum(1 for r in results if r.as_dict()["status"] == s)
-            for s in ("accepted", "duplicate", "quarantined", "rejected")
-        }
-        return JSONResponse({"results": [r.as_dict() for r in results], **counts})
+    if isinstance(parsed, list):
+        return _batch(session, policy, body.array_items(parsed, event_limit=event_limit))
 
     try:
-        receipt = service.ingest_event(session=session, candidate=body, policy=policy)
+        receipt = service.ingest_event(session=session, candidate=parsed, policy=policy)
     except service.EventQuarantined as exc:
         return JSONResponse(exc.receipt.as_dict(), status_code=202)
+    except service.EventIdReused as exc:
+        return problem(409, "Conflict", str(exc), errors=[p.as_dict() for p in exc.problems])
     except InvalidEvent as exc:
-        return problem(
-            422,
-            "Unprocessable Content",
-            "the event does not match the contract",
-            errors=[p.as_dict() for p in exc.problems],
-        )
+        return _invalid(exc)
     return JSONResponse(receipt.as_dict(), status_code=201 if receipt.status == "accepted" else 200)
+
+
+def _invalid(exc: InvalidEvent) -> JSONResponse:
+    return problem(
+        422,
+        "Unprocessable Content",
+        "the event does not match the contract",
+        errors=[p.as_dict() for p in exc.problems],
+    )
+
+
+def _batch(session: Session, policy: Policy, items: list[body.Item]) -> JSONResponse:
+    if len(items) > MAX_BATCH:
+        return problem(413, "Content Too Large", f"a batch holds at most {MAX_BATCH} events")
+    parsed = [item for item in items if not item.problems]
+    applied = service.ingest_batch(
+        session=session, candidates=[item.candidate for item in parsed], policy=policy
+    )
+    by_index = {item.index: result for item, result in zip(parsed, applied, strict=True)}
+    results = []
+    for item in items:
+        result = by_index.get(item.index) or service.BatchResult(0, problems=item.problems)
+        entry = {**result.as_dict(), "index": item.index}
+        if item.line is not None:
+            entry["line"] = item.line
+        results.append(entry)
+    counts = {
+        s: sum(1 for r in results if r["status"] == s)
+        for s in ("accepted", "duplicate", "quarantined", "rejected")
+    }
+    return JSONResponse({"results": results, **counts})
 
 
 @router.get(

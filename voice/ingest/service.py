@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from voice.cases import service as case_service
 from voice.cases.models import CaseEvent
 from voice.disclosure.policy import Policy
+from voice.ingest import hostile
 from voice.ingest import quarantine as spillage
 from voice.ingest.validation import InvalidEvent, Problem, validate_event
 from voice.notify import service as notify_service
@@ -68,6 +69,20 @@ class QuarantineReceipt:
             "received_at": self.received_at.isoformat(),
             "rule_id": self.rule_id,
         }
+
+
+class EventIdReused(InvalidEvent):
+    """The source already used this source_event_id for an event with a different body.
+
+    A kind of InvalidEvent, so every caller that refuses a bad event refuses this one too; the
+    API answers it with 409. The stored event stands: an id names one event for good.
+    """
+
+    def __init__(self, source_event_id: str) -> None:
+        super().__init__(
+            [Problem("/source_event_id", "already used by this source for a different event")]
+        )
+        self.args = (f"source_event_id {source_event_id!r} was already used for another event",)
 
 
 class EventQuarantined(Exception):
@@ -135,6 +150,14 @@ def _existing(session: Session, source: str, source_event_id: str) -> CaseEvent 
     ).first()
 
 
+def _replay(session: Session, existing: CaseEvent, digest: str) -> Receipt:
+    """An identical replay gets its original receipt; a different body under the same id is
+    refused rather than dropped in silence."""
+    if existing.payload_sha256 != digest:
+        raise EventIdReused(existing.source_event_id)
+    return _receipt(session, existing, "duplicate")
+
+
 def _quarantine(session: Session, candidate: Any, rule_id: str) -> QuarantineReceipt:
     row, _ = spillage.quarantine(session=session, candidate=candidate, rule_id=rule_id)
     return QuarantineReceipt(row.quarantine_id, row.received_at, row.rule_id)
@@ -147,21 +170,25 @@ def ingest_event(*, session: Session, candidate: Any, policy: Policy) -> Receipt
     validation error can carry anything of a classified event: such an event raises
     EventQuarantined once its quarantine row is written (the caller commits it).
     """
+    # Before anything walks the event recursively or encodes it: nothing of a refused event is
+    # stored, and its problems carry pointers only.
+    hostile.screen(candidate)
     spill_rule = spillage.scan(candidate)
     if spill_rule is not None:
         raise EventQuarantined(_quarantine(session, candidate, spill_rule))
     event_in = validate_event(candidate)
     source, source_event_id = event_in["source"], event_in["source_event_id"]
+    digest = payload_digest(event_in)
     existing = _existing(session, source, source_event_id)
     if existing is not None:
-        return _receipt(session, existing, "duplicate")
+        return _replay(session, existing, digest)
     for attempt in range(_ATTEMPTS):
         try:
             with session.begin_nested():
                 event = case_service.record_event(
                     session=session,
                     payload=event_in,
-                    payload_sha256=payload_digest(event_in),
+                    payload_sha256=digest,
                     receipt_id=str(uuid.uuid4()),
                 )
                 queued = notify_service.enqueue_for_event(
@@ -173,7 +200,7 @@ def ingest_event(*, session: Session, candidate: Any, policy: Policy) -> Receipt
             # A concurrent request stored the same event first: answer with its receipt.
             existing = _existing(session, source, source_event_id)
             if existing is not None:
-                return _receipt(session, existing, "duplicate")
+                return _replay(session, existing, digest)
             # Otherwise it created the same new subject or case first; go again with it there.
             if attempt == _ATTEMPTS - 1:
                 # The IntegrityError's text quotes the row's values; raise without it.

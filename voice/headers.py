@@ -10,11 +10,11 @@ CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-# FastAPI's interactive docs load their script and styles from a CDN; only /docs gets those.
+# The interactive docs (voice/api_docs.py) serve Swagger UI from the package; their page starts
+# it with an inline script, so only /docs allows that.
 DOCS_CSP = (
-    "default-src 'self'; img-src 'self' data: https://fastapi.tiangolo.com; "
-    "style-src 'self' https://cdn.jsdelivr.net; "
-    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+    "script-src 'self' 'unsafe-inline'; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
 HEADERS = {
@@ -27,6 +27,16 @@ HEADERS = {
 }
 
 
+def security_headers(path: str) -> dict[str, str]:
+    """The headers for a response to ``path``; also set on the 500 answer, which Starlette
+    sends from outside every middleware."""
+    headers = {**HEADERS, "content-security-policy": DOCS_CSP if path == "/docs" else CSP}
+    if path.startswith(("/portal", "/api/", "/self-service")):
+        # Responses carry case data or credentials: never keep them in a cache.
+        headers["cache-control"] = "no-store"
+    return headers
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -35,17 +45,13 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp = DOCS_CSP if scope["path"] == "/docs" else CSP
+        wanted = security_headers(scope["path"])
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for name, value in HEADERS.items():
+                for name, value in wanted.items():
                     headers.setdefault(name, value)
-                headers.setdefault("content-security-policy", csp)
-                if scope["path"].startswith(("/portal", "/api/", "/self-service")):
-                    # Responses carry case data or credentials: never keep them in a cache.
-                    headers.setdefault("cache-control", "no-store")
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -24,8 +24,8 @@ cp "$here/node_modules/@uswds/uswds/LICENSE.md" "$target/"
 referenced="$(grep -o 'url([^)]*)' "$dist/css/uswds.min.css" \
   | sed -e 's/^url(//' -e 's/)$//' -e 's/["'"'"']//g' \
   | grep '^\.\./' | sed 's|^\.\./||' | sort -u)"
-# The images voice/web/templates/base.html uses in the federal banner.
-banner="img/us_flag_small.png img/icon-dot-gov.svg img/icon-https.svg"
+# The images voice/web/templates/base.html uses: the federal banner's and the favicon.
+banner="img/us_flag_small.png img/icon-dot-gov.svg img/icon-https.svg img/favicons/favicon.ico"
 
 for path in $referenced $banner; do
   mkdir -p "$target/$(dirname "$path")"

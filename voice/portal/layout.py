@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from starlette.requests import Request
 
 from voice.auth import access, matrix
-from voice.auth.principals import Principal
+from voice.auth.principals import Principal, PrincipalKind
+from voice.web.errors import Site, register_site
 from voice.web.templating import make_templates
 
 # Label and path of each page in the portal's navigation, in the order shown.
@@ -37,3 +39,23 @@ TEMPLATES.env.globals["portal_nav"] = portal_nav
 TEMPLATES.env.globals["site_name"] = "VOICE staff portal"
 # Every staff role may open its own account page; not every role may open the case list.
 TEMPLATES.env.globals["home_url"] = "/portal/me"
+
+
+def _error_context(request: Request) -> dict[str, Any]:
+    # An error page has no route dependencies behind it: read the signed-in staff member from
+    # the session the same way the access check does, so the page keeps its navigation.
+    staff = access.staff_from_session(request, request.app.state.settings)
+    signed_in = staff.kind is PrincipalKind.STAFF
+    return {"staff": staff if signed_in else None, "csrf_token": access.csrf_token(request)}
+
+
+register_site(
+    "/portal",
+    Site(
+        name="VOICE staff portal",
+        home_url="/portal/me",
+        templates=TEMPLATES,
+        layout="portal_layout.html",
+        context=_error_context,
+    ),
+)

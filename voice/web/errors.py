@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from voice.web.templating import make_templates
@@ -24,10 +25,23 @@ from voice.web.templating import make_templates
 log = logging.getLogger(__name__)
 
 
+def _no_context(_: Request) -> dict[str, Any]:
+    return {}
+
+
 @dataclass(frozen=True)
 class Site:
+    """A web site's error pages: its name, home, and the layout its pages share.
+
+    ``context`` adds what that layout needs (the portal's signed-in staff member, so a refused
+    page still shows the navigation and the sign-out button).
+    """
+
     name: str
     home_url: str
+    templates: Jinja2Templates | None = None
+    layout: str = "base.html"
+    context: Callable[[Request], dict[str, Any]] = _no_context
 
 
 # The web sites by path prefix. The API under /api/ never matches: it answers in JSON.
@@ -35,6 +49,12 @@ SITES: dict[str, Site] = {
     "/portal": Site(name="VOICE staff portal", home_url="/portal/me"),
     "/self-service": Site(name="VOICE self-service", home_url="/self-service/sign-in-link"),
 }
+
+
+def register_site(prefix: str, site: Site) -> None:
+    """A site's own package describes its error pages; this layer knows no site's internals."""
+    SITES[prefix] = site
+
 
 # Plain words for the person in front of the page: never the exception's detail, which is
 # written for developers and can quote what the request carried.
@@ -60,6 +80,8 @@ def site_for(request: Request) -> Site | None:
 def error_page(request: Request, site: Site, status_code: int) -> Response:
     heading, message = MESSAGES.get(status_code, MESSAGES[500 if status_code >= 500 else 404])
     context: dict[str, Any] = {
+        **site.context(request),
+        "layout": site.layout,
         "site_name": site.name,
         "home_url": site.home_url,
         "lang": "en",
@@ -67,7 +89,8 @@ def error_page(request: Request, site: Site, status_code: int) -> Response:
         "message": message,
         "status_code": status_code,
     }
-    return TEMPLATES.TemplateResponse(request, "error.html", context, status_code=status_code)
+    templates = site.templates or TEMPLATES
+    return templates.TemplateResponse(request, "error.html", context, status_code=status_code)
 
 
 Handler = Callable[[Request, Exception], "Response | Awaitable[Response]"]

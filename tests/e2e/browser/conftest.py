@@ -55,6 +55,17 @@ def _ready(url: str) -> bool:
         return False
 
 
+def _screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # pytest keeps only its last few temporary folders; a person reviewing the pages can name
+    # a folder of their own that stays.
+    chosen = os.environ.get("VOICE_TEST_SCREENSHOTS")
+    if not chosen:
+        return tmp_path_factory.mktemp("screenshots")
+    folder = Path(chosen)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """``voice serve --demo`` in a child process, on a fresh SQLite database with the demo data."""
@@ -85,7 +96,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         if server.poll() is not None:
             log.flush()
             pytest.fail(f"the server exited early:\n{(home / 'server.log').read_text()[-3000:]}")
-        yield LiveServer(base_url=base, screenshots=tmp_path_factory.mktemp("screenshots"))
+        yield LiveServer(base_url=base, screenshots=_screenshot_dir(tmp_path_factory))
     finally:
         server.terminate()
         try:

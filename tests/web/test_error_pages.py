@@ -10,8 +10,8 @@ from sqlalchemy.engine import Engine
 
 from tests import identity
 from voice.app import create_app
+from voice.auth.deps import authorize
 from voice.config import Settings
-from voice.deps import authorize
 
 HTML = "text/html"
 

@@ -50,7 +50,9 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-INGEST = bearer(machine_token("events:write"))
+# Minted once at import and used for the whole run: it must outlive the slowest run (the suite
+# with the browser tests takes well over five minutes), so it lasts a day, not five minutes.
+INGEST = bearer(machine_token("events:write", exp=int(time.time()) + 24 * 3600))
 
 
 def staff_session(

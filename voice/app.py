@@ -38,6 +38,8 @@ from voice.selfservice.notices import router as notices_router
 from voice.selfservice.pages import router as selfservice_pages
 from voice.v1 import routers as v1_routers
 from voice.victims.key_rotation import BackgroundRotation
+from voice.web.errors import install_error_pages
+from voice.web.static import mount_static
 from voice.worker import BackgroundWorker, make_context
 
 log = logging.getLogger(__name__)
@@ -113,6 +115,7 @@ def create_app(
     app.add_middleware(SecurityHeadersMiddleware)
     install_problem_handlers(app)
     install_docs(app)
+    install_error_pages(app)
     app.include_router(health.router)
     app.include_router(ingest_router)
     app.include_router(selfservice_router)
@@ -125,6 +128,7 @@ def create_app(
         app.include_router(router)
     access.check_app_routes(app.routes)
     install_openapi(app)
+    mount_static(app)
     app.mount(
         "/static", StaticFiles(directory=Path(__file__).parent / "portal" / "static"), name="static"
     )

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import hmac
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from sqlmodel import col, select
 
 from voice.auth.access import CSRF_FIELD, csrf_token
@@ -21,10 +19,10 @@ from voice.deps import SessionDep, SettingsDep
 from voice.disclosure.deps import PolicyDep
 from voice.disclosure.release import Audience, release
 from voice.holds import service as holds
+from voice.portal.layout import TEMPLATES
 from voice.portal.oidc import start_staff_session
 from voice.victims.models import VictimCaseLink
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 PAGE_SIZE = 50
 
 router = APIRouter(prefix="/portal", include_in_schema=False)

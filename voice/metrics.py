@@ -14,6 +14,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from datetime import datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Request, Response
@@ -31,6 +32,10 @@ from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 
 from voice.database import utcnow
+
+# prometheus-client writes each process's values under this folder from the first metric on.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 
 REQUESTS = Counter(
     "voice_http_requests_total", "HTTP requests answered", ["method", "route", "status"]
@@ -195,3 +200,15 @@ def metrics(request: Request) -> Response:
         return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
     body = generate_latest(registry_for(request.app.state.engine))
     return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+def prepare_multiprocess_metrics() -> None:
+    """Before starting several processes: empty ``PROMETHEUS_MULTIPROC_DIR`` (when set), so
+    counters from a previous run do not add to this one's."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        return
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()

@@ -21,6 +21,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 import sqlalchemy as sa
@@ -44,7 +45,7 @@ from voice.config import Environment, Settings
 from voice.database import make_engine, transaction
 from voice.disclosure.policy import Policy, cached_policy, default_policy_path
 from voice.ingest.service import ingest_batch
-from voice.notify import guard, tasks
+from voice.notify import guard, outbox, tasks
 from voice.notify.adapters.file import FileEmailSender, FileSmsSender, _write_atomically
 from voice.notify.models import NotificationStatus
 from voice.notify.tasks import WorkerContext
@@ -59,23 +60,24 @@ NOTIFICATIONS_PER_EVENT = 2
 
 
 class TimedDeliver:
-    """Wraps ``tasks.deliver_batch`` to time each batch; ``run_once`` looks it up per call.
+    """Wraps ``outbox.deliver_batch`` to time each batch; the delivery loop's ``run_once``
+    looks it up per call.
 
     A batch's notifications are prepared together, sent side by side and finished together, so
     each notification is charged its batch's time divided by the batch's size.
     """
 
     def __init__(self) -> None:
-        self._inner = tasks.deliver_batch
+        self._inner = outbox.deliver_batch
         self.latencies: list[float] = []
         self.outcomes: Counter[str] = Counter()
 
     def __call__(
-        self, ctx: WorkerContext, notification_ids: list[int]
+        self, ctx: WorkerContext, kind: Any, notification_ids: list[int]
     ) -> dict[int, NotificationStatus | None]:
         started = time.perf_counter()
         try:
-            statuses = self._inner(ctx, notification_ids)
+            statuses = self._inner(ctx, kind, notification_ids)
         finally:
             elapsed = time.perf_counter() - started
             share = elapsed / max(1, len(notification_ids))
@@ -184,7 +186,7 @@ def main() -> None:
                 raise RuntimeError("the bench needs the file adapters (VOICE_*_ADAPTER=file)")
 
             first = 0
-            with mock.patch.object(tasks, "deliver_batch", timer):
+            with mock.patch.object(outbox, "deliver_batch", timer):
                 for size in split(events, args.rounds):
                     queued = enqueue(engine, policy, first, size, args.subjects)
                     drain(ctx, queued, tmp / "baseline", totals)

@@ -8,6 +8,7 @@ from voice.ingest.models import QuarantinedEvent, SecurityAlert
 from voice.liaison.models import LiaisonTask
 from voice.messages.models import StaffMessage
 from voice.notify.models import (
+    CircuitBreaker,
     ContactSuppression,
     DeliveryReceipt,
     MassEventPause,
@@ -19,6 +20,7 @@ from voice.victims.models import Victim, VictimCaseLink
 __all__ = [
     "Case",
     "CaseEvent",
+    "CircuitBreaker",
     "ContactSuppression",
     "DeliveryReceipt",
     "DisclosureChainHead",

@@ -109,6 +109,7 @@ def unacknowledged_notice(ctx: WorkerContext, policy: Policy) -> tuple[str, str,
     (task,) = tasks(ctx.engine)
     assert (task.kind, task.status) == (TaskKind.UNACKNOWLEDGED_NOTICE, TaskStatus.OPEN)
     assert receipt.event_id is not None
+    assert victim.victim_code is not None
     return victim.victim_code, pin, receipt.event_id
 
 
@@ -169,7 +170,8 @@ def open_task(engine: Engine, kind: TaskKind = TaskKind.INVALID_CONTACT, key: st
         task = liaison_service.open_task(
             session=session, kind=kind, dedupe_key=key, reason="call the victim"
         )
-        assert task is not None and task.id is not None
+        assert task is not None
+        assert task.id is not None
         return task.id
 
 
@@ -181,7 +183,8 @@ def test_staff_list_claim_and_close_a_task_through_the_api(
     csrf = staff_session(client, "liaison")
 
     listed = client.get("/api/v1/tasks", params={"status": "open"}).json()
-    assert [t["id"] for t in listed["data"]] == [first, second] and listed["count"] == 2
+    assert [t["id"] for t in listed["data"]] == [first, second]
+    assert listed["count"] == 2
     by_kind = client.get("/api/v1/tasks", params={"kind": "delivery_failed"}).json()
     assert [t["id"] for t in by_kind["data"]] == [second]
     assert client.get("/api/v1/tasks", params={"kind": "nonsense"}).status_code == 422
@@ -189,7 +192,8 @@ def test_staff_list_claim_and_close_a_task_through_the_api(
     claimed = client.post(f"/api/v1/tasks/{first}/claim", headers=csrf)
     assert claimed.status_code == 200
     assignee = claimed.json()["assignee"]
-    assert assignee and claimed.json()["claimed_at"]
+    assert assignee
+    assert claimed.json()["claimed_at"]
     mine = client.get("/api/v1/tasks", params={"assignee": assignee}).json()
     assert [t["id"] for t in mine["data"]] == [first]
 
@@ -200,7 +204,8 @@ def test_staff_list_claim_and_close_a_task_through_the_api(
     assert closed.status_code == 200
     body = closed.json()
     assert (body["status"], body["close_reason"], body["outcome_note"]) == ("done", "staff", note)
-    assert body["closed_by"] == assignee and body["closed_at"]
+    assert body["closed_by"] == assignee
+    assert body["closed_at"]
     again = client.post(url, json={"outcome_note": note}, headers=csrf)
     assert again.status_code == 409
     assert client.post(f"/api/v1/tasks/{first}/claim", headers=csrf).status_code == 409
@@ -225,9 +230,11 @@ def test_staff_claim_and_close_a_task_from_the_command_line(
     task_id = open_task(committed_engine)
 
     code, out, _ = run_cli(capsys, "--kind", "invalid_contact")
-    assert code == 0 and [json.loads(line)["id"] for line in out.splitlines()] == [task_id]
+    assert code == 0
+    assert [json.loads(line)["id"] for line in out.splitlines()] == [task_id]
     code, out, _ = run_cli(capsys, "claim", str(task_id), "--by", "liaison-3")
-    assert code == 0 and json.loads(out)["assignee"] == "liaison-3"
+    assert code == 0
+    assert json.loads(out)["assignee"] == "liaison-3"
     code, out, _ = run_cli(
         capsys, "close", str(task_id), "--by", "liaison-3", "--note", "called; all well"
     )
@@ -243,7 +250,8 @@ def test_staff_claim_and_close_a_task_from_the_command_line(
     assert [json.loads(line)["id"] for line in out.splitlines()] == [task_id]
 
     code, _, err = run_cli(capsys, "close", str(task_id), "--by", "x", "--note", "again")
-    assert code == 1 and "closed already" in err
+    assert code == 1
+    assert "closed already" in err
 
 
 @pytest.mark.usefixtures("voice_env")

@@ -53,7 +53,8 @@ def test_the_breaker_opens_half_opens_and_closes(
 
     # Open: no worker sends until the cool-down is over; each is told until when to wait.
     waiting = permit(committed_engine, tuned, "w2", now + timedelta(seconds=10))
-    assert not waiting.send and not waiting.probe
+    assert not waiting.send
+    assert not waiting.probe
     assert waiting.wait_until == now + timedelta(seconds=30)
 
     # Half-open: exactly one worker gets the probe.

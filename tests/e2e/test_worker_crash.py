@@ -6,6 +6,8 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,10 @@ from voice.ingest import service as ingest_service
 from voice.notify.models import Notification, NotificationStatus
 
 LEASE_SECONDS = "1"
+
+
+def _after(moment: datetime) -> bool:
+    return utcnow() > moment
 
 
 def _one_notification(engine: Engine) -> Notification:
@@ -245,10 +251,7 @@ def test_each_crash_during_a_fan_out_repeats_at_most_the_message_in_flight(
                     for r in session.exec(select(Notification)).all()
                     if r.claimed_until is not None
                 ]
-            wait_for(
-                lambda end=max(leases): utcnow() > end,
-                what="the dead worker's lease to expire",
-            )
+            wait_for(partial(_after, max(leases)), what="the dead worker's lease to expire")
         run_voice(["worker", "--once"], {k: v for k, v in env.items() if k != "CRASH_AFTER_SENDS"})
     finally:
         smtp.stop()

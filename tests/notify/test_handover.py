@@ -3,18 +3,23 @@ the next message is sent: a crash can repeat only the message in flight."""
 
 from __future__ import annotations
 
+import threading
+from datetime import datetime
+
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from tests.notify.test_outage import queue_release
 from voice.audit.models import DisclosureRecord
 from voice.config import Settings
+from voice.database import utcnow
 from voice.disclosure.policy import Policy
-from voice.notify import outbox, tasks
+from voice.notify import breaker, outbox, tasks
 from voice.notify.adapters.base import OutgoingEmail
 from voice.notify.adapters.memory import MemorySmsSender
 from voice.notify.context import WorkerContext
-from voice.notify.models import Notification, NotificationStatus
+from voice.notify.handover import Gate
+from voice.notify.models import BreakerState, Notification, NotificationStatus
 
 
 class WatchingEmailSender:
@@ -80,3 +85,28 @@ def test_with_several_send_threads_no_message_waits_for_the_whole_batch(
     for n, (handed, accounted) in enumerate(watcher.seen):
         assert handed == accounted
         assert handed >= n - (3 - 1)
+
+
+def test_a_probe_whose_answer_cannot_be_recorded_leaves_no_thread_waiting() -> None:
+    now = utcnow()
+    gate = Gate({"email:smtp": breaker.Permit(send=False, probe=True)}, now)
+    assert gate.admit("email:smtp") is None  # this thread takes the probe
+    waiting: list[datetime | None] = []
+    other = threading.Thread(target=lambda: waiting.append(gate.admit("email:smtp")))
+    other.start()
+    gate.unanswered("email:smtp")  # the probe's commit failed
+    other.join(timeout=60)
+    assert not other.is_alive()
+    assert waiting == [now]  # held back for this batch, due again at once
+
+
+def test_a_probe_that_succeeds_lets_the_rest_of_the_batch_go() -> None:
+    now = utcnow()
+    gate = Gate({"sms:twilio": breaker.Permit(send=False, probe=True)}, now)
+    assert gate.admit("sms:twilio") is None
+    admitted: list[datetime | None] = []
+    other = threading.Thread(target=lambda: admitted.append(gate.admit("sms:twilio")))
+    other.start()
+    gate.answered("sms:twilio", BreakerState.CLOSED, now)
+    other.join(timeout=60)
+    assert admitted == [None]

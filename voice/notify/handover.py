@@ -56,6 +56,13 @@ class Gate:
                 # The probe is out: wait for its answer rather than defer the whole batch.
                 self._changed.wait()
 
+    def unanswered(self, key: str) -> None:
+        """An answer could not be recorded: hold the channel back for this batch, so that no
+        thread waits for a probe's answer that will not come."""
+        with self._changed:
+            self._permits[key] = breaker.Permit(send=False, wait_until=self._now)
+            self._changed.notify_all()
+
     def answered(self, key: str, state: BreakerState, retry_at: datetime) -> None:
         with self._changed:
             if state is BreakerState.OPEN:
@@ -119,6 +126,7 @@ class HandOver(Generic[R]):
                         self._commit([waiting])
                     except Exception as exc:
                         log.error("hand-over not recorded (%s)", type(exc).__name__)
+                        self._gate.unanswered(waiting.key)
                         waiting.done.set_exception(exc)
 
     def _commit(self, group: list[_Waiting[R]]) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from voice.database import UTCDateTime
 from voice.notify import contacts, leases, outbox
 from voice.notify.context import WorkerContext
 from voice.notify.models import Notification, NotificationStatus
@@ -53,7 +54,9 @@ def claim(
         limit=limit,
         also_set={
             "updated_at": now,
-            "first_attempt_at": sa.func.coalesce(col(Notification.first_attempt_at), now),
+            "first_attempt_at": sa.func.coalesce(
+                col(Notification.first_attempt_at), sa.literal(now, UTCDateTime())
+            ),
         },
     )
 

@@ -74,7 +74,21 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = 0.5
     # A claim older than this is presumed abandoned by a dead worker and is claimed again.
     worker_lease_seconds: float = 120.0
-    worker_max_attempts: int = 5
+    # A hard cap on claims of one row, for a row that crashes its workers: far above what the
+    # retry budget below needs (voice.notify.retry holds the two apart), so it never cuts it short.
+    worker_max_attempts: int = 100
+    # Temporary and technical failures are retried, with jitter, until the notice is this old
+    # (a time budget: Svix retries for about 3 days, GOV.UK Notify for 4 hours).
+    worker_retry_budget_seconds: float = 24 * 3600.0
+    # The back-off between retries grows to at most this (with full jitter below it).
+    worker_retry_max_backoff_seconds: float = 3600.0
+    # A circuit breaker per channel and provider: after this many failures in a row it opens,
+    # and the worker leaves that channel's rows due; after the cool-down one probe is let through.
+    breaker_failure_threshold: int = 5
+    breaker_cooldown_seconds: float = 30.0
+    # A critical notice still undelivered this long after it was queued raises a liaison task
+    # (once); its retries go on.
+    undelivered_escalation_seconds: float = 15 * 60.0
     # Sends within one claimed batch run on this many threads; the database work stays batched.
     worker_send_concurrency: int = 8
 

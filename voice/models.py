@@ -8,6 +8,7 @@ from voice.ingest.models import QuarantinedEvent, SecurityAlert, SourceFeed
 from voice.liaison.models import LiaisonTask
 from voice.messages.models import StaffMessage
 from voice.notify.models import (
+    CircuitBreaker,
     ContactSuppression,
     DeliveryReceipt,
     MassEventPause,
@@ -25,6 +26,7 @@ from voice.webhooks.models import (
 __all__ = [
     "Case",
     "CaseEvent",
+    "CircuitBreaker",
     "ContactSuppression",
     "DeliveryReceipt",
     "DisclosureChainHead",

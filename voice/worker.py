@@ -45,10 +45,16 @@ def make_context(*, engine: Engine, settings: Settings, policy: Policy) -> Worke
 
 def run_periodic_jobs(ctx: WorkerContext) -> None:
     with transaction(ctx.engine) as session:
-        result = periodic.run_periodic(session=session, settings=ctx.settings)
-        freshness.check(session=session, settings=ctx.settings)
-    if result.timed_out or result.escalated:
-        log.info("periodic: %d timed out, %d escalated", result.timed_out, result.escalated)
+        result = periodic.run_periodic(session=session, settings=ctx.settings, now=ctx.now())
+        freshness.check(session=session, settings=ctx.settings, now=ctx.now())
+    if result.timed_out or result.escalated or result.undelivered or result.closed:
+        log.info(
+            "periodic: %d timed out, %d escalated, %d undelivered raised, %d tasks closed",
+            result.timed_out,
+            result.escalated,
+            result.undelivered,
+            result.closed,
+        )
 
 
 class PartnerWebhooks:

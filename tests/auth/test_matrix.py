@@ -74,6 +74,7 @@ def world(committed_engine: Engine, settings: Settings) -> Iterator[tuple[TestCl
                 "victim_id": other.id or 0,
                 "link_id": link.id or 0,
                 "hold_id": hold.id or 0,
+                "task_id": 1,
                 # Path parts of public routes that check their own credential.
                 "event_id": 1,
                 "token": 0,

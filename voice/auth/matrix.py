@@ -103,6 +103,10 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/cases/{case_id}/holds"): CASE_READERS,
     ("POST", "/api/v1/cases/{case_id}/holds"): CASEWORK,
     ("POST", "/api/v1/holds/{hold_id}/lift"): SUPERVISORS,
+    # Liaison tasks: the desk and its supervisors take them on and close them.
+    ("GET", "/api/v1/tasks"): CASEWORK,
+    ("POST", "/api/v1/tasks/{task_id}/claim"): CASEWORK,
+    ("POST", "/api/v1/tasks/{task_id}/close"): CASEWORK,
     # The accounting of disclosures.
     ("GET", "/api/v1/disclosures"): ACCOUNTING_READERS,
     ("GET", "/api/v1/cases/{case_id}/disclosures"): ACCOUNTING_READERS,

@@ -54,12 +54,6 @@ ACCOUNTING_QUEUE = Gauge(
     "voice_accounting_writer_queue", "Accounting entries waiting for their group commit",
     multiprocess_mode="livesum",
 )  # fmt: skip
-BREAKER_OPEN = Gauge(
-    "voice_circuit_breaker_open",
-    "1 while a provider's circuit breaker is open",
-    ["channel"],
-    multiprocess_mode="max",
-)
 
 
 def route_of(request: Request) -> str:
@@ -103,15 +97,23 @@ class DatabaseCollector(Collector):
         paused = GaugeMetricFamily(
             "voice_guard_open_pauses", "Bursts the mass-event guard holds for a supervisor"
         )
+        breakers = GaugeMetricFamily(
+            "voice_circuit_breaker_state",
+            "A provider's circuit breaker: 0 closed, 1 half-open, 2 open",
+            labels=["breaker"],
+        )
         now = utcnow()
         with self._engine.connect() as connection:
             for channel, count, oldest in _waiting(connection):
                 depth.add_metric([channel], count)
                 age.add_metric([channel], _seconds_since(oldest, now))
             paused.add_metric([], _open_pauses(connection))
+            for key, state in _breakers(connection):
+                breakers.add_metric([key], _BREAKER_STATES.get(state, 2))
         yield depth
         yield age
         yield paused
+        yield breakers
 
 
 def _waiting(connection: sa.Connection) -> Iterable[tuple[str, int, datetime | None]]:
@@ -173,6 +175,17 @@ def _open_pauses(connection: sa.Connection) -> int:
     return int(count or 0)
 
 
+_BREAKER_STATES = {"closed": 0, "half_open": 1, "open": 2}
+
+
+def _breakers(connection: sa.Connection) -> list[tuple[str, str]]:
+    breaker = sa.table(
+        "circuit_breaker", sa.column("key", sa.String), sa.column("state", sa.String)
+    )
+    rows = connection.execute(sa.select(breaker.c.key, breaker.c.state)).all()
+    return [(str(key), str(state)) for key, state in rows]
+
+
 def registry_for(engine: Engine) -> CollectorRegistry:
     """The registry ``/metrics`` renders: this process's (or every process's) counters, and
     the database's gauges."""
@@ -180,7 +193,7 @@ def registry_for(engine: Engine) -> CollectorRegistry:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
-        for collector in (REQUESTS, LATENCY, SENDS, RETRIES, ACCOUNTING_QUEUE, BREAKER_OPEN):
+        for collector in (REQUESTS, LATENCY, SENDS, RETRIES, ACCOUNTING_QUEUE):
             registry.register(collector)
     registry.register(DatabaseCollector(engine))
     return registry

@@ -18,6 +18,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from sqlmodel import Session
 
+from voice import metrics, tracing
 from voice.database import transaction
 from voice.notify import breaker
 from voice.notify.adapters.base import DeliveryError, OutgoingEmail, OutgoingSms
@@ -71,7 +72,24 @@ class Outbox(Protocol, Generic[R]):
         ...
 
 
+def _measure(key: str, result: SendResult) -> None:
+    channel = key.split(":", 1)[0]
+    if result.provider_ref is not None:
+        metrics.SENDS.labels(channel, "accepted").inc()
+    elif result.retryable:
+        metrics.SENDS.labels(channel, "temporary-failure").inc()
+        metrics.RETRIES.labels(channel).inc()
+    else:
+        metrics.SENDS.labels(channel, "permanent-failure").inc()
+
+
 def attempt(ctx: WorkerContext, message: OutgoingEmail | OutgoingSms) -> SendResult:
+    channel = "email" if isinstance(message, OutgoingEmail) else "sms"
+    with tracing.tracer.start_as_current_span(f"adapter.{channel}"):
+        return _attempt(ctx, message)
+
+
+def _attempt(ctx: WorkerContext, message: OutgoingEmail | OutgoingSms) -> SendResult:
     try:
         if isinstance(message, OutgoingEmail):
             return SendResult(provider_ref=ctx.email.send(message=message))
@@ -112,8 +130,19 @@ def send_all(ctx: WorkerContext, outbox: Outbox[R], ready: Sequence[R]) -> dict[
         if wait_until is not None:
             deferred.append((item, wait_until))
             return
-        # Looked up on this module each time: the crash harness replaces it.
-        handover.submit(item, globals()["attempt"](ctx, item.message), key)
+        # The send continues the trace of the ingest that queued the row (voice.tracing).
+        attributes: dict[str, int | str] = {
+            "voice.row_id": item.row_id,
+            "voice.channel": key.split(":", 1)[0],
+        }
+        event_id = getattr(item, "event_id", None)
+        if event_id is not None:
+            attributes["voice.event_id"] = event_id
+        with tracing.continued(getattr(item, "traceparent", None), "outbox.send", **attributes):
+            # Looked up on this module each time: the crash harness replaces it.
+            result = globals()["attempt"](ctx, item.message)
+        _measure(key, result)
+        handover.submit(item, result, key)
 
     workers = min(max(1, ctx.settings.worker_send_concurrency), len(ready))
     try:

@@ -12,6 +12,7 @@ from sqlmodel import Session, SQLModel
 
 import voice.models  # noqa: F401  (every table on the metadata)
 from tests import identity
+from tests.clock import clock  # noqa: F401  (a fixture: time that tests move by hand)
 from tests.databases import BACKENDS, DatabaseFactory
 from voice import migrate
 from voice.config import Environment, Settings

@@ -14,6 +14,7 @@ from typing import Any
 
 from voice import migrate
 from voice.audit import cli as audit_cli
+from voice.auth import cli as auth_cli
 from voice.config import Settings, get_settings
 from voice.database import make_engine, transaction
 from voice.disclosure import cli as disclosure_cli
@@ -232,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
         liaison_cli.register,
         message_cli.register,
         webhook_cli.register,
+        auth_cli.register,
     ):
         register(commands)
     return parser

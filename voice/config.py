@@ -150,7 +150,6 @@ class Settings(BaseSettings):
 
     # Victim self-service sign-in.
     victim_max_failures: int = 5
-    victim_lockout_seconds: int = 900
     address_max_failures: int = 50
     # Past the failures allowed above, each further failure doubles the wait, from
     # ``sign_in_backoff_seconds`` up to ``sign_in_backoff_max_seconds`` (per Victim ID as typed,

@@ -46,7 +46,8 @@ def _victim(engine: Engine) -> tuple[Victim, str]:
 
 
 def _try(client: TestClient, code: str | None, pin: str) -> int:
-    return client.post(SIGN_IN, json={"victim_id": code, "pin": pin}).status_code
+    status: int = client.post(SIGN_IN, json={"victim_id": code, "pin": pin}).status_code
+    return status
 
 
 def test_the_back_off_doubles_and_the_right_pin_works_once_it_has_passed(

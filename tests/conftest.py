@@ -74,6 +74,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         environment=Environment.TEST,
         database_url=database_url,
         outbox_dir=tmp_path / "outbox",
+        audit_checkpoint_dir=tmp_path / "checkpoints",
         worker_poll_seconds=0.05,
         machine_issuer=identity.ISSUER,
         machine_audience=identity.AUDIENCE,

@@ -90,6 +90,7 @@ def voice_env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path
     monkeypatch.setenv("VOICE_DATABASE_URL", database_url)
     monkeypatch.setenv("VOICE_ENVIRONMENT", "test")
     monkeypatch.setenv("VOICE_OUTBOX_DIR", str(tmp_path / "outbox"))
+    monkeypatch.setenv("VOICE_AUDIT_CHECKPOINT_DIR", str(tmp_path / "checkpoints"))
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()

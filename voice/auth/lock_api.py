@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
-from voice.api_common import get_or_404
+from voice.api_common import NOT_FOUND, get_or_404
 from voice.auth import sign_in_locks
 from voice.auth.deps import CurrentStaff
 from voice.deps import IdPath, SessionDep
@@ -24,6 +24,7 @@ class SignInLockPublic(BaseModel):
 
 @router.get(
     "/victims/{victim_id}/sign-in-lock",
+    responses=NOT_FOUND,
     summary="Whether the victim's PIN sign-in is backing off after failed attempts",
 )
 def get_sign_in_lock(
@@ -39,6 +40,7 @@ def get_sign_in_lock(
 @router.delete(
     "/victims/{victim_id}/sign-in-lock",
     status_code=204,
+    responses=NOT_FOUND,
     summary="Lift the victim's PIN back-off, after checking who is asking",
 )
 def lift_sign_in_lock(victim_id: IdPath, session: SessionDep, staff: CurrentStaff) -> Response:

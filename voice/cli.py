@@ -24,6 +24,7 @@ from voice.ingest import cli as quarantine_cli
 from voice.liaison import cli as liaison_cli
 from voice.messages import cli as message_cli
 from voice.notify import guard_cli
+from voice.victims import cli as victims_cli
 from voice.webhooks import cli as webhook_cli
 
 INGEST_CHUNK = 500
@@ -234,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
         message_cli.register,
         webhook_cli.register,
         auth_cli.register,
+        victims_cli.register,
     ):
         register(commands)
     return parser

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
-from voice.notify.worker import make_context, run_periodic_jobs
 
 from tests.audit.test_chain import disclose_reads, rows
 from tests.databases import BACKENDS, DatabaseFactory
@@ -19,19 +18,10 @@ from voice import cli, migrate
 from voice.audit import chain as accounting
 from voice.audit import checkpoints, reference_chain
 from voice.audit.models import DisclosureChainHead, DisclosureRecord, RecipientReference
-from voice.config import Environment, Settings, get_settings
+from voice.config import Environment, Settings
 from voice.database import make_engine, transaction
 from voice.disclosure.policy import Policy
-
-
-@pytest.fixture
-def voice_env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> Path:
-    directory = tmp_path / "checkpoints"
-    monkeypatch.setenv("VOICE_DATABASE_URL", database_url)
-    monkeypatch.setenv("VOICE_ENVIRONMENT", "test")
-    monkeypatch.setenv("VOICE_AUDIT_CHECKPOINT_DIR", str(directory))
-    get_settings.cache_clear()
-    return directory
+from voice.worker import make_context, run_periodic_jobs
 
 
 def _verify(capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, object]]:
@@ -123,7 +113,6 @@ def test_a_rewritten_tail_passes_the_chain_but_not_the_checkpoints(
 def test_a_cut_back_or_forged_checkpoint_is_detected(
     committed_engine: Engine,
     policy: Policy,
-    voice_env: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     disclose_reads(committed_engine, policy, reads=2)
@@ -171,7 +160,7 @@ def test_the_development_checkpoint_key_is_refused_outside_development() -> None
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_migration_chains_existing_references(backend: str, databases: DatabaseFactory) -> None:
     url = databases.new_url(backend)
-    migrate.upgrade(url, "0005_staff_sessions")
+    migrate.upgrade(url, "0007")
     engine = make_engine(url)
     with engine.begin() as connection:
         for ref, victim in (("rcp_b", "9"), ("rcp_a", "4")):
@@ -192,7 +181,7 @@ def test_the_migration_chains_existing_references(backend: str, databases: Datab
         # New references continue the migrated chain.
         accounting.recipient_ref(session=session, recipient_kind="victim", recipient_id="5")
         assert reference_chain.verify_references(session=session) == (True, 3, None)
-    migrate.downgrade(url, "0005_staff_sessions")
+    migrate.downgrade(url, "0007")
     engine.dispose()
 
 
@@ -202,9 +191,9 @@ def test_the_migrations_frozen_hash_matches_the_application() -> None:
 
     path = (
         Path(__file__).resolve().parents[2]
-        / "migrations/versions/20261124_recipient_reference_chain.py"
+        / "migrations/versions/20261127_recipient_reference_chain.py"
     )
-    spec = importlib.util.spec_from_file_location("migration_0006", path)
+    spec = importlib.util.spec_from_file_location("migration_0008", path)
     assert spec is not None
     assert spec.loader is not None
     migration = importlib.util.module_from_spec(spec)

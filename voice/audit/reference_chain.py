@@ -32,7 +32,7 @@ _READ_HEAD = sa.select(_HEAD.c.chain_seq, _HEAD.c.record_hash).where(
 
 
 def entry_hash(values: dict[str, Any]) -> str:
-    """The hash of one mapping row. Migration 0006 holds a frozen copy: change both or neither."""
+    """The hash of one mapping row. Migration 0008 holds a frozen copy: change both or neither."""
     body = {
         "chain_seq": values["chain_seq"],
         "ref": values["ref"],

@@ -8,12 +8,12 @@ from fastapi import APIRouter
 def routers() -> list[APIRouter]:
     from voice.audit.api import router as accounting
     from voice.auth.api import router as identity
-    from voice.auth.lock_api import router as sign_in_locks
     from voice.cases.api import router as cases
     from voice.disclosure.api import router as case_views
     from voice.holds.api import router as holds
     from voice.notify.api import router as notices
     from voice.victims.api import router as victims
+    from voice.victims.lock_api import router as sign_in_locks
     from voice.webhooks.api import router as webhooks
 
     return [

@@ -5,7 +5,7 @@ checked against a dummy hash for an unknown ID, and failures are counted per Vic
 typed*, and per client address. Past a few failures each counter backs off: every further
 failure doubles the wait before the next PIN is even checked, so guessing costs the attacker
 time while a victim who mistyped waits a minute. A backed-off victim can still sign in with an
-emailed link, and staff can see and lift a back-off (voice/auth/sign_in_locks.py).
+emailed link, and staff can see and lift a back-off (voice/victims/sign_in_locks.py).
 """
 
 from __future__ import annotations

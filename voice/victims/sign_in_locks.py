@@ -14,9 +14,9 @@ from datetime import datetime
 from sqlmodel import Session
 
 from voice.auth.models import SignInThrottle
-from voice.auth.victim_signin import victim_throttle_key
 from voice.database import utcnow
 from voice.victims.models import Victim
+from voice.victims.signin import victim_throttle_key
 
 log = logging.getLogger(__name__)
 

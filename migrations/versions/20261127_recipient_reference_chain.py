@@ -6,8 +6,8 @@ this migration must still produce what it produced. The accounting's own rows an
 untouched, so every record made before stays verifiable. The chain's head is row 2 of the
 chain-head table.
 
-Revision ID: 0006_reference_chain
-Revises: 0005_staff_sessions
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-24 09:30:00.000000
 """
 
@@ -24,8 +24,8 @@ from alembic import op
 
 import voice.database
 
-revision: str = "0006_reference_chain"
-down_revision: str | None = "0005_staff_sessions"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

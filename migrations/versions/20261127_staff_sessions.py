@@ -1,7 +1,7 @@
 """Staff sessions kept on the server, so that sign-out, a role change and idleness end them.
 
-Revision ID: 0005_staff_sessions
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-24 09:00:00.000000
 """
 
@@ -15,8 +15,8 @@ from sqlalchemy.dialects import postgresql
 
 import voice.database
 
-revision: str = "0005_staff_sessions"
-down_revision: str | None = "0004"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

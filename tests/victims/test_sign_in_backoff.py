@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,7 +16,7 @@ from tests.clock import FrozenClock
 from tests.identity import INGEST, bearer, staff_session
 from voice import cli
 from voice.app import create_app
-from voice.config import EmailAdapterKind, Settings, get_settings
+from voice.config import EmailAdapterKind, Settings
 from voice.database import transaction
 from voice.notify.adapters.memory import MemoryEmailSender
 from voice.victims.models import Victim
@@ -154,14 +153,6 @@ def test_only_casework_staff_reach_the_lock(client: TestClient, committed_engine
     assert client.delete(url).status_code == 401
     csrf = staff_session(client, "auditor")
     assert client.delete(url, headers=csrf).status_code == 403
-
-
-@pytest.fixture
-def voice_env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> None:
-    monkeypatch.setenv("VOICE_DATABASE_URL", database_url)
-    monkeypatch.setenv("VOICE_ENVIRONMENT", "test")
-    monkeypatch.setenv("VOICE_OUTBOX_DIR", str(tmp_path / "outbox"))
-    get_settings.cache_clear()
 
 
 @pytest.mark.usefixtures("voice_env")

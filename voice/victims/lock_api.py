@@ -8,9 +8,9 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
 from voice.api_common import NOT_FOUND, get_or_404
-from voice.auth import sign_in_locks
 from voice.auth.deps import CurrentStaff
 from voice.deps import IdPath, SessionDep
+from voice.victims import sign_in_locks
 from voice.victims.models import Victim
 
 router = APIRouter(prefix="/api/v1", tags=["victims"])

@@ -71,13 +71,15 @@ def presents_victim_session(request: Request) -> bool:
     return scheme.lower() == "bearer" and token.strip().startswith(SESSION_PREFIX)
 
 
-def staff_from_session(request: Request, settings: Settings, engine: Engine) -> Principal:
+def staff_from_session(
+    request: Request, settings: Settings, engine: Engine, *, touch: bool = True
+) -> Principal:
     # The cookie carries only the session id: who it is, and whether it still counts, is the
     # server's to say (voice/auth/staff_sessions.py).
     token = request.session.get(STAFF_SESSION_KEY)
     if not isinstance(token, str) or not token:
         return ANONYMOUS
-    staff = staff_sessions.live_session(engine=engine, token=token, settings=settings)
+    staff = staff_sessions.live_session(engine=engine, token=token, settings=settings, touch=touch)
     if staff is None:
         return ANONYMOUS
     # A development sign-in is worthless anywhere but development, even with a valid cookie.

@@ -131,11 +131,14 @@ def end(*, session: Session, token: str, reason: str = "signed-out") -> None:
     session.flush()
 
 
-def live_session(*, engine: Engine, token: str, settings: Settings) -> LiveStaffSession | None:
+def live_session(
+    *, engine: Engine, token: str, settings: Settings, touch: bool = True
+) -> LiveStaffSession | None:
     """The session behind a cookie, if it is still live; a request to it counts as activity.
 
     A session found idle or past its lifetime is ended there and then, so that it stays ended
-    (and the table says why) whatever the clock says later.
+    (and the table says why) whatever the clock says later. ``touch=False`` only reads (for an
+    error page drawn on the event loop, which must not wait on a write).
     """
     now = utcnow()
     token_hash = credentials.hash_token(token)
@@ -156,7 +159,7 @@ def live_session(*, engine: Engine, token: str, settings: Settings) -> LiveStaff
         return None
     idle = now - row.last_seen_at >= timedelta(minutes=settings.staff_session_idle_minutes)
     expired = row.expires_at <= now
-    if idle or expired or now - row.last_seen_at >= _TOUCH_EVERY:
+    if touch and (idle or expired or now - row.last_seen_at >= _TOUCH_EVERY):
         values = (
             {"ended_at": now, "end_reason": "expired" if expired else "idle"}
             if idle or expired
@@ -172,8 +175,8 @@ def live_session(*, engine: Engine, token: str, settings: Settings) -> LiveStaff
                 .values(**values)
                 .execution_options(synchronize_session=False)
             )
-        if idle or expired:
-            return None
+    if idle or expired:
+        return None
     return LiveStaffSession(
         subject=row.subject, name=row.name, roles=tuple(row.roles or ()), via=row.via
     )

@@ -15,6 +15,7 @@ from typing import Any
 
 from voice import logs, migrate, tracing
 from voice.audit import cli as audit_cli
+from voice.auth import cli as auth_cli
 from voice.config import Settings, get_settings
 from voice.database import make_engine, transaction
 from voice.disclosure import cli as disclosure_cli
@@ -24,6 +25,7 @@ from voice.ingest import cli as quarantine_cli
 from voice.liaison import cli as liaison_cli
 from voice.messages import cli as message_cli
 from voice.notify import guard_cli
+from voice.victims import cli as victims_cli
 from voice.webhooks import cli as webhook_cli
 
 INGEST_CHUNK = 500
@@ -265,6 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
         liaison_cli.register,
         message_cli.register,
         webhook_cli.register,
+        auth_cli.register,
+        victims_cli.register,
     ):
         register(commands)
     return parser

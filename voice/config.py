@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # Development defaults for secrets. They exist so the embedded demo runs with no setup; any
 # other environment must replace every one of them, or the service refuses to start.
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105
+DEV_AUDIT_CHECKPOINT_KEY = "dev-only-audit-checkpoint-key-change-me"
 
 # Safe test mode lets messages go only to these recipients (fnmatch patterns): reserved example
 # domains (RFC 2606) and the 555 numbers of fiction.
@@ -171,11 +172,24 @@ class Settings(BaseSettings):
 
     # Victim self-service sign-in.
     victim_max_failures: int = 5
-    victim_lockout_seconds: int = 900
     address_max_failures: int = 50
+    # Past the failures allowed above, each further failure doubles the wait, from
+    # ``sign_in_backoff_seconds`` up to ``sign_in_backoff_max_seconds`` (per Victim ID as typed,
+    # and per client address); a sign-in link still works meanwhile.
+    sign_in_backoff_seconds: int = 60
+    sign_in_backoff_max_seconds: int = 24 * 3600
     throttle_window_seconds: int = 900
     victim_session_minutes: int = 30
     sign_in_link_minutes: int = 15
+
+    # Staff portal sessions (server-side): ended after this long without a request (NIST 800-53
+    # AC-11, AC-12), and at the latest this long after sign-in.
+    staff_session_idle_minutes: int = 15
+    staff_session_max_minutes: int = 8 * 60
+
+    # Signed checkpoints of the accounting chain's head, kept outside the database.
+    audit_checkpoint_key: SecretStr = SecretStr(DEV_AUDIT_CHECKPOINT_KEY)
+    audit_checkpoint_dir: Path = Path("./var/checkpoints")
 
     # PII at rest: AES-256-GCM keys as "id:base64key" pairs, comma-separated; the first one
     # encrypts, every one decrypts (rotation). The blind index key is for exact-match lookups.
@@ -195,6 +209,7 @@ class Settings(BaseSettings):
             return self
         defaults = {
             "VOICE_SECRET_KEY": (self.secret_key, DEV_SECRET_KEY),
+            "VOICE_AUDIT_CHECKPOINT_KEY": (self.audit_checkpoint_key, DEV_AUDIT_CHECKPOINT_KEY),
         }
         offending = [
             name for name, (value, dev) in defaults.items() if value.get_secret_value() == dev

@@ -2,6 +2,7 @@
 
 from voice.audit.models import DisclosureChainHead, DisclosureRecord, RecipientReference
 from voice.auth.models import SignInLink, SignInThrottle, VictimSession
+from voice.auth.staff_sessions import StaffSession
 from voice.cases.models import Case, CaseEvent, Subject
 from voice.holds.models import SafetyHold, SafetyHoldChange
 from voice.ingest.models import QuarantinedEvent, SecurityAlert, SourceFeed
@@ -44,6 +45,7 @@ __all__ = [
     "SignInThrottle",
     "SourceFeed",
     "StaffMessage",
+    "StaffSession",
     "Subject",
     "Victim",
     "VictimCaseLink",

@@ -27,6 +27,7 @@ SECRET_NAMES = (
     "VOICE_SECRET_KEY",
     "VOICE_PII_KEYS",
     "VOICE_BLIND_INDEX_KEY",
+    "VOICE_AUDIT_CHECKPOINT_KEY",
     "VOICE_OIDC_CLIENT_SECRET",
 )
 # Secrets only the API holds: the bounce mailbox's token.

@@ -91,6 +91,9 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/victims/{victim_id}/verify"): CASEWORK,
     ("POST", "/api/v1/victims/{victim_id}/deactivate"): CASEWORK,
     ("POST", "/api/v1/victims/{victim_id}/reset-pin"): CASEWORK,
+    # A victim's PIN back-off: the liaison on the phone with them sees and lifts it.
+    ("GET", "/api/v1/victims/{victim_id}/sign-in-lock"): CASEWORK,
+    ("DELETE", "/api/v1/victims/{victim_id}/sign-in-lock"): CASEWORK,
     # Links between victims and cases.
     ("GET", "/api/v1/victims/{victim_id}/links"): CASEWORK,
     ("POST", "/api/v1/victims/{victim_id}/links"): CASEWORK,

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import col, select
 
-from voice.auth.access import CSRF_FIELD, csrf_token
+from voice.auth import staff_sessions
+from voice.auth.access import CSRF_FIELD, STAFF_SESSION_KEY, csrf_token
 from voice.auth.deps import CurrentStaff
 from voice.auth.principals import Role
 from voice.cases import service as case_service
@@ -56,7 +57,7 @@ async def dev_sign_in(
     expected = request.session.get("csrf")
     if not expected or not hmac.compare_digest(expected, csrf):
         raise HTTPException(status_code=403, detail="the CSRF token is missing or wrong")
-    start_staff_session(
+    await start_staff_session(
         request,
         subject=f"dev:{role.value}",
         name=name.strip() or "Demo staff",
@@ -67,8 +68,12 @@ async def dev_sign_in(
 
 
 @router.post("/sign-out", response_class=HTMLResponse)
-def sign_out(request: Request, staff: CurrentStaff) -> Response:
-    # The CSRF check has passed (the matrix dependency runs first); end the session entirely.
+def sign_out(request: Request, staff: CurrentStaff, session: SessionDep) -> Response:
+    # The CSRF check has passed (the matrix dependency runs first); end the session on the
+    # server too, so a copy of the cookie is worth nothing from here on.
+    token = request.session.get(STAFF_SESSION_KEY)
+    if isinstance(token, str):
+        staff_sessions.end(session=session, token=token)
     request.session.clear()
     return _render(request, "signed_out.html", {"staff": None})
 

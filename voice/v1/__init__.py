@@ -14,6 +14,18 @@ def routers() -> list[APIRouter]:
     from voice.liaison.api import router as tasks
     from voice.notify.api import router as notices
     from voice.victims.api import router as victims
+    from voice.victims.lock_api import router as sign_in_locks
     from voice.webhooks.api import router as webhooks
 
-    return [identity, cases, case_views, notices, holds, victims, tasks, accounting, webhooks]
+    return [
+        identity,
+        cases,
+        case_views,
+        notices,
+        holds,
+        victims,
+        sign_in_locks,
+        tasks,
+        accounting,
+        webhooks,
+    ]

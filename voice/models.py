@@ -7,6 +7,7 @@ from voice.holds.models import SafetyHold, SafetyHoldChange
 from voice.ingest.models import QuarantinedEvent, SecurityAlert
 from voice.liaison.models import LiaisonTask
 from voice.messages.models import StaffMessage
+from voice.notify.inbound_messages import InboundMessage
 from voice.notify.models import (
     ContactSuppression,
     DeliveryReceipt,
@@ -15,6 +16,7 @@ from voice.notify.models import (
     Notification,
 )
 from voice.victims.models import Victim, VictimCaseLink
+from voice.victims.verification_models import ContactChallenge, ContactProof
 from voice.webhooks.models import (
     WebhookAttempt,
     WebhookDelivery,
@@ -25,10 +27,13 @@ from voice.webhooks.models import (
 __all__ = [
     "Case",
     "CaseEvent",
+    "ContactChallenge",
+    "ContactProof",
     "ContactSuppression",
     "DeliveryReceipt",
     "DisclosureChainHead",
     "DisclosureRecord",
+    "InboundMessage",
     "LiaisonTask",
     "MassEventPause",
     "NoticeAcknowledgement",

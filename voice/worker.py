@@ -15,8 +15,9 @@ import httpx
 from sqlalchemy.engine import Engine
 
 from voice.config import Settings
-from voice.database import transaction
+from voice.database import transaction, utcnow
 from voice.disclosure.policy import Policy
+from voice.liaison import contact_tasks
 from voice.messages import delivery as staff_messages
 from voice.notify import escalation as periodic
 from voice.notify import outbox
@@ -45,6 +46,9 @@ def make_context(*, engine: Engine, settings: Settings, policy: Policy) -> Worke
 def run_periodic_jobs(ctx: WorkerContext) -> None:
     with transaction(ctx.engine) as session:
         result = periodic.run_periodic(session=session, settings=ctx.settings)
+    with transaction(ctx.engine) as session:
+        # Contact points still unproven after their grace period become liaison tasks.
+        contact_tasks.reconcile_all(session=session, settings=ctx.settings, now=utcnow())
     if result.timed_out or result.escalated:
         log.info("periodic: %d timed out, %d escalated", result.timed_out, result.escalated)
 

@@ -66,6 +66,12 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/ack/{token}"): ANYONE,
     ("POST", "/ack/{token}"): ANYONE,
     ("POST", "/api/v1/self-service/sign-out"): frozenset({VICTIM}),
+    # Proving contact points: the emailed link is the credential; the texted code is typed by
+    # the signed-in victim.
+    ("GET", "/self-service/confirm-email"): ANYONE,
+    ("POST", "/self-service/confirm-email"): ANYONE,
+    ("POST", "/api/v1/self-service/confirm-email"): ANYONE,
+    ("POST", "/api/v1/self-service/contact-points/phone/confirm"): frozenset({VICTIM}),
     # Anyone signed in may ask who they are.
     ("GET", "/api/v1/me"): ALL_STAFF | {VICTIM} | {f"scope:{s.value}" for s in Scope},
     # Staff portal. Sign-in pages are public; the development sign-in refuses itself outside
@@ -90,6 +96,10 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/victims/{victim_id}/verify"): CASEWORK,
     ("POST", "/api/v1/victims/{victim_id}/deactivate"): CASEWORK,
     ("POST", "/api/v1/victims/{victim_id}/reset-pin"): CASEWORK,
+    # Contact points: proving them (a liaison's attestation), and resending a link or code.
+    ("GET", "/api/v1/victims/{victim_id}/contact-points"): CASEWORK,
+    ("POST", "/api/v1/victims/{victim_id}/contact-points/{kind}/attest"): CASEWORK,
+    ("POST", "/api/v1/victims/{victim_id}/contact-points/{kind}/send-verification"): CASEWORK,
     # Links between victims and cases.
     ("GET", "/api/v1/victims/{victim_id}/links"): CASEWORK,
     ("POST", "/api/v1/victims/{victim_id}/links"): CASEWORK,

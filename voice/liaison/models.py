@@ -17,6 +17,8 @@ class TaskKind(StrEnum):
     DELIVERY_FAILED = "delivery_failed"
     MASS_EVENT_PAUSE = "mass_event_pause"
     WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled"
+    UNVERIFIED_CONTACT = "unverified_contact"
+    INBOUND_MESSAGE = "inbound_message"
 
 
 class TaskStatus(StrEnum):

@@ -41,7 +41,7 @@ CALLERS = (
 
 @dataclass(frozen=True)
 class World:
-    ids: dict[str, int]
+    ids: dict[str, int | str]
     owner: Victim
     owner_pin: str
     other: Victim
@@ -80,6 +80,8 @@ def world(committed_engine: Engine, settings: Settings) -> Iterator[tuple[TestCl
                 # Webhook endpoints and deliveries that do not exist: admins get a 404.
                 "endpoint_id": 1,
                 "delivery_id": 1,
+                # A contact point's kind in the contact-points routes.
+                "kind": "phone",
             }
         yield client, World(ids=ids, owner=owner, owner_pin=pin, other=other)
 
@@ -106,7 +108,7 @@ def _app(client: TestClient) -> FastAPI:
     return app
 
 
-def _url(path: str, ids: dict[str, int]) -> str:
+def _url(path: str, ids: dict[str, int | str]) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), path)
 
 

@@ -36,10 +36,14 @@ def reconcile_victim(
 ) -> tuple[int, int]:
     """Open the victim's due tasks and close the ones whose cause is gone: (opened, closed)."""
     session.flush()  # blind indexes are computed on flush
+    # A task stands while its contact point is unproven at the same address; a new task is
+    # opened only once the grace period since the last link or code is over.
+    standing: set[str] = set()
     due: set[str] = set()
     if victim.active:
         grace = timedelta(hours=settings.contact_unverified_task_hours)
         for kind in verification.unproven(victim):
+            standing.add(_key(victim, kind))
             sent = verification.latest_challenge_at(session=session, victim=victim, kind=kind)
             if sent is None or now - sent >= grace:
                 due.add(_key(victim, kind))
@@ -51,7 +55,7 @@ def reconcile_victim(
             LiaisonTask.status == TaskStatus.OPEN,
         )
     ).all():
-        if task.dedupe_key in due:
+        if task.dedupe_key in standing:
             due.discard(task.dedupe_key)
             continue
         task.status = TaskStatus.DONE

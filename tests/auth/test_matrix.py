@@ -69,7 +69,7 @@ def world(committed_engine: Engine, settings: Settings) -> Iterator[tuple[TestCl
                 expires_at=utcnow() + timedelta(days=1),
                 set_by="staff-1",
             )
-            ids = {
+            ids: dict[str, int | str] = {
                 "case_id": case.id or 0,
                 "victim_id": other.id or 0,
                 "link_id": link.id or 0,

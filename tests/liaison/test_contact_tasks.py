@@ -70,7 +70,7 @@ def test_unproven_contact_points_become_tasks_that_close_when_proven_or_removed(
     assert client.post(attest, json={"note": "called"}, headers=csrf).status_code == 201
     with transaction(committed_engine) as session:
         closed = session.exec(
-            select(LiaisonTask).where(LiaisonTask.reason.startswith("phone"))  # type: ignore[attr-defined]
+            select(LiaisonTask).where(col(LiaisonTask.reason).startswith("phone"))
         ).one()
         assert closed.closed_at is not None
     assert scan(committed_engine, settings, later) == [("email", "open"), ("phone", "done")]

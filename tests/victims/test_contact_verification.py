@@ -71,7 +71,7 @@ def link_in(text: str) -> str:
 
 
 def code_in(path: Path) -> str:
-    body = json.loads(path.read_text())["body"]
+    body: str = json.loads(path.read_text())["body"]
     return next(w.strip(".,") for w in body.split() if w.strip(".,").isdigit())
 
 

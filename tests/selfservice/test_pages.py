@@ -34,7 +34,8 @@ def open_cases_page(client: TestClient, engine: Engine, language: Language) -> s
     token = message.text.split("token=")[1].split()[0]
     shown = client.post("/self-service/sign-in-link", data={"token": token})
     assert shown.status_code == 200
-    return shown.text
+    page: str = shown.text
+    return page
 
 
 def test_a_spanish_speaking_victims_page_is_in_spanish(

@@ -13,6 +13,9 @@ from voice.database import make_engine, transaction
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    if args.action == "accounting" and not args.subject:
+        print("voice audit: error: accounting needs --subject", file=sys.stderr)
+        return 2
     engine = make_engine(get_settings().database_url)
     with transaction(engine) as session:
         if args.action == "verify":
@@ -42,7 +45,12 @@ def _subject_id(session: Any, given: str) -> int | None:
 
 
 def register(commands: Any) -> None:
-    audit = commands.add_parser("audit", help="the accounting of disclosures")
-    audit.add_argument("action", choices=["accounting", "verify"])
+    what = "the accounting of disclosures: list a subject's, or verify the hash chain"
+    audit = commands.add_parser("audit", help=what, description=what)
+    audit.add_argument(
+        "action",
+        choices=["accounting", "verify"],
+        help="accounting: every disclosure about --subject; verify: check the chain",
+    )
     audit.add_argument("--subject", help="for accounting: subject id or upstream subject id")
     audit.set_defaults(func=cmd_audit)

@@ -8,7 +8,7 @@ from typing import Any
 from voice.config import get_settings
 from voice.database import make_engine, transaction
 from voice.liaison import service as liaison_service
-from voice.liaison.models import LiaisonTaskPublic
+from voice.liaison.models import LiaisonTaskPublic, TaskKind
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
@@ -21,5 +21,9 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 def register(commands: Any) -> None:
     tasks = commands.add_parser("tasks", help="open liaison tasks (one JSON line each)")
-    tasks.add_argument("--kind", help="only tasks of this kind")
+    tasks.add_argument(
+        "--kind",
+        choices=[k.value for k in TaskKind],
+        help="only tasks of this kind (default: every kind)",
+    )
     tasks.set_defaults(func=cmd_tasks)

@@ -28,12 +28,14 @@ from voice.disclosure.policy import cached_policy, default_policy_path
 from voice.errors import install_problem_handlers
 from voice.headers import SecurityHeadersMiddleware
 from voice.ingest.api import router as ingest_router
-from voice.notify.adapters import build_email_sender
+from voice.notify.adapters import build_email_sender, build_sms_sender
 from voice.notify.callbacks.api import router as notify_router
+from voice.notify.verification_messages import VerificationCourier
 from voice.pii import keyring
 from voice.portal.oidc import router as oidc_router
 from voice.portal.routes import router as portal_router
 from voice.request_ids import RequestIdMiddleware
+from voice.selfservice import contact_points as contact_confirmation
 from voice.selfservice.api import router as selfservice_router
 from voice.selfservice.notices import router as notices_router
 from voice.selfservice.pages import router as selfservice_pages
@@ -94,6 +96,9 @@ def create_app(
     app.state.accounting_writer = AccountingWriter(engine)
     app.state.machine_verifier = build_verifier(settings, http_client)
     app.state.sign_in_email = build_email_sender(settings)
+    app.state.contact_courier = VerificationCourier(
+        settings=settings, email=app.state.sign_in_email, sms=build_sms_sender(settings)
+    )
 
     app.add_middleware(
         SessionMiddleware,
@@ -126,6 +131,8 @@ def create_app(
     app.include_router(notify_router)
     app.include_router(notices_router)
     app.include_router(selfservice_pages)
+    app.include_router(contact_confirmation.api)
+    app.include_router(contact_confirmation.pages)
     app.include_router(oidc_router)
     app.include_router(portal_router)
     for router in v1_routers():

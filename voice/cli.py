@@ -175,6 +175,16 @@ def cmd_pii(args: argparse.Namespace) -> int:
     return 0
 
 
+def _readable_file(given: str) -> Path:
+    """An argparse type: a usage error (exit 2, one line) rather than a traceback."""
+    path = Path(given)
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"no such file: {given}")
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"not a file: {given}")
+    return path
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Ingest an NDJSON file; each line is applied or rejected on its own."""
     from voice.ingest import service
@@ -183,7 +193,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     engine = make_engine(settings.database_url)
     policy = _policy(settings)
     counts = {"accepted": 0, "duplicate": 0, "quarantined": 0, "rejected": 0}
-    lines = Path(args.file).read_text(encoding="utf-8").splitlines()
+    try:
+        lines = args.file.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        print(
+            f"voice ingest: error: cannot read {args.file}: {type(exc).__name__}", file=sys.stderr
+        )
+        return 2
     numbered = [(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
     for offset in range(0, len(numbered), INGEST_CHUNK):
         chunk = numbered[offset : offset + INGEST_CHUNK]
@@ -217,8 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the web service")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    serve.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
     serve.add_argument("--no-worker", action="store_true", help="do not run the in-process worker")
     serve.add_argument(
         "--workers",
@@ -237,8 +255,14 @@ def build_parser() -> argparse.ArgumentParser:
     worker.set_defaults(func=cmd_worker)
 
     db = commands.add_parser("db", help="database migrations")
-    db.add_argument("action", choices=["upgrade", "downgrade", "current", "check"])
-    db.add_argument("revision", nargs="?")
+    db.add_argument(
+        "action",
+        choices=["upgrade", "downgrade", "current", "check"],
+        help="upgrade or downgrade the schema, show the current revision, or check for drift",
+    )
+    db.add_argument(
+        "revision", nargs="?", help="target revision (default: head to upgrade, base to downgrade)"
+    )
     db.set_defaults(func=cmd_db)
 
     demo = commands.add_parser("demo", help="load invented demo data")
@@ -251,11 +275,20 @@ def build_parser() -> argparse.ArgumentParser:
     dev_token.set_defaults(func=cmd_dev_token)
 
     pii = commands.add_parser("pii", help="encrypted personal data: key usage and rotation")
-    pii.add_argument("action", choices=["status", "rotate"])
+    pii.add_argument(
+        "action",
+        choices=["status", "rotate"],
+        help="show key usage, or re-encrypt under the current key",
+    )
     pii.set_defaults(func=cmd_pii)
 
-    ingest = commands.add_parser("ingest", help="ingest events from an NDJSON file")
-    ingest.add_argument("file")
+    ingest = commands.add_parser(
+        "ingest",
+        help="ingest events from an NDJSON file",
+        description="Ingest events from an NDJSON file, one event a line; each line is applied "
+        "or rejected on its own. Exit status 1 when a line was rejected.",
+    )
+    ingest.add_argument("file", type=_readable_file, help="the NDJSON file")
     ingest.set_defaults(func=cmd_ingest)
 
     for register in (
@@ -275,6 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import voice.models  # noqa: F401  (every table, so foreign keys resolve in any command)
+
     logs.configure(logging.INFO)
     args = build_parser().parse_args(argv)
     result: int = args.func(args)

@@ -190,6 +190,13 @@ class Settings(BaseSettings):
     # Signed checkpoints of the accounting chain's head, kept outside the database.
     audit_checkpoint_key: SecretStr = SecretStr(DEV_AUDIT_CHECKPOINT_KEY)
     audit_checkpoint_dir: Path = Path("./var/checkpoints")
+    # Proving contact points: how long an emailed link and a texted code stay good, how many
+    # wrong codes spend a code, and how long a contact point may stay unproven before a
+    # liaison is asked to confirm it by phone.
+    contact_link_hours: int = 72
+    contact_code_minutes: int = 30
+    contact_code_max_attempts: int = 5
+    contact_unverified_task_hours: int = 48
 
     # PII at rest: AES-256-GCM keys as "id:base64key" pairs, comma-separated; the first one
     # encrypts, every one decrypts (rotation). The blind index key is for exact-match lookups.

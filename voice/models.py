@@ -8,6 +8,7 @@ from voice.holds.models import SafetyHold, SafetyHoldChange
 from voice.ingest.models import QuarantinedEvent, SecurityAlert, SourceFeed
 from voice.liaison.models import LiaisonTask
 from voice.messages.models import StaffMessage
+from voice.notify.inbound_messages import InboundMessage
 from voice.notify.models import (
     CircuitBreaker,
     ContactSuppression,
@@ -17,6 +18,7 @@ from voice.notify.models import (
     Notification,
 )
 from voice.victims.models import Victim, VictimCaseLink
+from voice.victims.verification_models import ContactChallenge, ContactProof
 from voice.webhooks.models import (
     WebhookAttempt,
     WebhookDelivery,
@@ -28,10 +30,13 @@ __all__ = [
     "Case",
     "CaseEvent",
     "CircuitBreaker",
+    "ContactChallenge",
+    "ContactProof",
     "ContactSuppression",
     "DeliveryReceipt",
     "DisclosureChainHead",
     "DisclosureRecord",
+    "InboundMessage",
     "LiaisonTask",
     "MassEventPause",
     "NoticeAcknowledgement",

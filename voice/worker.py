@@ -20,6 +20,7 @@ from voice.config import Settings
 from voice.database import read_only, transaction
 from voice.disclosure.policy import Policy
 from voice.ingest import freshness
+from voice.liaison import contact_tasks
 from voice.messages import delivery as staff_messages
 from voice.notify import escalation as periodic
 from voice.notify import outbox
@@ -57,6 +58,9 @@ def run_periodic_jobs(ctx: WorkerContext) -> None:
             result.undelivered,
             result.closed,
         )
+    with transaction(ctx.engine) as session:
+        # Contact points still unproven after their grace period become liaison tasks.
+        contact_tasks.reconcile_all(session=session, settings=ctx.settings, now=ctx.now())
     # Anchor the accounting outside the database; it only reads, so a reader's transaction.
     with Session(read_only(ctx.engine)) as session:
         try:

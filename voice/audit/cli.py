@@ -13,6 +13,9 @@ from voice.database import make_engine, transaction
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    if args.action == "accounting" and not args.subject:
+        print("voice audit: error: accounting needs --subject", file=sys.stderr)
+        return 2
     engine = make_engine(get_settings().database_url)
     with transaction(engine) as session:
         if args.action in ("verify", "checkpoint"):

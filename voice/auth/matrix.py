@@ -67,6 +67,12 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/ack/{token}"): ANYONE,
     ("POST", "/ack/{token}"): ANYONE,
     ("POST", "/api/v1/self-service/sign-out"): frozenset({VICTIM}),
+    # Proving contact points: the emailed link is the credential; the texted code is typed by
+    # the signed-in victim.
+    ("GET", "/self-service/confirm-email"): ANYONE,
+    ("POST", "/self-service/confirm-email"): ANYONE,
+    ("POST", "/api/v1/self-service/confirm-email"): ANYONE,
+    ("POST", "/api/v1/self-service/contact-points/phone/confirm"): frozenset({VICTIM}),
     # Anyone signed in may ask who they are.
     ("GET", "/api/v1/me"): ALL_STAFF | {VICTIM} | {f"scope:{s.value}" for s in Scope},
     # Staff portal. Sign-in pages are public; the development sign-in refuses itself outside
@@ -94,6 +100,10 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     # A victim's PIN back-off: the liaison on the phone with them sees and lifts it.
     ("GET", "/api/v1/victims/{victim_id}/sign-in-lock"): CASEWORK,
     ("DELETE", "/api/v1/victims/{victim_id}/sign-in-lock"): CASEWORK,
+    # Contact points: proving them (a liaison's attestation), and resending a link or code.
+    ("GET", "/api/v1/victims/{victim_id}/contact-points"): CASEWORK,
+    ("POST", "/api/v1/victims/{victim_id}/contact-points/{kind}/attest"): CASEWORK,
+    ("POST", "/api/v1/victims/{victim_id}/contact-points/{kind}/send-verification"): CASEWORK,
     # Links between victims and cases.
     ("GET", "/api/v1/victims/{victim_id}/links"): CASEWORK,
     ("POST", "/api/v1/victims/{victim_id}/links"): CASEWORK,

@@ -22,6 +22,8 @@ class TaskKind(StrEnum):
     # A critical notice still not handed to any provider after a short while: its retries go
     # on, and a person tries to reach the victim meanwhile.
     UNDELIVERED_NOTICE = "undelivered_notice"
+    UNVERIFIED_CONTACT = "unverified_contact"
+    INBOUND_MESSAGE = "inbound_message"
 
 
 class TaskStatus(StrEnum):

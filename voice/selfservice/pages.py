@@ -16,19 +16,44 @@ from fastapi.templating import Jinja2Templates
 
 from voice.deps import SessionDep, SettingsDep
 from voice.disclosure.deps import PolicyDep
-from voice.selfservice import service
+from voice.selfservice import service, wording
 from voice.victims import signin as victim_signin
 from voice.victims.models import Victim
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+TEMPLATES.env.globals.update(label=wording.label, show=wording.value)
 
 router = APIRouter(prefix="/self-service", include_in_schema=False)
 
 
 @router.get("/sign-in-link", response_class=HTMLResponse)
-def open_link(request: Request, token: Annotated[str, Query(max_length=128)] = "") -> HTMLResponse:
-    context: dict[str, object] = {"token": token, "cases": None, "refused": not token, "lang": "en"}
+def open_link(
+    request: Request, settings: SettingsDep, token: Annotated[str, Query(max_length=128)] = ""
+) -> HTMLResponse:
+    # No token is not a spent link: the page says what is needed and how to get it.
+    context = _context(settings, "en", token=token, missing=not token)
     return TEMPLATES.TemplateResponse(request, "link.html", context)
+
+
+def _context(
+    settings: SettingsDep,
+    lang: str,
+    *,
+    token: str = "",
+    cases: object = None,
+    refused: bool = False,
+    missing: bool = False,
+) -> dict[str, object]:
+    lang = wording.language(lang)
+    text = {k: v.format(office=settings.office_contact) for k, v in wording.PAGE_TEXT[lang].items()}
+    return {
+        "token": token,
+        "cases": cases,
+        "refused": refused,
+        "missing": missing,
+        "lang": lang,
+        "text": text,
+    }
 
 
 @router.post("/sign-in-link", response_class=HTMLResponse)
@@ -42,15 +67,10 @@ def use_link(
     try:
         issued = victim_signin.redeem_link(session=session, token=token, settings=settings)
     except victim_signin.SignInRefused:
-        refused = {"token": "", "cases": None, "refused": True, "lang": "en"}
+        refused = _context(settings, "en", refused=True)
         return TEMPLATES.TemplateResponse(request, "link.html", refused, status_code=401)
     victim = victim_signin.victim_for_session(session=session, token=issued.token)
     assert isinstance(victim, Victim)
     views = service.linked_cases(session=session, victim=victim, policy=policy)
-    shown: dict[str, object] = {
-        "cases": views,
-        "lang": victim.preferred_language,
-        "refused": False,
-        "token": "",
-    }
+    shown = _context(settings, victim.preferred_language, cases=views)
     return TEMPLATES.TemplateResponse(request, "link.html", shown)

@@ -12,6 +12,7 @@ def routers() -> list[APIRouter]:
     from voice.disclosure.api import router as case_views
     from voice.holds.api import router as holds
     from voice.liaison.api import router as tasks
+    from voice.liaison.contact_api import router as contact_points
     from voice.notify.api import router as notices
     from voice.victims.api import router as victims
     from voice.victims.lock_api import router as sign_in_locks
@@ -26,6 +27,7 @@ def routers() -> list[APIRouter]:
         victims,
         sign_in_locks,
         tasks,
+        contact_points,
         accounting,
         webhooks,
     ]

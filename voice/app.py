@@ -31,6 +31,11 @@ from voice.ingest.api import router as ingest_router
 from voice.notify.adapters import build_email_sender
 from voice.notify.callbacks.api import router as notify_router
 from voice.pii import keyring
+from voice.portal import cases as portal_cases
+from voice.portal import home as portal_home
+from voice.portal import registrant_actions as portal_registrant_actions
+from voice.portal import registrants as portal_registrants
+from voice.portal import search as portal_search
 from voice.portal.oidc import router as oidc_router
 from voice.portal.routes import router as portal_router
 from voice.selfservice.api import router as selfservice_router
@@ -124,6 +129,14 @@ def create_app(
     app.include_router(selfservice_pages)
     app.include_router(oidc_router)
     app.include_router(portal_router)
+    for portal_pages in (
+        portal_home,
+        portal_search,
+        portal_cases,
+        portal_registrants,
+        portal_registrant_actions,
+    ):
+        app.include_router(portal_pages.router)
     for router in v1_routers():
         app.include_router(router)
     access.check_app_routes(app.routes)

@@ -1,4 +1,5 @@
-"""The registrant access log: who among staff opened whose personal data, and when
+"""The registrant access log: who among staff opened whose personal data, and when; and when
+a registrant consented to be registered
 
 Revision ID: 0007
 Revises: 0006
@@ -21,6 +22,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("victim", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("consented_at", voice.database.UTCDateTime(timezone=True), nullable=True)
+        )
     op.create_table(
         "registrant_access",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -45,6 +50,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("victim", schema=None) as batch_op:
+        batch_op.drop_column("consented_at")
     with op.batch_alter_table("registrant_access", schema=None) as batch_op:
         batch_op.drop_index("ix_registrant_access_victim_id_at")
         batch_op.drop_index(batch_op.f("ix_registrant_access_staff_subject"))

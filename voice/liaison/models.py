@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from voice.database import UTCDateTime, utcnow
+from voice.pii.types import EncryptedText
 
 
 class TaskKind(StrEnum):
@@ -43,6 +44,16 @@ class LiaisonTask(SQLModel, table=True):
     pause_id: int | None = Field(default=None, foreign_key="mass_event_pause.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Who took the task on: a staff member's subject, set by a claim.
+    assignee: str | None = Field(default=None, sa_type=sa.String(200), index=True)
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Who closed it, and why, as a reason code (``staff`` for a person).
+    closed_by: str | None = Field(default=None, sa_type=sa.String(200))
+    close_reason: str | None = Field(default=None, sa_type=sa.String(64))
+    # What staff found or did. Free text may name people or numbers: encrypted, never logged.
+    outcome_note: str | None = Field(
+        default=None, sa_type=EncryptedText("liaison_task.outcome_note")
+    )
 
 
 class LiaisonTaskPublic(SQLModel):
@@ -54,3 +65,7 @@ class LiaisonTaskPublic(SQLModel):
     case_id: int | None
     event_id: int | None
     created_at: datetime
+
+
+class CloseReason(StrEnum):
+    STAFF = "staff"

@@ -41,7 +41,7 @@ CALLERS = (
 
 @dataclass(frozen=True)
 class World:
-    ids: dict[str, int]
+    ids: dict[str, int | str]
     owner: Victim
     owner_pin: str
     other: Victim
@@ -69,7 +69,7 @@ def world(committed_engine: Engine, settings: Settings) -> Iterator[tuple[TestCl
                 expires_at=utcnow() + timedelta(days=1),
                 set_by="staff-1",
             )
-            ids = {
+            ids: dict[str, int | str] = {
                 "case_id": case.id or 0,
                 "victim_id": other.id or 0,
                 "link_id": link.id or 0,
@@ -80,6 +80,9 @@ def world(committed_engine: Engine, settings: Settings) -> Iterator[tuple[TestCl
                 # Webhook endpoints and deliveries that do not exist: admins get a 404.
                 "endpoint_id": 1,
                 "delivery_id": 1,
+                # Portal forms: a task that does not exist, and a contact point's kind.
+                "task_id": 999_999,
+                "kind": "email",
             }
         yield client, World(ids=ids, owner=owner, owner_pin=pin, other=other)
 
@@ -106,7 +109,7 @@ def _app(client: TestClient) -> FastAPI:
     return app
 
 
-def _url(path: str, ids: dict[str, int]) -> str:
+def _url(path: str, ids: dict[str, int | str]) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), path)
 
 

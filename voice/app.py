@@ -32,6 +32,11 @@ from voice.notify.adapters import build_email_sender, build_sms_sender
 from voice.notify.callbacks.api import router as notify_router
 from voice.notify.verification_messages import VerificationCourier
 from voice.pii import keyring
+from voice.portal import cases as portal_cases
+from voice.portal import home as portal_home
+from voice.portal import registrant_actions as portal_registrant_actions
+from voice.portal import registrants as portal_registrants
+from voice.portal import search as portal_search
 from voice.portal.oidc import router as oidc_router
 from voice.portal.routes import router as portal_router
 from voice.request_ids import RequestIdMiddleware
@@ -135,6 +140,14 @@ def create_app(
     app.include_router(contact_confirmation.pages)
     app.include_router(oidc_router)
     app.include_router(portal_router)
+    for portal_pages in (
+        portal_home,
+        portal_search,
+        portal_cases,
+        portal_registrants,
+        portal_registrant_actions,
+    ):
+        app.include_router(portal_pages.router)
     for router in v1_routers():
         app.include_router(router)
     access.check_app_routes(app.routes)

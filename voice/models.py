@@ -17,6 +17,7 @@ from voice.notify.models import (
     NoticeAcknowledgement,
     Notification,
 )
+from voice.victims.access_log import RegistrantAccess
 from voice.victims.models import Victim, VictimCaseLink
 from voice.victims.verification_models import ContactChallenge, ContactProof
 from voice.webhooks.models import (
@@ -43,6 +44,7 @@ __all__ = [
     "Notification",
     "QuarantinedEvent",
     "RecipientReference",
+    "RegistrantAccess",
     "SafetyHold",
     "SafetyHoldChange",
     "SecurityAlert",

@@ -81,7 +81,7 @@ def world(committed_engine: Engine, settings: Settings) -> Iterator[tuple[TestCl
                 # Webhook endpoints and deliveries that do not exist: admins get a 404.
                 "endpoint_id": 1,
                 "delivery_id": 1,
-                # A contact point's kind in the contact-points routes.
+                # Portal forms: a task that does not exist; a contact point's kind.
                 "kind": "phone",
             }
         yield client, World(ids=ids, owner=owner, owner_pin=pin, other=other)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from fastapi.responses import HTMLResponse
 from starlette.requests import Request
 
 from voice.auth import access, matrix
@@ -12,11 +13,26 @@ from voice.auth.principals import Principal, PrincipalKind
 from voice.web.errors import Site, register_site
 from voice.web.templating import make_templates
 
-# Label and path of each page in the portal's navigation, in the order shown.
+HOME = "/portal"
+
+# Label and path of each page in the portal's side navigation, in the order shown. A page
+# another part of the portal has not registered yet has no matrix entry and so stays hidden.
 NAV: tuple[tuple[str, str], ...] = (
+    ("Work queue", HOME),
+    ("Search", "/portal/search"),
     ("Cases", "/portal/cases"),
+    ("Register a registrant", "/portal/registrants/new"),
+    ("Mass-event pauses", "/portal/guard"),
+    ("Messages to approve", "/portal/messages/review"),
     ("My account", "/portal/me"),
 )
+
+
+def may(staff: Principal | None, method: str, route: str) -> bool:
+    """Whether the access matrix lets ``staff`` use a route (its template path)."""
+    if staff is None:
+        return False
+    return access.admits(matrix.allowed(method, route) or frozenset(), staff)
 
 
 def portal_nav(request: Request, staff: Principal | None) -> list[tuple[str, str, bool]]:
@@ -24,21 +40,27 @@ def portal_nav(request: Request, staff: Principal | None) -> list[tuple[str, str
 
     A link their role may not follow would only lead to a refusal, so it is not shown.
     """
-    if staff is None:
-        return []
     path = request.url.path
     return [
-        (label, href, path == href or path.startswith(href + "/"))
+        (label, href, path == href or (href != HOME and path.startswith(href + "/")))
         for label, href in NAV
-        if access.admits(matrix.allowed("GET", href) or frozenset(), staff)
+        if may(staff, "GET", href)
     ]
 
 
 TEMPLATES = make_templates(Path(__file__).parent / "templates")
 TEMPLATES.env.globals["portal_nav"] = portal_nav
+TEMPLATES.env.globals["may"] = may
 TEMPLATES.env.globals["site_name"] = "VOICE staff portal"
-# Every staff role may open its own account page; not every role may open the case list.
-TEMPLATES.env.globals["home_url"] = "/portal/me"
+TEMPLATES.env.globals["home_url"] = HOME
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    """A portal page: every page gets the session's CSRF token for its forms."""
+    context = {"csrf_token": access.csrf_token(request), **context}
+    return TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
 
 
 def _error_context(request: Request) -> dict[str, Any]:
@@ -61,7 +83,7 @@ register_site(
     "/portal",
     Site(
         name="VOICE staff portal",
-        home_url="/portal/me",
+        home_url=HOME,
         templates=TEMPLATES,
         layout="portal_layout.html",
         context=_error_context,

@@ -5,26 +5,16 @@ from __future__ import annotations
 import hmac
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlmodel import col, select
 
 from voice.auth import staff_sessions
 from voice.auth.access import CSRF_FIELD, STAFF_SESSION_KEY, csrf_token
 from voice.auth.deps import CurrentStaff
 from voice.auth.principals import Role
-from voice.cases import service as case_service
-from voice.cases.deps import ValidCase
-from voice.cases.models import Subject
 from voice.deps import SessionDep, SettingsDep
-from voice.disclosure.deps import PolicyDep
-from voice.disclosure.release import Audience, release
-from voice.holds import service as holds
 from voice.portal.layout import TEMPLATES
 from voice.portal.oidc import start_staff_session
-from voice.victims.models import VictimCaseLink
-
-PAGE_SIZE = 50
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 
@@ -81,55 +71,3 @@ def sign_out(request: Request, staff: CurrentStaff, session: SessionDep) -> Resp
 @router.get("/me", response_class=HTMLResponse)
 def me_page(request: Request, staff: CurrentStaff) -> HTMLResponse:
     return _render(request, "me.html", {"staff": staff})
-
-
-@router.get("/cases", response_class=HTMLResponse)
-def cases_page(
-    request: Request,
-    session: SessionDep,
-    staff: CurrentStaff,
-    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
-) -> HTMLResponse:
-    rows = case_service.list_cases(
-        session=session, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1
-    )
-    return _render(
-        request,
-        "cases.html",
-        {
-            "staff": staff,
-            "rows": rows[:PAGE_SIZE],
-            "page": page,
-            "has_next": len(rows) > PAGE_SIZE,
-        },
-    )
-
-
-@router.get("/cases/{case_id}", response_class=HTMLResponse)
-def case_page(
-    request: Request, case: ValidCase, session: SessionDep, policy: PolicyDep, staff: CurrentStaff
-) -> HTMLResponse:
-    assert case.id is not None
-    subject = session.get_one(Subject, case.subject_id)
-    # A staff preview of what a verified victim receives: no recipient, nothing to account for.
-    victim_view = release(
-        session=session, policy=policy, audience=Audience.VICTIM_VERIFIED, case=case
-    )
-    links = session.exec(
-        select(VictimCaseLink)
-        .where(VictimCaseLink.case_id == case.id)
-        .order_by(col(VictimCaseLink.id))
-    ).all()
-    return _render(
-        request,
-        "case.html",
-        {
-            "staff": staff,
-            "case": case,
-            "subject": subject,
-            "events": case_service.case_timeline(session=session, case_id=case.id),
-            "victim_view": victim_view,
-            "links": links,
-            "holds": [h for h in holds.list_holds(session=session) if h.case_id == case.id],
-        },
-    )

@@ -55,6 +55,8 @@ class Victim(SQLModel, table=True):
     verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # When the registrant agreed to be registered and contacted, as staff recorded it.
+    consented_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class VictimCaseLink(SQLModel, table=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, select
@@ -31,6 +32,7 @@ def register_victim(
     phone_verified: bool = False,
     pin: str | None = None,
     victim_code: str | None = None,
+    consented_at: datetime | None = None,
 ) -> tuple[Victim, str]:
     """Create a registrant with a Victim ID; return it with its PIN, shown only this once."""
     pin = pin or credentials.new_pin()
@@ -44,6 +46,7 @@ def register_victim(
         phone_verified=phone_verified,
         victim_code=victim_code or credentials.new_victim_code(),
         pin_hash=credentials.hash_pin(pin),
+        consented_at=consented_at,
     )
     session.add(victim)
     session.flush()
@@ -154,3 +157,17 @@ def verify_link(*, session: Session, link: VictimCaseLink) -> VictimCaseLink:
         session.add(link)
         session.flush()
     return link
+
+
+def attest_contact(*, session: Session, victim: Victim, kind: str) -> Victim:
+    """A liaison confirms the registrant's email address or phone number reaches them (after
+    speaking to them on it): only a proven contact point gets notices."""
+    if kind == "email" and victim.email:
+        victim.email_verified = True
+    elif kind == "phone" and victim.phone:
+        victim.phone_verified = True
+    else:
+        raise VictimUpdateError(f"no {kind} contact point to verify")
+    session.add(victim)
+    session.flush()
+    return victim

@@ -63,6 +63,9 @@ def _pages(ids: dict[str, int]) -> list[PortalPage]:
         for number, case_id in ids.items()
     ]
     return [
+        PortalPage("home", "/portal", "/portal"),
+        PortalPage("search", "/portal/search?q=CASE-2026-00000", "/portal/search"),
+        PortalPage("register", "/portal/registrants/new", "/portal/registrants/new"),
         PortalPage("me", "/portal/me", "/portal/me"),
         PortalPage("cases", "/portal/cases", "/portal/cases"),
         PortalPage("cases-page-2", "/portal/cases?page=2", "/portal/cases"),
@@ -117,7 +120,7 @@ def test_every_portal_page_for_every_role(
             check_page(page, traffic, width, f"{role}-{width}-{portal_page.name}", live_server)
         # The navigation, on the last page (a refusal or a missing case), links only what the
         # role may open.
-        nav = page.get_by_role("navigation", name="Primary navigation")
+        nav = page.get_by_role("navigation", name="Portal")
         may_read_cases = f"role:{role}" in (matrix.allowed("GET", "/portal/cases") or ())
         assert nav.get_by_role("link", name="Cases").count() == (1 if may_read_cases else 0)
         assert nav.get_by_role("link", name="My account").count() == 1

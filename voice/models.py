@@ -14,6 +14,7 @@ from voice.notify.models import (
     NoticeAcknowledgement,
     Notification,
 )
+from voice.victims.access_log import RegistrantAccess
 from voice.victims.models import Victim, VictimCaseLink
 from voice.webhooks.models import (
     WebhookAttempt,
@@ -35,6 +36,7 @@ __all__ = [
     "Notification",
     "QuarantinedEvent",
     "RecipientReference",
+    "RegistrantAccess",
     "SafetyHold",
     "SafetyHoldChange",
     "SecurityAlert",

@@ -31,6 +31,12 @@ from voice.ingest.api import router as ingest_router
 from voice.notify.adapters import build_email_sender
 from voice.notify.callbacks.api import router as notify_router
 from voice.pii import keyring
+from voice.portal import guard as portal_guard
+from voice.portal import messages as portal_messages
+from voice.portal import privacy as portal_privacy
+from voice.portal import security as portal_security
+from voice.portal import status_entry as portal_status_entry
+from voice.portal import webhooks as portal_webhooks
 from voice.portal.oidc import router as oidc_router
 from voice.portal.routes import router as portal_router
 from voice.selfservice.api import router as selfservice_router
@@ -124,6 +130,11 @@ def create_app(
     app.include_router(selfservice_pages)
     app.include_router(oidc_router)
     app.include_router(portal_router)
+    for portal_ops in (
+        portal_messages, portal_status_entry, portal_guard, portal_privacy, portal_security,
+        portal_webhooks,
+    ):  # fmt: skip
+        app.include_router(portal_ops.router)
     for router in v1_routers():
         app.include_router(router)
     access.check_app_routes(app.routes)

@@ -80,6 +80,10 @@ def world(committed_engine: Engine, settings: Settings) -> Iterator[tuple[TestCl
                 # Webhook endpoints and deliveries that do not exist: admins get a 404.
                 "endpoint_id": 1,
                 "delivery_id": 1,
+                # Portal operations on rows that do not exist: allowed staff get a 404 page.
+                "message_id": 1,
+                "pause_id": 1,
+                "quarantine_id": 0,
             }
         yield client, World(ids=ids, owner=owner, owner_pin=pin, other=other)
 

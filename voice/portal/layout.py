@@ -15,6 +15,13 @@ from voice.web.templating import make_templates
 # Label and path of each page in the portal's navigation, in the order shown.
 NAV: tuple[tuple[str, str], ...] = (
     ("Cases", "/portal/cases"),
+    ("Write a message", "/portal/messages/new"),
+    ("Messages to review", "/portal/messages/review"),
+    ("Status entry", "/portal/status-entry"),
+    ("Mass-event guard", "/portal/guard"),
+    ("Disclosures", "/portal/privacy"),
+    ("Quarantine", "/portal/security"),
+    ("Webhooks", "/portal/webhooks"),
     ("My account", "/portal/me"),
 )
 

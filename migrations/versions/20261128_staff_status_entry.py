@@ -31,7 +31,9 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("entered_at", voice.database.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["case_id"], ["offender_case.id"], name=op.f("fk_staff_status_entry_case_id_offender_case")
+            ["case_id"],
+            ["offender_case.id"],
+            name=op.f("fk_staff_status_entry_case_id_offender_case"),
         ),
         sa.ForeignKeyConstraint(
             ["event_id"], ["case_event.id"], name=op.f("fk_staff_status_entry_event_id_case_event")
@@ -40,7 +42,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("event_id", name=op.f("uq_staff_status_entry_event_id")),
     )
     with op.batch_alter_table("staff_status_entry", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_staff_status_entry_case_id"), ["case_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_staff_status_entry_case_id"), ["case_id"], unique=False
+        )
 
 
 def downgrade() -> None:

@@ -4,7 +4,7 @@ from voice.audit.models import DisclosureChainHead, DisclosureRecord, RecipientR
 from voice.auth.models import SignInLink, SignInThrottle, VictimSession
 from voice.cases.models import Case, CaseEvent, Subject
 from voice.holds.models import SafetyHold, SafetyHoldChange
-from voice.ingest.models import QuarantinedEvent, SecurityAlert, StaffStatusEntry
+from voice.ingest.models import QuarantinedEvent, SecurityAlert, SourceFeed, StaffStatusEntry
 from voice.liaison.models import LiaisonTask
 from voice.messages.models import StaffMessage
 from voice.notify.models import (
@@ -42,6 +42,7 @@ __all__ = [
     "SecurityAlert",
     "SignInLink",
     "SignInThrottle",
+    "SourceFeed",
     "StaffMessage",
     "StaffStatusEntry",
     "Subject",

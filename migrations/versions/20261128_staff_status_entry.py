@@ -1,7 +1,7 @@
 """Manual status entry: who among staff recorded an event by hand during a feed outage, and why
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-28
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 import voice.database
 
-revision: str = "0008"
-down_revision: str | None = "0007"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -66,6 +66,7 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/callbacks/sms/status"): OWN_CREDENTIAL,
     ("POST", "/callbacks/sms/inbound"): OWN_CREDENTIAL,
     ("POST", "/callbacks/email/bounce"): OWN_CREDENTIAL,
+    ("GET", "/metrics"): OWN_CREDENTIAL,
     # Acknowledgement links in emails: the signed link is the credential; a bad one is a 404.
     ("GET", "/ack/{token}"): ANYONE,
     ("POST", "/ack/{token}"): ANYONE,

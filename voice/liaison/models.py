@@ -17,6 +17,7 @@ class TaskKind(StrEnum):
     DELIVERY_FAILED = "delivery_failed"
     MASS_EVENT_PAUSE = "mass_event_pause"
     WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled"
+    FEED_SILENT = "feed_silent"
 
 
 class TaskStatus(StrEnum):

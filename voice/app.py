@@ -33,10 +33,16 @@ from voice.notify.callbacks.api import router as notify_router
 from voice.notify.verification_messages import VerificationCourier
 from voice.pii import keyring
 from voice.portal import cases as portal_cases
+from voice.portal import guard as portal_guard
 from voice.portal import home as portal_home
+from voice.portal import messages as portal_messages
+from voice.portal import privacy as portal_privacy
 from voice.portal import registrant_actions as portal_registrant_actions
 from voice.portal import registrants as portal_registrants
 from voice.portal import search as portal_search
+from voice.portal import security as portal_security
+from voice.portal import status_entry as portal_status_entry
+from voice.portal import webhooks as portal_webhooks
 from voice.portal.oidc import router as oidc_router
 from voice.portal.routes import router as portal_router
 from voice.request_ids import RequestIdMiddleware
@@ -146,6 +152,12 @@ def create_app(
         portal_cases,
         portal_registrants,
         portal_registrant_actions,
+        portal_messages,
+        portal_status_entry,
+        portal_guard,
+        portal_privacy,
+        portal_security,
+        portal_webhooks,
     ):
         app.include_router(portal_pages.router)
     for router in v1_routers():

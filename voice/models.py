@@ -5,7 +5,7 @@ from voice.auth.models import SignInLink, SignInThrottle, VictimSession
 from voice.auth.staff_sessions import StaffSession
 from voice.cases.models import Case, CaseEvent, Subject
 from voice.holds.models import SafetyHold, SafetyHoldChange
-from voice.ingest.models import QuarantinedEvent, SecurityAlert, SourceFeed
+from voice.ingest.models import QuarantinedEvent, SecurityAlert, SourceFeed, StaffStatusEntry
 from voice.liaison.models import LiaisonTask
 from voice.messages.models import StaffMessage
 from voice.notify.inbound_messages import InboundMessage
@@ -53,6 +53,7 @@ __all__ = [
     "SourceFeed",
     "StaffMessage",
     "StaffSession",
+    "StaffStatusEntry",
     "Subject",
     "Victim",
     "VictimCaseLink",

@@ -83,6 +83,10 @@ def world(committed_engine: Engine, settings: Settings) -> Iterator[tuple[TestCl
                 "delivery_id": 1,
                 # Portal forms: a task that does not exist; a contact point's kind.
                 "kind": "phone",
+                # Portal operations on rows that do not exist: allowed staff get a 404 page.
+                "message_id": 1,
+                "pause_id": 1,
+                "quarantine_id": 0,
             }
         yield client, World(ids=ids, owner=owner, owner_pin=pin, other=other)
 

@@ -39,6 +39,10 @@ SUPERVISORS = _roles(Role.SUPERVISOR)
 DELIVERY_READERS = _roles(Role.LIAISON, Role.SUPERVISOR, Role.AUDITOR)
 # The accounting of disclosures (Privacy Act 552a(c)).
 ACCOUNTING_READERS = _roles(Role.PRIVACY_OFFICER, Role.AUDITOR, Role.SUPERVISOR)
+# The privacy officer's pages: the accounting, its chain and the access log.
+PRIVACY = _roles(Role.PRIVACY_OFFICER, Role.AUDITOR)
+SECURITY = _roles(Role.SECURITY)
+ADMINS = _roles(Role.ADMIN)
 
 MATRIX: dict[tuple[str, str], frozenset[str]] = {
     # Operations and the published contract.
@@ -108,6 +112,33 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/portal/registrants/{victim_id}/link"): CASEWORK,
     ("POST", "/portal/registrants/{victim_id}/links"): CASEWORK,
     ("POST", "/portal/links/{link_id}/verify"): CASEWORK,
+    # Portal operations: staff messages and their review, manual status entry, the mass-event
+    # guard, the privacy officer's and security staff's pages, partner webhooks.
+    ("GET", "/portal/messages/new"): CASEWORK,
+    ("POST", "/portal/messages"): CASEWORK,
+    ("GET", "/portal/messages/review"): SUPERVISORS,
+    ("GET", "/portal/messages/{message_id}"): CASEWORK,
+    ("POST", "/portal/messages/{message_id}/approve"): SUPERVISORS,
+    ("POST", "/portal/messages/{message_id}/reject"): SUPERVISORS,
+    ("GET", "/portal/status-entry"): SUPERVISORS,
+    ("POST", "/portal/status-entry"): SUPERVISORS,
+    ("GET", "/portal/guard"): SUPERVISORS,
+    ("GET", "/portal/guard/{pause_id}"): SUPERVISORS,
+    ("POST", "/portal/guard/{pause_id}/release"): SUPERVISORS,
+    ("POST", "/portal/guard/{pause_id}/cancel"): SUPERVISORS,
+    ("GET", "/portal/privacy"): PRIVACY,
+    ("GET", "/portal/privacy/disclosures.csv"): PRIVACY,
+    ("GET", "/portal/privacy/chain"): PRIVACY,
+    ("GET", "/portal/privacy/access-log"): PRIVACY,
+    ("GET", "/portal/security"): SECURITY,
+    ("POST", "/portal/security/quarantine/{quarantine_id}/purge"): SECURITY,
+    ("GET", "/portal/webhooks"): ADMINS,
+    ("POST", "/portal/webhooks"): ADMINS,
+    ("GET", "/portal/webhooks/{endpoint_id}"): ADMINS,
+    ("POST", "/portal/webhooks/{endpoint_id}/status"): ADMINS,
+    ("POST", "/portal/webhooks/{endpoint_id}/rotate-secret"): ADMINS,
+    ("POST", "/portal/webhooks/{endpoint_id}/deliveries/{delivery_id}/replay"): ADMINS,
+    ("POST", "/portal/webhooks/{endpoint_id}/replay"): ADMINS,
     # Liaison API: subjects and cases.
     ("GET", "/api/v1/subjects"): CASE_READERS,
     ("GET", "/api/v1/cases"): CASE_READERS,

@@ -34,8 +34,10 @@ from voice.pii import keyring
 from voice.portal.oidc import router as oidc_router
 from voice.portal.routes import router as portal_router
 from voice.selfservice.api import router as selfservice_router
+from voice.selfservice.case_pages import router as selfservice_case_pages
 from voice.selfservice.notices import router as notices_router
 from voice.selfservice.pages import router as selfservice_pages
+from voice.selfservice.preference_pages import router as selfservice_preference_pages
 from voice.v1 import routers as v1_routers
 from voice.victims.key_rotation import BackgroundRotation
 from voice.web.errors import install_error_pages
@@ -122,6 +124,8 @@ def create_app(
     app.include_router(notify_router)
     app.include_router(notices_router)
     app.include_router(selfservice_pages)
+    app.include_router(selfservice_case_pages)
+    app.include_router(selfservice_preference_pages)
     app.include_router(oidc_router)
     app.include_router(portal_router)
     for router in v1_routers():

@@ -14,6 +14,7 @@ from voice.notify.models import (
     NoticeAcknowledgement,
     Notification,
 )
+from voice.selfservice.questions import VictimQuestion
 from voice.victims.models import Victim, VictimCaseLink
 from voice.webhooks.models import (
     WebhookAttempt,
@@ -44,6 +45,7 @@ __all__ = [
     "Subject",
     "Victim",
     "VictimCaseLink",
+    "VictimQuestion",
     "VictimSession",
     "WebhookAttempt",
     "WebhookDelivery",

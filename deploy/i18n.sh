@@ -11,7 +11,7 @@ pybabel extract -F babel.cfg --no-location --sort-output \
   -k _ -k gettext -k ngettext:1,2 -o "$LOCALES/messages.pot" voice/
 for lang in $LANGUAGES; do
   if [ -f "$LOCALES/$lang/LC_MESSAGES/messages.po" ]; then
-    pybabel update --no-fuzzy-matching -i "$LOCALES/messages.pot" \
+    pybabel update --no-fuzzy-matching --ignore-obsolete -i "$LOCALES/messages.pot" \
       -d "$LOCALES" -l "$lang"
   else
     pybabel init -i "$LOCALES/messages.pot" -d "$LOCALES" -l "$lang"

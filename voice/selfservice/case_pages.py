@@ -16,7 +16,7 @@ from voice.deps import IdPath, SessionDep
 from voice.disclosure.deps import PolicyDep
 from voice.selfservice import plain, service, web_reads
 from voice.selfservice.layout import page_language, render
-from voice.selfservice.web_session import CsrfChecked, WebVictim
+from voice.selfservice.web_session import PostingVictim, WebVictim
 from voice.web import i18n
 
 router = APIRouter(prefix="/self-service", include_in_schema=False)
@@ -100,8 +100,8 @@ def my_notices(request: Request, victim: WebVictim, session: SessionDep) -> HTML
     return render(request, "notices.html", context, victim=victim, language=language)
 
 
-@router.post("/notices/{event_id}/confirm", dependencies=[CsrfChecked])
-def confirm_notice(event_id: IdPath, victim: WebVictim, session: SessionDep) -> Response:
+@router.post("/notices/{event_id}/confirm")
+def confirm_notice(event_id: IdPath, victim: PostingVictim, session: SessionDep) -> Response:
     if not service.acknowledge_notice(session=session, victim=victim, event_id=event_id):
         # Already confirmed, or not theirs: the list shows what is still waiting either way.
         return RedirectResponse("/self-service/notices", status_code=303)

@@ -130,6 +130,6 @@ def use_link(
 @router.post("/sign-out", response_class=HTMLResponse, dependencies=[CsrfChecked])
 def sign_out(request: Request, session: SessionDep, clock: ClockDep) -> Response:
     end_session(session=session, token=request.cookies.get(COOKIE), now=clock())
-    response = RedirectResponse("/self-service/sign-in?signed_out=1", status_code=303)
+    response = RedirectResponse("/self-service?signed_out=1", status_code=303)
     clear_cookie(response)
     return response

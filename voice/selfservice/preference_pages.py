@@ -17,7 +17,7 @@ from sqlmodel import col, select
 from voice.deps import IdPath, SessionDep, SettingsDep
 from voice.selfservice import questions, web_reads
 from voice.selfservice.layout import page_language, render
-from voice.selfservice.web_session import ClockDep, CsrfChecked, WebVictim
+from voice.selfservice.web_session import ClockDep, PostingVictim, WebVictim
 from voice.victims.models import VictimCaseLink
 from voice.web import i18n
 
@@ -63,9 +63,9 @@ def preferences(request: Request, victim: WebVictim, session: SessionDep) -> HTM
     return render(request, "preferences.html", context, victim=victim, language=language)
 
 
-@router.post("/preferences", dependencies=[CsrfChecked])
+@router.post("/preferences")
 def save_preferences(
-    victim: WebVictim,
+    victim: PostingVictim,
     session: SessionDep,
     language: Annotated[str, Form(max_length=8)],
     time_zone: Annotated[str, Form(max_length=64)],
@@ -87,10 +87,10 @@ def save_preferences(
     return RedirectResponse(chosen, status_code=303)
 
 
-@router.post("/preferences/cases/{case_id}", dependencies=[CsrfChecked])
+@router.post("/preferences/cases/{case_id}")
 def save_case_channels(
     case_id: IdPath,
-    victim: WebVictim,
+    victim: PostingVictim,
     session: SessionDep,
     email: Annotated[str, Form(max_length=3)] = "",
     sms: Annotated[str, Form(max_length=3)] = "",
@@ -113,10 +113,10 @@ def question_form(request: Request, victim: WebVictim, session: SessionDep) -> H
     return render(request, "question.html", context, victim=victim)
 
 
-@router.post("/questions", response_class=HTMLResponse, dependencies=[CsrfChecked])
+@router.post("/questions", response_class=HTMLResponse)
 def ask(
     request: Request,
-    victim: WebVictim,
+    victim: PostingVictim,
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,

@@ -98,8 +98,25 @@ def end_session(*, session: SessionDep, token: str | None, now: datetime) -> Non
 
 
 async def check_csrf(request: Request) -> None:
-    """Every form post carries the page's CSRF token (the signed-in pages and sign-in alike)."""
-    await access.check_csrf(request)
+    """Every form post carries the page's CSRF token (the signed-in pages and sign-in alike).
+
+    A missing or stale token is a 400, not a 403: nobody is refused anything, the form is only
+    out of date (an old tab, a cleared cookie), and reloading the page mends it.
+    """
+    try:
+        await access.check_csrf(request)
+    except HTTPException as exc:
+        raise HTTPException(status_code=400, detail="the form is out of date") from exc
 
 
 CsrfChecked = Depends(check_csrf)
+
+
+async def checked_web_victim(request: Request, victim: WebVictim) -> Victim:
+    """For a signed-in form post: the session first (no session, off to sign in), then the
+    form's CSRF token."""
+    await check_csrf(request)
+    return victim
+
+
+PostingVictim = Annotated[Victim, Depends(checked_web_victim)]

@@ -43,6 +43,19 @@ def pin_sign_in(page: Page, server: LiveServer, code: str, pin: str) -> None:
     form.get_by_role("button").click()
 
 
+def confirm_critical_notice(page: Page, button: str) -> None:
+    """Confirm the demo's critical notice once the demo's worker has sent it."""
+
+    def offered() -> bool:
+        if page.get_by_role("button", name=button).count():
+            return True
+        page.reload()
+        return False
+
+    wait_for(offered, timeout=120, what="a critical notice to confirm")
+    page.get_by_role("button", name=button).first.click()
+
+
 def test_sign_in_read_a_case_ask_a_question_and_sign_out(
     browser: Browser, live_server: LiveServer
 ) -> None:
@@ -61,6 +74,9 @@ def test_sign_in_read_a_case_ask_a_question_and_sign_out(
     page.get_by_role("link", name="My notices").click()
     expect(page.get_by_role("heading", name="My notices", level=1)).to_be_visible()
     check_page(page, live_server, "notices")
+    confirm_critical_notice(page, "Confirm I got this notice")
+    expect(page.get_by_text("Thank you. We know you got this notice.")).to_be_visible()
+    check_page(page, live_server, "notice-confirmed")
 
     page.get_by_role("link", name="My preferences").click()
     expect(page.get_by_role("heading", name="My preferences", level=1)).to_be_visible()
@@ -102,6 +118,9 @@ def test_a_spanish_speaker_sees_spanish_on_every_page(
         for english in ("My cases", "Sign out", "What changed", "Notice", "Ask a question"):
             assert english not in text, f"{english!r} on {page.url}"
         check_page(page, live_server, name)
+        if name == "es-notices":
+            confirm_critical_notice(page, "Confirmar que recibí este aviso")
+            expect(page.get_by_text("Gracias. Sabemos que recibió este aviso.")).to_be_visible()
 
 
 def _sign_in_link(outbox: Path, seen: set[Path]) -> str | None:

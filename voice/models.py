@@ -17,6 +17,7 @@ from voice.notify.models import (
     NoticeAcknowledgement,
     Notification,
 )
+from voice.selfservice.questions import VictimQuestion
 from voice.victims.access_log import RegistrantAccess
 from voice.victims.models import Victim, VictimCaseLink
 from voice.victims.verification_models import ContactChallenge, ContactProof
@@ -57,6 +58,7 @@ __all__ = [
     "Subject",
     "Victim",
     "VictimCaseLink",
+    "VictimQuestion",
     "VictimSession",
     "WebhookAttempt",
     "WebhookDelivery",

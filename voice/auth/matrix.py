@@ -58,6 +58,22 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/self-service/sign-in-link/redeem"): ANYONE,
     ("GET", "/self-service/sign-in-link"): ANYONE,
     ("POST", "/self-service/sign-in-link"): ANYONE,
+    # The victims' web pages: sign-in is public (each form checks its CSRF token); the pages
+    # behind it check their own credential, the self-service session cookie, and send anyone
+    # without a live session to sign in (voice/selfservice/web_session.py).
+    ("GET", "/self-service"): ANYONE,
+    ("GET", "/self-service/sign-in"): ANYONE,
+    ("POST", "/self-service/sign-in"): ANYONE,
+    ("POST", "/self-service/sign-in-link/request"): ANYONE,
+    ("POST", "/self-service/sign-out"): ANYONE,
+    ("GET", "/self-service/cases"): OWN_CREDENTIAL,
+    ("GET", "/self-service/notices"): OWN_CREDENTIAL,
+    ("POST", "/self-service/notices/{event_id}/confirm"): OWN_CREDENTIAL,
+    ("GET", "/self-service/preferences"): OWN_CREDENTIAL,
+    ("POST", "/self-service/preferences"): OWN_CREDENTIAL,
+    ("POST", "/self-service/preferences/cases/{case_id}"): OWN_CREDENTIAL,
+    ("GET", "/self-service/questions"): OWN_CREDENTIAL,
+    ("POST", "/self-service/questions"): OWN_CREDENTIAL,
     ("GET", "/api/v1/self-service/cases"): frozenset({VICTIM}),
     ("GET", "/api/v1/self-service/notices"): frozenset({VICTIM}),
     ("POST", "/api/v1/self-service/notices/{event_id}/acknowledge"): frozenset({VICTIM}),

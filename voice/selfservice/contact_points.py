@@ -6,10 +6,12 @@ must not confirm an address for the victim. The page's button posts the token.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
@@ -17,11 +19,12 @@ from voice.config import Settings
 from voice.deps import SessionDep, SettingsDep
 from voice.errors import refused
 from voice.liaison import contact_tasks
-from voice.selfservice.pages import TEMPLATES
 from voice.victims import verification
 from voice.victims.deps import CurrentVictim, NowDep
 from voice.victims.models import Victim
 
+# The confirmation page stands on its own: a mail scanner or a victim opens it signed out.
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 api = APIRouter(prefix="/api/v1/self-service", tags=["self-service"])
 pages = APIRouter(prefix="/self-service", include_in_schema=False)
 

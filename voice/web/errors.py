@@ -59,6 +59,7 @@ def register_site(prefix: str, site: Site) -> None:
 # Plain words for the person in front of the page: never the exception's detail, which is
 # written for developers and can quote what the request carried.
 MESSAGES: dict[int, tuple[str, str]] = {
+    400: ("This form is out of date", "Go back, reload the page and try again."),
     403: ("You cannot open this page", "Your role does not allow this page or this action."),
     404: ("Page not found", "There is no page at this address, or what it showed is gone."),
     422: ("This request was not understood", "Go back, check what you entered and try again."),

@@ -62,7 +62,9 @@ def ops_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]
         if server.poll() is not None:
             log.flush()
             pytest.fail(f"the server exited early:\n{(home / 'server.log').read_text()[-3000:]}")
-        yield LiveServer(base_url=base, screenshots=_screenshot_dir(tmp_path_factory))
+        yield LiveServer(
+            base_url=base, screenshots=_screenshot_dir(tmp_path_factory), outbox=home / "outbox"
+        )
     finally:
         server.terminate()
         try:

@@ -28,6 +28,9 @@ from voice.disclosure.policy import cached_policy, default_policy_path
 from voice.errors import install_problem_handlers
 from voice.headers import SecurityHeadersMiddleware
 from voice.ingest.api import router as ingest_router
+from voice.inquiries import intake as inquiry_intake
+from voice.inquiries.email_api import router as inbound_email_router
+from voice.inquiries.victim_api import router as questions_router
 from voice.notify.adapters import build_email_sender
 from voice.notify.callbacks.api import router as notify_router
 from voice.pii import keyring
@@ -93,6 +96,8 @@ def create_app(
     app.state.accounting_writer = AccountingWriter(engine)
     app.state.machine_verifier = build_verifier(settings, http_client)
     app.state.sign_in_email = build_email_sender(settings)
+    # Free-text SMS becomes an inquiry: notify sits below the queue, so it is handed the sink.
+    app.state.free_text_sink = inquiry_intake.from_sms
 
     app.add_middleware(
         SessionMiddleware,
@@ -120,6 +125,8 @@ def create_app(
     app.include_router(ingest_router)
     app.include_router(selfservice_router)
     app.include_router(notify_router)
+    app.include_router(inbound_email_router)
+    app.include_router(questions_router)
     app.include_router(notices_router)
     app.include_router(selfservice_pages)
     app.include_router(oidc_router)

@@ -5,6 +5,13 @@ from voice.auth.models import SignInLink, SignInThrottle, VictimSession
 from voice.cases.models import Case, CaseEvent, Subject
 from voice.holds.models import SafetyHold, SafetyHoldChange
 from voice.ingest.models import QuarantinedEvent, SecurityAlert
+from voice.inquiries.models import (
+    AnswerTemplate,
+    Inquiry,
+    InquiryAnswer,
+    InquiryEntry,
+    ReferralProvider,
+)
 from voice.liaison.models import LiaisonTask
 from voice.messages.models import StaffMessage
 from voice.notify.models import (
@@ -23,18 +30,23 @@ from voice.webhooks.models import (
 )
 
 __all__ = [
+    "AnswerTemplate",
     "Case",
     "CaseEvent",
     "ContactSuppression",
     "DeliveryReceipt",
     "DisclosureChainHead",
     "DisclosureRecord",
+    "Inquiry",
+    "InquiryAnswer",
+    "InquiryEntry",
     "LiaisonTask",
     "MassEventPause",
     "NoticeAcknowledgement",
     "Notification",
     "QuarantinedEvent",
     "RecipientReference",
+    "ReferralProvider",
     "SafetyHold",
     "SafetyHoldChange",
     "SecurityAlert",

@@ -17,6 +17,8 @@ from sqlalchemy.engine import Engine
 from voice.config import Settings
 from voice.database import transaction
 from voice.disclosure.policy import Policy
+from voice.inquiries import delivery as inquiry_answers
+from voice.inquiries import tasks as inquiry_tasks
 from voice.messages import delivery as staff_messages
 from voice.notify import escalation as periodic
 from voice.notify import outbox
@@ -27,7 +29,11 @@ from voice.webhooks import tasks as webhook_tasks
 log = logging.getLogger(__name__)
 
 # Every kind of outbox row the worker delivers, through the one delivery loop.
-OUTBOXES: tuple[outbox.Outbox[Any], ...] = (NOTIFICATIONS, staff_messages.STAFF_MESSAGES)
+OUTBOXES: tuple[outbox.Outbox[Any], ...] = (
+    NOTIFICATIONS,
+    staff_messages.STAFF_MESSAGES,
+    inquiry_answers.ANSWERS,
+)
 
 
 def make_context(*, engine: Engine, settings: Settings, policy: Policy) -> WorkerContext:
@@ -47,6 +53,8 @@ def run_periodic_jobs(ctx: WorkerContext) -> None:
         result = periodic.run_periodic(session=session, settings=ctx.settings)
     if result.timed_out or result.escalated:
         log.info("periodic: %d timed out, %d escalated", result.timed_out, result.escalated)
+    with transaction(ctx.engine) as session:
+        inquiry_tasks.check_service_levels(session=session, settings=ctx.settings)
 
 
 class PartnerWebhooks:

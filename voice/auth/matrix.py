@@ -57,11 +57,16 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/self-service/cases"): frozenset({VICTIM}),
     ("GET", "/api/v1/self-service/notices"): frozenset({VICTIM}),
     ("POST", "/api/v1/self-service/notices/{event_id}/acknowledge"): frozenset({VICTIM}),
+    ("GET", "/api/v1/self-service/inquiries"): frozenset({VICTIM}),
+    ("POST", "/api/v1/self-service/inquiries"): frozenset({VICTIM}),
     # Provider callbacks: each route checks its own credential (Twilio's signature, the bounce
     # mailbox's token) and answers 403 without it.
     ("POST", "/callbacks/sms/status"): OWN_CREDENTIAL,
     ("POST", "/callbacks/sms/inbound"): OWN_CREDENTIAL,
     ("POST", "/callbacks/email/bounce"): OWN_CREDENTIAL,
+    # Inbound email: Mailgun's HMAC signature, or the SendGrid parse URL's password.
+    ("POST", "/callbacks/email/inbound/mailgun"): OWN_CREDENTIAL,
+    ("POST", "/callbacks/email/inbound/sendgrid"): OWN_CREDENTIAL,
     # Acknowledgement links in emails: the signed link is the credential; a bad one is a 404.
     ("GET", "/ack/{token}"): ANYONE,
     ("POST", "/ack/{token}"): ANYONE,
@@ -102,6 +107,23 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/cases/{case_id}/holds"): CASE_READERS,
     ("POST", "/api/v1/cases/{case_id}/holds"): CASEWORK,
     ("POST", "/api/v1/holds/{hold_id}/lift"): SUPERVISORS,
+    # Inquiries: the liaison desk works the queue; only a supervisor lets a held answer go.
+    ("GET", "/api/v1/inquiries"): CASEWORK,
+    ("GET", "/api/v1/inquiries/categories"): CASEWORK,
+    ("POST", "/api/v1/inquiries/calls"): CASEWORK,
+    ("GET", "/api/v1/inquiries/{inquiry_id}"): CASEWORK,
+    ("PATCH", "/api/v1/inquiries/{inquiry_id}"): CASEWORK,
+    ("POST", "/api/v1/inquiries/{inquiry_id}/assign"): CASEWORK,
+    ("POST", "/api/v1/inquiries/{inquiry_id}/notes"): CASEWORK,
+    ("POST", "/api/v1/inquiries/{inquiry_id}/answers"): CASEWORK,
+    ("POST", "/api/v1/inquiries/{inquiry_id}/close"): CASEWORK,
+    ("POST", "/api/v1/inquiries/answers/{answer_id}/approve"): SUPERVISORS,
+    ("POST", "/api/v1/inquiries/answers/{answer_id}/reject"): SUPERVISORS,
+    ("GET", "/api/v1/inquiries/templates"): CASEWORK,
+    ("POST", "/api/v1/inquiries/templates"): CASEWORK,
+    ("GET", "/api/v1/inquiries/referrals"): CASEWORK,
+    ("POST", "/api/v1/inquiries/referrals"): CASEWORK,
+    ("PUT", "/api/v1/inquiries/referrals/{referral_id}"): CASEWORK,
     # The accounting of disclosures.
     ("GET", "/api/v1/disclosures"): ACCOUNTING_READERS,
     ("GET", "/api/v1/cases/{case_id}/disclosures"): ACCOUNTING_READERS,

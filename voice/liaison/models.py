@@ -17,6 +17,10 @@ class TaskKind(StrEnum):
     DELIVERY_FAILED = "delivery_failed"
     MASS_EVENT_PAUSE = "mass_event_pause"
     WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled"
+    # Inquiries: a safety concern for the liaison on duty, and a missed service level for a
+    # supervisor. The inquiry's id is in the task's dedupe key and reason.
+    INQUIRY_SAFETY_CONCERN = "inquiry_safety_concern"
+    INQUIRY_SLA_BREACH = "inquiry_sla_breach"
 
 
 class TaskStatus(StrEnum):

@@ -11,8 +11,22 @@ def routers() -> list[APIRouter]:
     from voice.cases.api import router as cases
     from voice.disclosure.api import router as case_views
     from voice.holds.api import router as holds
+    from voice.inquiries.api import router as inquiries
+    from voice.inquiries.directory_api import router as answer_directory
     from voice.notify.api import router as notices
     from voice.victims.api import router as victims
     from voice.webhooks.api import router as webhooks
 
-    return [identity, cases, case_views, notices, holds, victims, accounting, webhooks]
+    return [
+        identity,
+        cases,
+        case_views,
+        notices,
+        holds,
+        victims,
+        # The directory's fixed paths (/templates, /referrals) before the queue's /{inquiry_id}.
+        answer_directory,
+        inquiries,
+        accounting,
+        webhooks,
+    ]

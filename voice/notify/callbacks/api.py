@@ -60,13 +60,17 @@ def sms_status(request: Request, form: SignedForm, session: SessionDep) -> Respo
 
 
 @router.post("/callbacks/sms/inbound")
-def sms_inbound(form: SignedForm, session: SessionDep, settings: SettingsDep) -> Response:
+def sms_inbound(
+    request: Request, form: SignedForm, session: SessionDep, settings: SettingsDep
+) -> Response:
     fields = dict(form)
     reply = inbound.handle_inbound(
         session=session,
         settings=settings,
         sender=fields.get("From", ""),
         body=fields.get("Body", ""),
+        message_sid=fields.get("MessageSid", ""),
+        on_free_text=getattr(request.app.state, "free_text_sink", None),
     )
     inner = f"<Message>{xml_escape(reply)}</Message>" if reply else ""
     twiml = f'<?xml version="1.0" encoding="UTF-8"?><Response>{inner}</Response>'

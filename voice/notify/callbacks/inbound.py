@@ -1,4 +1,5 @@
-"""Texts from victims: STOP and its synonyms, START, HELP, and YES to acknowledge.
+"""Texts from victims: STOP and its synonyms, START, HELP, YES to acknowledge, and free text,
+which goes to the inquiry queue (voice.inquiries) through the sink the application hands in.
 
 Keywords are matched on the whole message, trimmed, case- and accent-blind, as carriers match
 them. After STOP, a number hears nothing more from us except the one confirmation, and answers to
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
+from typing import Protocol
 
 from sqlmodel import Session, col, select
 
@@ -43,6 +45,9 @@ REPLIES: dict[str, dict[str, str]] = {
         "help": "VOICE: For help, contact the {office}. Reply STOP to stop texts.",
         "acknowledged": "VOICE: Thank you. We have recorded that you received our notice.",
         "nothing": "VOICE: There is no notice waiting for your reply. Questions: {office}",
+        "received": (
+            "VOICE: We received your message. Staff will answer you. Urgent questions: {office}"
+        ),
     },
     "es": {
         "stopped": (
@@ -55,8 +60,20 @@ REPLIES: dict[str, dict[str, str]] = {
         ),
         "acknowledged": "VOICE: Gracias. Registramos que recibió nuestro aviso.",
         "nothing": "VOICE: No hay ningún aviso pendiente de respuesta. Preguntas: {office}",
+        "received": (
+            "VOICE: Recibimos su mensaje. El personal le responderá. Preguntas urgentes: {office}"
+        ),
     },
 }
+
+
+class FreeTextSink(Protocol):
+    """Where a text that is no keyword goes: the inquiry queue, which sits above this package
+    and so is handed in by the application rather than imported."""
+
+    def __call__(
+        self, *, session: Session, settings: Settings, sender: str, body: str, message_sid: str
+    ) -> object: ...
 
 
 def keyword(body: str) -> str:
@@ -78,7 +95,15 @@ def _reply(settings: Settings, language: str, key: str) -> str:
     return to_gsm7_where_possible(table[key].format(office=settings.office_contact))
 
 
-def handle_inbound(*, session: Session, settings: Settings, sender: str, body: str) -> str | None:
+def handle_inbound(
+    *,
+    session: Session,
+    settings: Settings,
+    sender: str,
+    body: str,
+    message_sid: str = "",
+    on_free_text: FreeTextSink | None = None,
+) -> str | None:
     """Act on one inbound text; return the one reply to send, if any."""
     word = keyword(body)
     victims = _victims_with(session, sender)
@@ -101,7 +126,13 @@ def handle_inbound(*, session: Session, settings: Settings, sender: str, body: s
         if opted_out:
             return None
         return _reply(settings, language, "acknowledged" if acknowledged else "nothing")
-    return None
+    if on_free_text is None or not body.strip():
+        return None
+    on_free_text(
+        session=session, settings=settings, sender=sender, body=body, message_sid=message_sid
+    )
+    # The same words for anyone, registered or not: the reply tells nothing about any case.
+    return None if opted_out else _reply(settings, language, "received")
 
 
 def _acknowledge_latest(session: Session, victims: list[Victim]) -> bool:

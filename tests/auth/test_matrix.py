@@ -80,6 +80,10 @@ def world(committed_engine: Engine, settings: Settings) -> Iterator[tuple[TestCl
                 # Webhook endpoints and deliveries that do not exist: admins get a 404.
                 "endpoint_id": 1,
                 "delivery_id": 1,
+                # Inquiries, answers and referral providers that do not exist: a 404 for staff.
+                "inquiry_id": 1,
+                "answer_id": 1,
+                "referral_id": 1,
             }
         yield client, World(ids=ids, owner=owner, owner_pin=pin, other=other)
 

@@ -103,8 +103,10 @@ def fill(
     text: str,
     language: str,
     referral: ReferralProvider | None = None,
-) -> tuple[str, list[str]]:
-    """The text with its placeholders filled, and the disclosed fields it now carries."""
+) -> tuple[str, list[str], str]:
+    """The text with its placeholders filled, the disclosed fields it now carries, and the text
+    for the outbound scan: the office's own contact and the directory's referral stand there
+    as tokens, since they are the office's words, not anyone's personal data."""
     names = placeholders(text)
     unknown = sorted(set(names) - set(CASE_PLACEHOLDERS) - set(OTHER_PLACEHOLDERS))
     if unknown:
@@ -131,7 +133,12 @@ def fill(
                 raise AnswerError(f"the case's {name} cannot be disclosed to the victim")
             values[name] = phrase(str(released[field]), language)
             used.append(field)
-    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], text), sorted(used)
+    filled = _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
+    for_scan = _PLACEHOLDER.sub(
+        lambda m: f"[{m.group(1)}]" if m.group(1) in OTHER_PLACEHOLDERS else values[m.group(1)],
+        text,
+    )
+    return filled, sorted(used), for_scan
 
 
 def answer_channel(session: Session, inquiry: Inquiry) -> str:
@@ -175,7 +182,7 @@ def submit(
         body = template_for(session=session, key=template_key, language=language).body
     if not body.strip() or not author.strip():
         raise AnswerError("an answer needs text and an author")
-    text, fields = fill(
+    text, fields, for_scan = fill(
         session=session,
         settings=settings,
         policy=policy,
@@ -184,7 +191,7 @@ def submit(
         language=language,
         referral=referral,
     )
-    findings = [f.as_dict() for f in scan(text, now=now)]
+    findings = [f.as_dict() for f in scan(for_scan, now=now)]
     if inquiry.victim_id is None:
         findings.append({"kind": UNVERIFIED_RECIPIENT, "start": 0, "end": 0})
     assert inquiry.id is not None

@@ -34,6 +34,7 @@ from voice.inquiries.victim_api import router as questions_router
 from voice.notify.adapters import build_email_sender
 from voice.notify.callbacks.api import router as notify_router
 from voice.pii import keyring
+from voice.portal.inquiries import router as portal_inquiries_router
 from voice.portal.oidc import router as oidc_router
 from voice.portal.routes import router as portal_router
 from voice.selfservice.api import router as selfservice_router
@@ -131,6 +132,7 @@ def create_app(
     app.include_router(selfservice_pages)
     app.include_router(oidc_router)
     app.include_router(portal_router)
+    app.include_router(portal_inquiries_router)
     for router in v1_routers():
         app.include_router(router)
     access.check_app_routes(app.routes)

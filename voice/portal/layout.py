@@ -15,6 +15,7 @@ from voice.web.templating import make_templates
 # Label and path of each page in the portal's navigation, in the order shown.
 NAV: tuple[tuple[str, str], ...] = (
     ("Cases", "/portal/cases"),
+    ("Inquiries", "/portal/inquiries"),
     ("My account", "/portal/me"),
 )
 

@@ -6,6 +6,7 @@ correction, and a victim's self-service read.
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from tests import factories, identity
+from voice import logs
 from voice.app import create_app
 from voice.config import Settings
 from voice.database import transaction
@@ -83,5 +85,11 @@ def test_the_whole_path_logs_no_personal_data(
     assert len(ctx.email.outbox) == 2  # the path really ran: a notice and its correction
     logged = caplog.text
     assert logged  # and it did log
+    # ...and as the service writes them: JSON lines through the processor that keeps ids only.
+    formatter = logs.formatter()
+    as_json = "\n".join(formatter.format(record) for record in caplog.records)
+    for line in as_json.splitlines():
+        json.loads(line)
     for value in NEVER_LOGGED:
         assert value not in logged, value
+        assert value not in as_json, value

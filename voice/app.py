@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
-from voice import __version__, health
+from voice import __version__, health, metrics
 from voice.api_docs import install_docs
 from voice.audit.group_commit import AccountingWriter
 from voice.auth import access
@@ -37,6 +37,7 @@ from voice.pii import keyring
 from voice.portal.inquiries import router as portal_inquiries_router
 from voice.portal.oidc import router as oidc_router
 from voice.portal.routes import router as portal_router
+from voice.request_ids import RequestIdMiddleware
 from voice.selfservice.api import router as selfservice_router
 from voice.selfservice.notices import router as notices_router
 from voice.selfservice.pages import router as selfservice_pages
@@ -119,10 +120,13 @@ def create_app(
             allow_headers=["authorization", "content-type"],
         )
     app.add_middleware(SecurityHeadersMiddleware)
+    app.middleware("http")(metrics.record_request)
+    app.add_middleware(RequestIdMiddleware)
     install_problem_handlers(app)
     install_docs(app)
     install_error_pages(app)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(ingest_router)
     app.include_router(selfservice_router)
     app.include_router(notify_router)

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from voice import migrate
+from voice import logs, migrate, tracing
 from voice.audit import cli as audit_cli
 from voice.config import Settings, get_settings
 from voice.database import make_engine, transaction
@@ -48,6 +48,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.demo:
         migrate.upgrade(settings.database_url)
         _load_demo(settings, announce=True)
+    tracing.configure(settings, service="voice-api")
     app = create_app(settings, run_worker=not args.no_worker)
     worker_note = "without a worker" if args.no_worker else "with the in-process worker"
     print(
@@ -71,6 +72,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    tracing.configure(settings, service="voice-worker")
     ctx = make_context(engine=engine, settings=settings, policy=_policy(settings))
     claimed = run_worker(ctx, stop=stop, once=args.once)
     if args.once:
@@ -240,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure(logging.INFO)
     args = build_parser().parse_args(argv)
     result: int = args.func(args)
     return result

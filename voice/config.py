@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     twilio_timeout_seconds: float = 15.0
     # The bearer token the bounce mailbox presents; unset, the bounce callback refuses all.
     bounce_token: SecretStr | None = None
+    # The bearer token Prometheus presents at /metrics; unset, /metrics refuses every scrape.
+    metrics_token: SecretStr | None = None
+    # An OTLP/HTTP collector for traces (e.g. http://collector:4318); unset, none are exported.
+    otlp_endpoint: str | None = None
 
     # Safe test mode: adapters refuse every recipient outside the allow-list. Unset, it is on in
     # development and test and off elsewhere.

@@ -67,6 +67,7 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     # Inbound email: Mailgun's HMAC signature, or the SendGrid parse URL's password.
     ("POST", "/callbacks/email/inbound/mailgun"): OWN_CREDENTIAL,
     ("POST", "/callbacks/email/inbound/sendgrid"): OWN_CREDENTIAL,
+    ("GET", "/metrics"): OWN_CREDENTIAL,
     # Acknowledgement links in emails: the signed link is the credential; a bad one is a 404.
     ("GET", "/ack/{token}"): ANYONE,
     ("POST", "/ack/{token}"): ANYONE,

@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     twilio_timeout_seconds: float = 15.0
     # The bearer token the bounce mailbox presents; unset, the bounce callback refuses all.
     bounce_token: SecretStr | None = None
+    # Feed freshness: a source may stay quiet this many times its usual gap between events,
+    # and never less than the floor, before staff are told it may be down.
+    feed_silence_factor: float = 6.0
+    feed_silence_floor_seconds: float = 6 * 3600.0
     # The bearer token Prometheus presents at /metrics; unset, /metrics refuses every scrape.
     metrics_token: SecretStr | None = None
     # An OTLP/HTTP collector for traces (e.g. http://collector:4318); unset, none are exported.

@@ -4,7 +4,7 @@ from voice.audit.models import DisclosureChainHead, DisclosureRecord, RecipientR
 from voice.auth.models import SignInLink, SignInThrottle, VictimSession
 from voice.cases.models import Case, CaseEvent, Subject
 from voice.holds.models import SafetyHold, SafetyHoldChange
-from voice.ingest.models import QuarantinedEvent, SecurityAlert
+from voice.ingest.models import QuarantinedEvent, SecurityAlert, SourceFeed
 from voice.inquiries.models import (
     AnswerTemplate,
     Inquiry,
@@ -52,6 +52,7 @@ __all__ = [
     "SecurityAlert",
     "SignInLink",
     "SignInThrottle",
+    "SourceFeed",
     "StaffMessage",
     "Subject",
     "Victim",

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from voice.config import Settings
 from voice.database import transaction
 from voice.disclosure.policy import Policy
+from voice.ingest import freshness
 from voice.inquiries import delivery as inquiry_answers
 from voice.inquiries import tasks as inquiry_tasks
 from voice.messages import delivery as staff_messages
@@ -51,6 +52,7 @@ def make_context(*, engine: Engine, settings: Settings, policy: Policy) -> Worke
 def run_periodic_jobs(ctx: WorkerContext) -> None:
     with transaction(ctx.engine) as session:
         result = periodic.run_periodic(session=session, settings=ctx.settings)
+        freshness.check(session=session, settings=ctx.settings)
     if result.timed_out or result.escalated:
         log.info("periodic: %d timed out, %d escalated", result.timed_out, result.escalated)
     with transaction(ctx.engine) as session:

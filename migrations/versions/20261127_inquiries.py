@@ -3,8 +3,8 @@
 Message bodies and senders' addresses are stored encrypted (voice.pii's EncryptedText, a Text
 column here). The first answer templates, in English and Spanish, are written in.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-27 18:20:54.201645
 """
 
@@ -64,8 +64,8 @@ SEED_TEMPLATES = (
     ),
 )
 
-revision: str = "0007"
-down_revision: str | None = "0006"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -236,7 +236,7 @@ def upgrade() -> None:
                 "title": title,
                 "body": body,
                 "active": True,
-                "updated_by": "migration 0007",
+                "updated_by": "migration 0008",
                 "updated_at": written,
             }
             for key, language, title, body in SEED_TEMPLATES

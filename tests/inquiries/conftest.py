@@ -81,7 +81,7 @@ def registrant(committed_engine: Engine, policy: Policy) -> Registrant:
 
 
 def _seed_templates() -> tuple[tuple[str, str, str, str], ...]:
-    """The answer templates migration 0007 writes in."""
+    """The answer templates migration 0008 writes in."""
     path = migrate.migrations_dir() / "versions" / "20261127_inquiries.py"
     spec = importlib.util.spec_from_file_location("inquiries_migration", path)
     assert spec is not None

@@ -34,3 +34,18 @@ class SecurityAlert(SQLModel, table=True):
     raised_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     resolved_by: str | None = Field(default=None, sa_type=sa.String(200))
+
+
+class SourceFeed(SQLModel, table=True):
+    """An upstream source: when it last sent an event, and how often it usually does."""
+
+    __tablename__ = "source_feed"
+
+    source: str = Field(sa_type=sa.String(64), primary_key=True)
+    first_seen_at: datetime = Field(sa_type=UTCDateTime)
+    last_event_at: datetime = Field(sa_type=UTCDateTime)
+    # A running estimate of the gap between its events; None until it has sent two.
+    cadence_seconds: float | None = None
+    events: int = 0
+    # Set when the silence was reported; cleared by the next event.
+    silent_since: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -17,10 +17,11 @@ from typing import Any, Literal
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from voice import tracing
 from voice.cases import service as case_service
 from voice.cases.models import CaseEvent
 from voice.disclosure.policy import Policy
-from voice.ingest import hostile
+from voice.ingest import freshness, hostile
 from voice.ingest import quarantine as spillage
 from voice.ingest.validation import InvalidEvent, Problem, validate_event
 from voice.notify import service as notify_service
@@ -164,6 +165,17 @@ def _quarantine(session: Session, candidate: Any, rule_id: str) -> QuarantineRec
 
 
 def ingest_event(*, session: Session, candidate: Any, policy: Policy) -> Receipt:
+    """Apply one event (``_ingest_event``) inside the span that starts its trace: the notices
+    it queues carry that trace on to the worker."""
+    with tracing.tracer.start_as_current_span("ingest.event") as span:
+        receipt = _ingest_event(session=session, candidate=candidate, policy=policy)
+        span.set_attribute("voice.event_id", receipt.event_id)
+        span.set_attribute("voice.case_id", receipt.case_id)
+        span.set_attribute("voice.receipt_status", receipt.status)
+        return receipt
+
+
+def _ingest_event(*, session: Session, candidate: Any, policy: Policy) -> Receipt:
     """Apply one event; a replay of a known (source, source_event_id) changes nothing.
 
     Spillage is looked for first, before validation, so that neither a stored row nor a
@@ -195,6 +207,7 @@ def ingest_event(*, session: Session, candidate: Any, policy: Policy) -> Receipt
                     session=session, event=event, policy=policy
                 )
                 webhook_outgoing.enqueue_for_event(session=session, event=event, policy=policy)
+                freshness.seen(session=session, source=event.source)
             break
         except IntegrityError:
             # A concurrent request stored the same event first: answer with its receipt.

@@ -17,6 +17,7 @@ class TaskKind(StrEnum):
     DELIVERY_FAILED = "delivery_failed"
     MASS_EVENT_PAUSE = "mass_event_pause"
     WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled"
+    FEED_SILENT = "feed_silent"
     # Inquiries: a safety concern for the liaison on duty, and a missed service level for a
     # supervisor. The inquiry's id is in the task's dedupe key and reason.
     INQUIRY_SAFETY_CONCERN = "inquiry_safety_concern"

@@ -69,6 +69,8 @@ class Notification(SQLModel, table=True):
     # False for notices written under ``guard.suspended()`` (the demo's invented history): the
     # mass-event guard does not count them towards a burst.
     guarded: bool = True
+    # W3C trace context of the ingest that queued it, so the worker's spans continue its trace.
+    traceparent: str | None = Field(default=None, sa_type=sa.String(64))
 
 
 # A victim must hear of these within minutes, and must confirm that they did.

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from voice import tracing
 from voice.cases.models import CaseEvent
 from voice.config import Settings, get_settings
 from voice.database import utcnow
@@ -87,6 +88,7 @@ def enqueue_for_event(
     if not targets:
         return 0
     pause_id = guard.pause_for(session=session, settings=settings or get_settings(), event=event)
+    traceparent = tracing.current_traceparent()
     rows = [
         {
             "event_id": event.id,
@@ -95,6 +97,7 @@ def enqueue_for_event(
             "status": NotificationStatus.CREATED if pause_id is None else NotificationStatus.PAUSED,
             "pause_id": pause_id,
             "guarded": not guard.is_suspended(),
+            "traceparent": traceparent,
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,

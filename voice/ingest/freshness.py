@@ -1,0 +1,99 @@
+"""Feed freshness: each upstream source's last event and usual cadence, and the alarm when a
+source falls silent.
+
+A jail or enforcement feed that stops sending looks, from here, exactly like a quiet week:
+nobody is told anything, and victims believe nothing changed. So every event updates its
+source's last-seen time and a running estimate of the gap between its events, and a periodic
+check raises an alert and a liaison task for a source silent far longer than its cadence.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from voice.config import Settings
+from voice.database import utcnow
+from voice.ingest.models import SourceFeed
+from voice.liaison import service as liaison_service
+from voice.liaison.models import TaskKind
+
+log = logging.getLogger(__name__)
+
+# How much each new gap moves the cadence estimate: slow enough that one burst of a backlog
+# does not make a daily feed look like a minute-by-minute one.
+_WEIGHT = 0.2
+
+
+def seen(*, session: Session, source: str, at: datetime | None = None) -> None:
+    """Record that ``source`` just sent an event (called in the ingest transaction)."""
+    now = at or utcnow()
+    feed = session.get(SourceFeed, source)
+    if feed is None:
+        session.add(SourceFeed(source=source, first_seen_at=now, last_event_at=now, events=1))
+        session.flush()
+        return
+    gap = (now - feed.last_event_at).total_seconds()
+    if gap > 0:
+        feed.cadence_seconds = (
+            gap
+            if feed.cadence_seconds is None
+            else (1 - _WEIGHT) * feed.cadence_seconds + _WEIGHT * gap
+        )
+        feed.last_event_at = now
+    feed.events += 1
+    feed.silent_since = None
+    session.add(feed)
+    session.flush()
+
+
+@dataclass(frozen=True)
+class Silence:
+    source: str
+    last_event_at: datetime
+    allowed_seconds: float
+
+
+def allowed_silence(feed: SourceFeed, settings: Settings) -> float:
+    """How long ``feed`` may stay quiet: a multiple of its cadence, never under the floor."""
+    cadence = feed.cadence_seconds or 0.0
+    return max(settings.feed_silence_floor_seconds, settings.feed_silence_factor * cadence)
+
+
+def silent_feeds(
+    *, session: Session, settings: Settings, now: datetime | None = None
+) -> list[Silence]:
+    """Sources quiet for longer than they are allowed to be, longest silence first."""
+    now = now or utcnow()
+    found = []
+    for feed in session.exec(select(SourceFeed).order_by(col(SourceFeed.last_event_at))).all():
+        allowed = allowed_silence(feed, settings)
+        if (now - feed.last_event_at).total_seconds() > allowed:
+            found.append(Silence(feed.source, feed.last_event_at, allowed))
+    return found
+
+
+def check(*, session: Session, settings: Settings, now: datetime | None = None) -> int:
+    """Alert on every newly silent source: a log line and one liaison task per silence."""
+    now = now or utcnow()
+    raised = 0
+    for silence in silent_feeds(session=session, settings=settings, now=now):
+        feed = session.get_one(SourceFeed, silence.source)
+        if feed.silent_since is not None:
+            continue  # already told; it clears when the source sends again
+        feed.silent_since = now
+        session.add(feed)
+        quiet = timedelta(seconds=int((now - feed.last_event_at).total_seconds()))
+        log.error("feed silent source=%s quiet_for=%s", feed.source, quiet)
+        liaison_service.open_task(
+            session=session,
+            kind=TaskKind.FEED_SILENT,
+            dedupe_key=f"feed_silent:{feed.source}:{feed.last_event_at.isoformat()}",
+            reason=f"no events from {feed.source} for {quiet}; the feed may be down"[:200],
+        )
+        raised += 1
+    session.flush()
+    return raised

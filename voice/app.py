@@ -28,6 +28,9 @@ from voice.disclosure.policy import cached_policy, default_policy_path
 from voice.errors import install_problem_handlers
 from voice.headers import SecurityHeadersMiddleware
 from voice.ingest.api import router as ingest_router
+from voice.inquiries import intake as inquiry_intake
+from voice.inquiries.email_api import router as inbound_email_router
+from voice.inquiries.victim_api import router as questions_router
 from voice.notify.adapters import build_email_sender, build_sms_sender
 from voice.notify.callbacks.api import router as notify_router
 from voice.notify.verification_messages import VerificationCourier
@@ -43,6 +46,7 @@ from voice.portal import search as portal_search
 from voice.portal import security as portal_security
 from voice.portal import status_entry as portal_status_entry
 from voice.portal import webhooks as portal_webhooks
+from voice.portal.inquiries import router as portal_inquiries_router
 from voice.portal.oidc import router as oidc_router
 from voice.portal.routes import router as portal_router
 from voice.request_ids import RequestIdMiddleware
@@ -112,6 +116,8 @@ def create_app(
     app.state.contact_courier = VerificationCourier(
         settings=settings, email=app.state.sign_in_email, sms=build_sms_sender(settings)
     )
+    # Free-text SMS becomes an inquiry: notify sits below the queue, so it is handed the sink.
+    app.state.free_text_sink = inquiry_intake.from_sms
 
     app.add_middleware(
         SessionMiddleware,
@@ -142,6 +148,8 @@ def create_app(
     app.include_router(ingest_router)
     app.include_router(selfservice_router)
     app.include_router(notify_router)
+    app.include_router(inbound_email_router)
+    app.include_router(questions_router)
     app.include_router(notices_router)
     app.include_router(selfservice_pages)
     app.include_router(contact_confirmation.api)
@@ -164,6 +172,7 @@ def create_app(
         portal_webhooks,
     ):
         app.include_router(portal_pages.router)
+    app.include_router(portal_inquiries_router)
     for router in v1_routers():
         app.include_router(router)
     access.check_app_routes(app.routes)

@@ -22,6 +22,7 @@ from voice.disclosure import cli as disclosure_cli
 from voice.disclosure.policy import cached_policy, default_policy_path
 from voice.holds import cli as hold_cli
 from voice.ingest import cli as quarantine_cli
+from voice.inquiries import cli as inquiries_cli
 from voice.liaison import cli as liaison_cli
 from voice.messages import cli as message_cli
 from voice.notify import guard_cli
@@ -302,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
         webhook_cli.register,
         auth_cli.register,
         victims_cli.register,
+        inquiries_cli.register,
     ):
         register(commands)
     return parser

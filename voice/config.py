@@ -216,6 +216,20 @@ class Settings(BaseSettings):
     webhook_batch_size: int = 100
     webhook_concurrency: int = 16
 
+    # Inquiries (voice/inquiries): service levels run on this office's business hours, on
+    # weekdays that are not U.S. federal holidays.
+    inquiry_timezone: str = "America/New_York"
+    inquiry_business_start_hour: int = Field(default=8, ge=0, le=23)
+    inquiry_business_end_hour: int = Field(default=17, ge=1, le=24)
+    # The staff subject of the liaison on duty: a safety concern is assigned to them at once.
+    inquiry_duty_liaison: str | None = None
+    # Inbound email (replies to notices): Mailgun's webhook signing key, and the password a
+    # SendGrid Inbound Parse URL carries (basic auth). Unset, that route refuses every post.
+    mailgun_signing_key: SecretStr | None = None
+    sendgrid_inbound_token: SecretStr | None = None
+    # A signed inbound post older (or newer) than this is refused as a replay.
+    inbound_email_max_age_seconds: int = 900
+
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
         if self.environment is Environment.DEVELOPMENT or self.environment is Environment.TEST:

@@ -6,6 +6,13 @@ from voice.auth.staff_sessions import StaffSession
 from voice.cases.models import Case, CaseEvent, Subject
 from voice.holds.models import SafetyHold, SafetyHoldChange
 from voice.ingest.models import QuarantinedEvent, SecurityAlert, SourceFeed, StaffStatusEntry
+from voice.inquiries.models import (
+    AnswerTemplate,
+    Inquiry,
+    InquiryAnswer,
+    InquiryEntry,
+    ReferralProvider,
+)
 from voice.liaison.models import LiaisonTask
 from voice.messages.models import StaffMessage
 from voice.notify.inbound_messages import InboundMessage
@@ -29,6 +36,7 @@ from voice.webhooks.models import (
 )
 
 __all__ = [
+    "AnswerTemplate",
     "Case",
     "CaseEvent",
     "CircuitBreaker",
@@ -39,12 +47,16 @@ __all__ = [
     "DisclosureChainHead",
     "DisclosureRecord",
     "InboundMessage",
+    "Inquiry",
+    "InquiryAnswer",
+    "InquiryEntry",
     "LiaisonTask",
     "MassEventPause",
     "NoticeAcknowledgement",
     "Notification",
     "QuarantinedEvent",
     "RecipientReference",
+    "ReferralProvider",
     "RegistrantAccess",
     "SafetyHold",
     "SafetyHoldChange",

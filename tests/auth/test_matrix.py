@@ -90,6 +90,10 @@ def world(committed_engine: Engine, settings: Settings) -> Iterator[tuple[TestCl
                 "message_id": 1,
                 "pause_id": 1,
                 "quarantine_id": 0,
+                # Inquiries, answers and referral providers that do not exist: a 404 for staff.
+                "inquiry_id": 1,
+                "answer_id": 1,
+                "referral_id": 1,
             }
         yield client, World(ids=ids, owner=owner, owner_pin=pin, other=other)
 

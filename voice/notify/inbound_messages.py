@@ -52,8 +52,10 @@ def record(
     victims: list[Victim],
     handled_as: HandledAs,
     now: datetime,
+    queued: bool = False,
 ) -> InboundMessage:
-    """Keep one inbound text; free text opens a liaison task so staff answer it."""
+    """Keep one inbound text. Free text reaches staff: through the inquiry queue when the
+    caller hands it there (``queued``), else as a liaison task."""
     verified = [v for v in victims if v.phone_verified and v.active]
     message = InboundMessage(
         sender_bidx=keyring.active().blind_index(sender, kind="phone"),
@@ -65,7 +67,7 @@ def record(
     session.add(message)
     session.flush()
     log.info("inbound text %s recorded (%s)", message.id, handled_as.value)
-    if handled_as is HandledAs.FREE_TEXT:
+    if handled_as is HandledAs.FREE_TEXT and not queued:
         who = "a registrant" if message.victim_id else "an unregistered or unconfirmed number"
         tasks.open_task(
             session=session,

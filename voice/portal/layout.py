@@ -29,6 +29,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("Disclosures", "/portal/privacy"),
     ("Quarantine", "/portal/security"),
     ("Webhooks", "/portal/webhooks"),
+    ("Inquiries", "/portal/inquiries"),
     ("My account", "/portal/me"),
 )
 

@@ -62,7 +62,7 @@ def sms_status(request: Request, form: SignedForm, session: SessionDep) -> Respo
 
 @router.post("/callbacks/sms/inbound")
 def sms_inbound(
-    form: SignedForm, session: SessionDep, settings: SettingsDep, now: NowDep
+    request: Request, form: SignedForm, session: SessionDep, settings: SettingsDep, now: NowDep
 ) -> Response:
     fields = dict(form)
     reply = inbound.handle_inbound(
@@ -71,6 +71,8 @@ def sms_inbound(
         sender=fields.get("From", ""),
         body=fields.get("Body", ""),
         now=now,
+        message_sid=fields.get("MessageSid", ""),
+        on_free_text=getattr(request.app.state, "free_text_sink", None),
     )
     inner = f"<Message>{xml_escape(reply)}</Message>" if reply else ""
     twiml = f'<?xml version="1.0" encoding="UTF-8"?><Response>{inner}</Response>'

@@ -1,5 +1,7 @@
 """Texts from victims: STOP and its synonyms, START, HELP, YES to acknowledge, a code that
-proves the number, and free text, which staff answer. Every text is recorded (encrypted).
+proves the number, and free text, which staff answer: it goes to the inquiry queue
+(voice.inquiries) through the sink the application hands in, or, without one, to a liaison
+task. Every text is recorded (encrypted).
 
 Keywords are matched on the whole message, trimmed, case- and accent-blind, as carriers match
 them. After STOP, a number hears nothing more from us except the one confirmation, and answers to
@@ -12,6 +14,7 @@ import logging
 import re
 import unicodedata
 from datetime import datetime
+from typing import Protocol
 
 from sqlmodel import Session, col, select
 
@@ -76,6 +79,15 @@ REPLIES: dict[str, dict[str, str]] = {
 }
 
 
+class FreeTextSink(Protocol):
+    """Where a text that is no keyword goes: the inquiry queue, which sits above this package
+    and so is handed in by the application rather than imported."""
+
+    def __call__(
+        self, *, session: Session, settings: Settings, sender: str, body: str, message_sid: str
+    ) -> object: ...
+
+
 def keyword(body: str) -> str:
     text = unicodedata.normalize("NFD", body.strip().strip(".!¡?¿ ").upper())
     return "".join(ch for ch in text if not unicodedata.combining(ch))
@@ -96,7 +108,14 @@ def _reply(settings: Settings, language: str, key: str) -> str:
 
 
 def handle_inbound(
-    *, session: Session, settings: Settings, sender: str, body: str, now: datetime
+    *,
+    session: Session,
+    settings: Settings,
+    sender: str,
+    body: str,
+    now: datetime,
+    message_sid: str = "",
+    on_free_text: FreeTextSink | None = None,
 ) -> str | None:
     """Act on one inbound text, after recording it; return the one reply to send, if any."""
     word = keyword(body)
@@ -111,7 +130,13 @@ def handle_inbound(
         victims=victims,
         handled_as=handled_as,
         now=now,
+        queued=on_free_text is not None,
     )
+    if handled_as is HandledAs.FREE_TEXT and on_free_text is not None and body.strip():
+        # The same reply for anyone, registered or not: it tells nothing about any case.
+        on_free_text(
+            session=session, settings=settings, sender=sender, body=body, message_sid=message_sid
+        )
     if key is None or (opted_out and handled_as not in _ANSWERED_AFTER_STOP):
         return None
     return _reply(settings, language, key)

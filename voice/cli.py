@@ -9,6 +9,8 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -186,6 +188,49 @@ def _readable_file(given: str) -> Path:
     return path
 
 
+class RateColumn:
+    """Events per second so far (rich's own speed column counts bytes)."""
+
+    def __new__(cls) -> Any:
+        from rich.progress import ProgressColumn, Task
+        from rich.text import Text
+
+        class _Rate(ProgressColumn):
+            def render(self, task: Task) -> Text:
+                speed = task.finished_speed or task.speed
+                return Text(f"{speed:,.0f} events/s" if speed else "- events/s")
+
+        return _Rate()
+
+
+@contextmanager
+def ingest_progress(*, total: int, force: bool = False) -> Iterator[Callable[[int], None]]:
+    """A progress bar with the rate and the time left, on a terminal's stderr; elsewhere
+    (a pipe, a log file) nothing, so the JSON lines stay the whole output."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    console = Console(stderr=True, force_terminal=force or None)
+    progress = Progress(
+        TextColumn("ingesting"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not (force or console.is_terminal),
+    )
+    task = progress.add_task("ingest", total=total)
+    with progress:
+        yield lambda done: progress.advance(task, done)
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Ingest an NDJSON file; each line is applied or rejected on its own."""
     from voice.ingest import service
@@ -202,13 +247,15 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         )
         return 2
     numbered = [(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
-    for offset in range(0, len(numbered), INGEST_CHUNK):
-        chunk = numbered[offset : offset + INGEST_CHUNK]
-        with transaction(engine) as session:
-            for line_number, line in chunk:
-                result = _ingest_line(session, line, policy, service)
-                counts[result["status"]] += 1
-                print(json.dumps({"line": line_number, **result}), flush=True)
+    with ingest_progress(total=len(numbered)) as advance:
+        for offset in range(0, len(numbered), INGEST_CHUNK):
+            chunk = numbered[offset : offset + INGEST_CHUNK]
+            with transaction(engine) as session:
+                for line_number, line in chunk:
+                    result = _ingest_line(session, line, policy, service)
+                    counts[result["status"]] += 1
+                    print(json.dumps({"line": line_number, **result}), flush=True)
+            advance(len(chunk))
     print(json.dumps({"summary": counts}), file=sys.stderr)
     return 1 if counts["rejected"] else 0
 

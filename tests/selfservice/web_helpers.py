@@ -33,3 +33,13 @@ def post_form(client: TestClient, page: str, action: str, data: dict[str, str]) 
         action, data={**data, "csrf_token": token}, follow_redirects=False
     )
     return answer
+
+
+def use_sign_in_link(client: TestClient, token: str) -> Response:
+    """Open an emailed sign-in link and press its button, as a victim does; follow on to the
+    page it leads to."""
+    # Over HTTPS, whatever the client's base: the session cookie is Secure outside development.
+    url = "https://testserver/self-service/sign-in-link"
+    page = client.get(url, params={"token": token})
+    answer: Response = client.post(url, data={"token": token, "csrf_token": csrf(page)})
+    return answer

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from tests import factories
 from tests.identity import INGEST, bearer
+from tests.selfservice.web_helpers import use_sign_in_link
 from voice.app import create_app
 from voice.auth import credentials
 from voice.auth.models import VictimSession
@@ -161,10 +162,10 @@ def test_link_page_shows_the_victims_cases_once(
     client.post("/api/v1/self-service/sign-in-link", json={"victim_id": victim.victim_code})
     (message,) = client.app.state.sign_in_email.outbox.values()  # type: ignore[attr-defined]
     token = message.text.split("token=")[1].split()[0]
-    shown = client.post("/self-service/sign-in-link", data={"token": token})
+    shown = use_sign_in_link(client, token)
     assert shown.status_code == 200
     assert "Example Processing Center" in shown.text
-    assert client.post("/self-service/sign-in-link", data={"token": token}).status_code == 401
+    assert use_sign_in_link(client, token).status_code == 401
 
 
 def test_expired_sessions_and_deactivated_victims_are_refused(

@@ -108,7 +108,8 @@ def request_link(
 
 @router.get("/sign-in-link", response_class=HTMLResponse)
 def open_link(request: Request, token: Annotated[str, Query(max_length=128)] = "") -> HTMLResponse:
-    return render(request, "link.html", {"token": token, "refused": not token})
+    # No token is not a spent link: the page says what is needed and how to get it.
+    return render(request, "link.html", {"token": token, "refused": False, "missing": not token})
 
 
 @router.post("/sign-in-link", response_class=HTMLResponse, dependencies=[CsrfChecked])

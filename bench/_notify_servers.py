@@ -5,7 +5,9 @@ compete with the service for one interpreter's GIL.
 ``python bench/_notify_servers.py twilio PORT`` runs an HTTP server speaking Twilio's Messages
 API (``POST /2010-04-01/Accounts/{sid}/Messages.json``, basic auth, 201 with a SID, repeats of an
 ``Idempotency-Key`` answered with the first message). Each prints ``ready`` once listening and,
-on SIGTERM, one JSON line ``{"accepted": N, "unique": M}`` before it exits.
+on SIGTERM, one JSON line ``{"accepted": N, "unique": M}`` before it exits. Given a third
+argument, a file path, it also writes there the wall-clock time each key was first accepted
+(``timeliness.py`` compares them with the times its events were accepted).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import signal
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
 from typing import Any
@@ -24,7 +27,7 @@ TOKEN = "bench-token"
 
 _lock = threading.Lock()
 _accepted = 0
-_unique: set[str] = set()
+_unique: dict[str, float] = {}
 _done = threading.Event()
 
 
@@ -32,7 +35,7 @@ def _count(key: str) -> None:
     global _accepted
     with _lock:
         _accepted += 1
-        _unique.add(key)
+        _unique.setdefault(key, time.time())
 
 
 def _report(_signum: int, _frame: FrameType | None) -> None:
@@ -101,6 +104,9 @@ def main() -> None:
     kind, port = sys.argv[1], int(sys.argv[2])
     signal.signal(signal.SIGTERM, _report)
     (run_smtp if kind == "smtp" else run_twilio)(port)
+    if len(sys.argv) > 3:
+        with open(sys.argv[3], "w", encoding="utf-8") as out:
+            json.dump(_unique, out)
     print(json.dumps({"accepted": _accepted, "unique": len(_unique)}), flush=True)
 
 

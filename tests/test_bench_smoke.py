@@ -17,7 +17,12 @@ KEYS = {"name", "value", "unit", "baseline", "ratio", "target"}
 
 
 def test_every_bench_is_covered() -> None:
-    assert {"ingest_throughput.py", "worker_throughput.py", "notify_fanout.py"} <= set(SCRIPTS)
+    assert {
+        "ingest_throughput.py",
+        "worker_throughput.py",
+        "notify_fanout.py",
+        "timeliness.py",
+    } <= set(SCRIPTS)
 
 
 @pytest.mark.e2e

@@ -12,6 +12,7 @@ from sqlmodel import Session, SQLModel
 
 import voice.models  # noqa: F401  (every table on the metadata)
 from tests import identity
+from tests.clock import clock  # noqa: F401  (a fixture: time that tests move by hand)
 from tests.databases import BACKENDS, DatabaseFactory
 from voice import migrate
 from voice.config import Environment, Settings
@@ -73,6 +74,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         environment=Environment.TEST,
         database_url=database_url,
         outbox_dir=tmp_path / "outbox",
+        audit_checkpoint_dir=tmp_path / "checkpoints",
         worker_poll_seconds=0.05,
         machine_issuer=identity.ISSUER,
         machine_audience=identity.AUDIENCE,
@@ -88,6 +90,7 @@ def voice_env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path
     monkeypatch.setenv("VOICE_DATABASE_URL", database_url)
     monkeypatch.setenv("VOICE_ENVIRONMENT", "test")
     monkeypatch.setenv("VOICE_OUTBOX_DIR", str(tmp_path / "outbox"))
+    monkeypatch.setenv("VOICE_AUDIT_CHECKPOINT_DIR", str(tmp_path / "checkpoints"))
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from base64 import b64encode
 from typing import Any
@@ -13,7 +12,10 @@ from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
+from voice.auth import staff_sessions
+from voice.auth.access import STAFF_SESSION_KEY
 from voice.config import Settings
+from voice.database import transaction
 
 ISSUER = "https://issuer.test"
 AUDIENCE = "voice-api"
@@ -58,22 +60,29 @@ INGEST = bearer(machine_token("events:write", exp=int(time.time()) + 24 * 3600))
 def staff_session(
     client: TestClient, *roles: str, sub: str = "staff-1", via: str = "oidc"
 ) -> dict[str, str]:
-    """Put a signed staff session cookie on ``client``; returns the CSRF header to send.
+    """Sign a staff member in on ``client``; returns the CSRF header to send.
 
-    It holds what the OIDC callback stores (``voice.portal.oidc.start_staff_session``), signed
-    the way Starlette's SessionMiddleware signs it. The real callback runs against a real
-    provider in tests/e2e/test_oidc_sign_in.py.
+    It opens the server-side session the OIDC callback opens
+    (``voice.portal.oidc.start_staff_session``) and puts its id in a cookie signed the way
+    Starlette's SessionMiddleware signs it. The real callback runs against a real provider in
+    tests/e2e/test_oidc_sign_in.py.
     """
-    settings: Settings = client.app.state.settings  # type: ignore[attr-defined]  # ASGI app type
-    csrf = secrets.token_urlsafe(16)
-    data = {
-        "staff": {"sub": sub, "name": "Test Staff", "roles": list(roles), "via": via},
-        "csrf": csrf,
-    }
+    app = client.app
+    settings: Settings = app.state.settings  # type: ignore[attr-defined]  # ASGI app type
+    with transaction(app.state.engine) as session:  # type: ignore[attr-defined]
+        token = staff_sessions.start(
+            session=session,
+            subject=sub,
+            name="Test Staff",
+            roles=list(roles),
+            via=via,
+            settings=settings,
+        )
+    data = {STAFF_SESSION_KEY: token}
     signer = itsdangerous.TimestampSigner(settings.secret_key.get_secret_value())
     cookie = signer.sign(b64encode(json.dumps(data).encode("utf-8"))).decode("utf-8")
     client.cookies.set("voice_session", cookie)
-    return {"X-CSRF-Token": csrf}
+    return {"X-CSRF-Token": staff_sessions.csrf_for(token, settings)}
 
 
 def victim_sign_in(client: TestClient, victim_code: str | None, pin: str) -> dict[str, str]:

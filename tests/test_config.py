@@ -12,6 +12,7 @@ STRONG = "s" * 40
 IDENTITY: dict[str, object] = {
     "pii_keys": SecretStr("k1:" + "A" * 43 + "="),
     "blind_index_key": SecretStr(STRONG),
+    "audit_checkpoint_key": SecretStr(STRONG),
     "machine_issuer": "https://login.example.gov",
     "machine_jwks_url": "https://login.example.gov/jwks",
     "public_base_url": "https://voice.example.gov",

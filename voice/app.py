@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
-from voice import __version__, health, metrics
+from voice import __version__, health, metrics, tracing
 from voice.api_docs import install_docs
 from voice.audit.group_commit import AccountingWriter
 from voice.auth import access
@@ -150,3 +150,11 @@ def create_app(
         "/static", StaticFiles(directory=Path(__file__).parent / "portal" / "static"), name="static"
     )
     return app
+
+
+def production_app() -> FastAPI:
+    """The app for each of several API processes (``voice serve --workers N``): settings from
+    the environment, tracing for this process, and no in-process worker."""
+    settings = get_settings()
+    tracing.configure(settings, service="voice-api")
+    return create_app(settings, run_worker=False)

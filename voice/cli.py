@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -14,6 +15,7 @@ from typing import Any
 
 from voice import logs, migrate, tracing
 from voice.audit import cli as audit_cli
+from voice.auth import cli as auth_cli
 from voice.config import Settings, get_settings
 from voice.database import make_engine, transaction
 from voice.disclosure import cli as disclosure_cli
@@ -23,6 +25,7 @@ from voice.ingest import cli as quarantine_cli
 from voice.liaison import cli as liaison_cli
 from voice.messages import cli as message_cli
 from voice.notify import guard_cli
+from voice.victims import cli as victims_cli
 from voice.webhooks import cli as webhook_cli
 
 INGEST_CHUNK = 500
@@ -37,6 +40,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from voice.app import create_app
+    from voice.metrics import prepare_multiprocess_metrics
     from voice.serving import served_settings, settings_problem, uvicorn_options
 
     try:
@@ -47,6 +51,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.demo:
         migrate.upgrade(settings.database_url)
         _load_demo(settings, announce=True)
+    processes = args.workers or os.cpu_count() or 1
+    if processes > 1:
+        if not args.no_worker:
+            print("voice serve: several processes need --no-worker", file=sys.stderr)
+            return 2
+        # Each process builds its own app from the environment (voice.app.production_app).
+        os.environ["VOICE_PUBLIC_BASE_URL"] = settings.public_base_url
+        prepare_multiprocess_metrics()
+        print(f"VOICE is serving at {settings.public_base_url} ({processes} processes)", flush=True)
+        uvicorn.run(
+            "voice.app:production_app",
+            factory=True,
+            workers=processes,
+            # A process still importing on a busy machine is not a hung one: uvicorn's 5 s
+            # default would kill and restart it over and over.
+            timeout_worker_healthcheck=60,
+            host=args.host,
+            port=args.port,
+            log_level="info",
+            **uvicorn_options(settings),
+        )
+        return 0
     tracing.configure(settings, service="voice-api")
     app = create_app(settings, run_worker=not args.no_worker)
     worker_note = "without a worker" if args.no_worker else "with the in-process worker"
@@ -195,6 +221,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-worker", action="store_true", help="do not run the in-process worker")
     serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="API processes (default %(default)s; 0: one per CPU core; more than one needs "
+        "--no-worker)",
+    )
+    serve.add_argument(
         "--demo", action="store_true", help="migrate the database and load demo data before serving"
     )
     serve.set_defaults(func=cmd_serve)
@@ -234,6 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
         liaison_cli.register,
         message_cli.register,
         webhook_cli.register,
+        auth_cli.register,
+        victims_cli.register,
     ):
         register(commands)
     return parser

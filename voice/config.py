@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # Development defaults for secrets. They exist so the embedded demo runs with no setup; any
 # other environment must replace every one of them, or the service refuses to start.
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105
+DEV_AUDIT_CHECKPOINT_KEY = "dev-only-audit-checkpoint-key-change-me"
 
 # Safe test mode lets messages go only to these recipients (fnmatch patterns): reserved example
 # domains (RFC 2606) and the 555 numbers of fiction.
@@ -74,7 +75,21 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = 0.5
     # A claim older than this is presumed abandoned by a dead worker and is claimed again.
     worker_lease_seconds: float = 120.0
-    worker_max_attempts: int = 5
+    # A hard cap on claims of one row, for a row that crashes its workers: far above what the
+    # retry budget below needs (voice.notify.retry holds the two apart), so it never cuts it short.
+    worker_max_attempts: int = 100
+    # Temporary and technical failures are retried, with jitter, until the notice is this old
+    # (a time budget: Svix retries for about 3 days, GOV.UK Notify for 4 hours).
+    worker_retry_budget_seconds: float = 24 * 3600.0
+    # The back-off between retries grows to at most this (with full jitter below it).
+    worker_retry_max_backoff_seconds: float = 3600.0
+    # A circuit breaker per channel and provider: after this many failures in a row it opens,
+    # and the worker leaves that channel's rows due; after the cool-down one probe is let through.
+    breaker_failure_threshold: int = 5
+    breaker_cooldown_seconds: float = 30.0
+    # A critical notice still undelivered this long after it was queued raises a liaison task
+    # (once); its retries go on.
+    undelivered_escalation_seconds: float = 15 * 60.0
     # Sends within one claimed batch run on this many threads; the database work stays batched.
     worker_send_concurrency: int = 8
 
@@ -157,11 +172,24 @@ class Settings(BaseSettings):
 
     # Victim self-service sign-in.
     victim_max_failures: int = 5
-    victim_lockout_seconds: int = 900
     address_max_failures: int = 50
+    # Past the failures allowed above, each further failure doubles the wait, from
+    # ``sign_in_backoff_seconds`` up to ``sign_in_backoff_max_seconds`` (per Victim ID as typed,
+    # and per client address); a sign-in link still works meanwhile.
+    sign_in_backoff_seconds: int = 60
+    sign_in_backoff_max_seconds: int = 24 * 3600
     throttle_window_seconds: int = 900
     victim_session_minutes: int = 30
     sign_in_link_minutes: int = 15
+
+    # Staff portal sessions (server-side): ended after this long without a request (NIST 800-53
+    # AC-11, AC-12), and at the latest this long after sign-in.
+    staff_session_idle_minutes: int = 15
+    staff_session_max_minutes: int = 8 * 60
+
+    # Signed checkpoints of the accounting chain's head, kept outside the database.
+    audit_checkpoint_key: SecretStr = SecretStr(DEV_AUDIT_CHECKPOINT_KEY)
+    audit_checkpoint_dir: Path = Path("./var/checkpoints")
 
     # PII at rest: AES-256-GCM keys as "id:base64key" pairs, comma-separated; the first one
     # encrypts, every one decrypts (rotation). The blind index key is for exact-match lookups.
@@ -181,6 +209,7 @@ class Settings(BaseSettings):
             return self
         defaults = {
             "VOICE_SECRET_KEY": (self.secret_key, DEV_SECRET_KEY),
+            "VOICE_AUDIT_CHECKPOINT_KEY": (self.audit_checkpoint_key, DEV_AUDIT_CHECKPOINT_KEY),
         }
         offending = [
             name for name, (value, dev) in defaults.items() if value.get_secret_value() == dev

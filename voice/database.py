@@ -29,8 +29,23 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
 
 
-def utcnow() -> datetime:
+def _system_clock() -> datetime:
     return datetime.now(UTC)
+
+
+# Every timestamp the service takes comes through ``utcnow``, so a test moves time with
+# ``set_clock`` instead of waiting for it (idle timeouts, back-off, expiries).
+_clock: Callable[[], datetime] = _system_clock
+
+
+def utcnow() -> datetime:
+    return _clock()
+
+
+def set_clock(clock: Callable[[], datetime] | None) -> None:
+    """Read the time from ``clock`` from now on; None goes back to the system clock."""
+    global _clock
+    _clock = clock or _system_clock
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):

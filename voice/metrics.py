@@ -14,6 +14,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from datetime import datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Request, Response
@@ -32,6 +33,10 @@ from sqlalchemy.engine import Engine
 
 from voice.database import utcnow
 
+# prometheus-client writes each process's values under this folder from the first metric on.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+
 REQUESTS = Counter(
     "voice_http_requests_total", "HTTP requests answered", ["method", "route", "status"]
 )
@@ -49,12 +54,6 @@ ACCOUNTING_QUEUE = Gauge(
     "voice_accounting_writer_queue", "Accounting entries waiting for their group commit",
     multiprocess_mode="livesum",
 )  # fmt: skip
-BREAKER_OPEN = Gauge(
-    "voice_circuit_breaker_open",
-    "1 while a provider's circuit breaker is open",
-    ["channel"],
-    multiprocess_mode="max",
-)
 
 
 def route_of(request: Request) -> str:
@@ -98,15 +97,23 @@ class DatabaseCollector(Collector):
         paused = GaugeMetricFamily(
             "voice_guard_open_pauses", "Bursts the mass-event guard holds for a supervisor"
         )
+        breakers = GaugeMetricFamily(
+            "voice_circuit_breaker_state",
+            "A provider's circuit breaker: 0 closed, 1 half-open, 2 open",
+            labels=["breaker"],
+        )
         now = utcnow()
         with self._engine.connect() as connection:
             for channel, count, oldest in _waiting(connection):
                 depth.add_metric([channel], count)
                 age.add_metric([channel], _seconds_since(oldest, now))
             paused.add_metric([], _open_pauses(connection))
+            for key, state in _breakers(connection):
+                breakers.add_metric([key], _BREAKER_STATES.get(state, 2))
         yield depth
         yield age
         yield paused
+        yield breakers
 
 
 def _waiting(connection: sa.Connection) -> Iterable[tuple[str, int, datetime | None]]:
@@ -168,6 +175,17 @@ def _open_pauses(connection: sa.Connection) -> int:
     return int(count or 0)
 
 
+_BREAKER_STATES = {"closed": 0, "half_open": 1, "open": 2}
+
+
+def _breakers(connection: sa.Connection) -> list[tuple[str, str]]:
+    breaker = sa.table(
+        "circuit_breaker", sa.column("key", sa.String), sa.column("state", sa.String)
+    )
+    rows = connection.execute(sa.select(breaker.c.key, breaker.c.state)).all()
+    return [(str(key), str(state)) for key, state in rows]
+
+
 def registry_for(engine: Engine) -> CollectorRegistry:
     """The registry ``/metrics`` renders: this process's (or every process's) counters, and
     the database's gauges."""
@@ -175,7 +193,7 @@ def registry_for(engine: Engine) -> CollectorRegistry:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
-        for collector in (REQUESTS, LATENCY, SENDS, RETRIES, ACCOUNTING_QUEUE, BREAKER_OPEN):
+        for collector in (REQUESTS, LATENCY, SENDS, RETRIES, ACCOUNTING_QUEUE):
             registry.register(collector)
     registry.register(DatabaseCollector(engine))
     return registry
@@ -195,3 +213,15 @@ def metrics(request: Request) -> Response:
         return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
     body = generate_latest(registry_for(request.app.state.engine))
     return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+def prepare_multiprocess_metrics() -> None:
+    """Before starting several processes: empty ``PROMETHEUS_MULTIPROC_DIR`` (when set), so
+    counters from a previous run do not add to this one's."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        return
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()

@@ -2,12 +2,14 @@
 
 from voice.audit.models import DisclosureChainHead, DisclosureRecord, RecipientReference
 from voice.auth.models import SignInLink, SignInThrottle, VictimSession
+from voice.auth.staff_sessions import StaffSession
 from voice.cases.models import Case, CaseEvent, Subject
 from voice.holds.models import SafetyHold, SafetyHoldChange
 from voice.ingest.models import QuarantinedEvent, SecurityAlert, SourceFeed
 from voice.liaison.models import LiaisonTask
 from voice.messages.models import StaffMessage
 from voice.notify.models import (
+    CircuitBreaker,
     ContactSuppression,
     DeliveryReceipt,
     MassEventPause,
@@ -26,6 +28,7 @@ from voice.webhooks.models import (
 __all__ = [
     "Case",
     "CaseEvent",
+    "CircuitBreaker",
     "ContactSuppression",
     "DeliveryReceipt",
     "DisclosureChainHead",
@@ -44,6 +47,7 @@ __all__ = [
     "SignInThrottle",
     "SourceFeed",
     "StaffMessage",
+    "StaffSession",
     "Subject",
     "Victim",
     "VictimCaseLink",

@@ -13,9 +13,11 @@ from typing import Any
 
 import httpx
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
+from voice.audit import checkpoints
 from voice.config import Settings
-from voice.database import transaction
+from voice.database import read_only, transaction
 from voice.disclosure.policy import Policy
 from voice.ingest import freshness
 from voice.messages import delivery as staff_messages
@@ -45,10 +47,25 @@ def make_context(*, engine: Engine, settings: Settings, policy: Policy) -> Worke
 
 def run_periodic_jobs(ctx: WorkerContext) -> None:
     with transaction(ctx.engine) as session:
-        result = periodic.run_periodic(session=session, settings=ctx.settings)
-        freshness.check(session=session, settings=ctx.settings)
-    if result.timed_out or result.escalated:
-        log.info("periodic: %d timed out, %d escalated", result.timed_out, result.escalated)
+        result = periodic.run_periodic(session=session, settings=ctx.settings, now=ctx.now())
+        freshness.check(session=session, settings=ctx.settings, now=ctx.now())
+    if result.timed_out or result.escalated or result.undelivered or result.closed:
+        log.info(
+            "periodic: %d timed out, %d escalated, %d undelivered raised, %d tasks closed",
+            result.timed_out,
+            result.escalated,
+            result.undelivered,
+            result.closed,
+        )
+    # Anchor the accounting outside the database; it only reads, so a reader's transaction.
+    with Session(read_only(ctx.engine)) as session:
+        try:
+            written = checkpoints.write_checkpoint(session=session, settings=ctx.settings)
+        except OSError:
+            log.exception("could not write an accounting checkpoint")
+        else:
+            if written is not None:
+                log.info("accounting checkpoint written: %s", written.name)
 
 
 class PartnerWebhooks:

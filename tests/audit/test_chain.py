@@ -198,7 +198,13 @@ def test_cli_accounting_and_verify(
     assert cli.main(["audit", "accounting", "--subject", "nobody"]) == 1
 
     assert cli.main(["audit", "verify"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"ok": True, "checked": 2, "problem": None}
+    assert json.loads(capsys.readouterr().out) == {
+        "ok": True,
+        "checked": 2,
+        "problem": None,
+        "references_checked": 1,
+        "checkpoints_checked": 0,
+    }
     with transaction(committed_engine) as session:
         session.execute(sa.update(DisclosureRecord).values(channel="email"))
     assert cli.main(["audit", "verify"]) == 1

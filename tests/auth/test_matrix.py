@@ -74,14 +74,14 @@ def world(committed_engine: Engine, settings: Settings) -> Iterator[tuple[TestCl
                 "victim_id": other.id or 0,
                 "link_id": link.id or 0,
                 "hold_id": hold.id or 0,
+                "task_id": 1,
                 # Path parts of public routes that check their own credential.
                 "event_id": 1,
                 "token": 0,
                 # Webhook endpoints and deliveries that do not exist: admins get a 404.
                 "endpoint_id": 1,
                 "delivery_id": 1,
-                # Portal forms: a task that does not exist, and a contact point's kind.
-                "task_id": 999_999,
+                # A portal form's contact point kind.
                 "kind": "email",
             }
         yield client, World(ids=ids, owner=owner, owner_pin=pin, other=other)

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
+from voice.cli import build_parser
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
@@ -25,6 +27,7 @@ SECRET_NAMES = (
     "VOICE_SECRET_KEY",
     "VOICE_PII_KEYS",
     "VOICE_BLIND_INDEX_KEY",
+    "VOICE_AUDIT_CHECKPOINT_KEY",
     "VOICE_OIDC_CLIENT_SECRET",
 )
 # Secrets only the API holds: the bounce mailbox's token.
@@ -142,28 +145,17 @@ def _instructions(name: str) -> list[str]:
 
 
 def _is_voice_command(argv: list[str]) -> bool:
-    """True for the real CLI forms only: serve (API only), worker, db upgrade."""
+    """True for the real CLI forms only, as the CLI's own parser reads them: serve (the API
+    alone, on port 8000), worker, db upgrade."""
     if argv in (["voice", "worker"], ["voice", "db", "upgrade"]):
         return True
-    if argv[:2] != ["voice", "serve"] or "--no-worker" not in argv:
+    if argv[:2] != ["voice", "serve"]:
         return False
-    rest = argv[2:]
-    seen: set[str] = set()
-    i = 0
-    while i < len(rest):
-        flag = rest[i]
-        if flag in seen:
-            return False
-        seen.add(flag)
-        if flag == "--no-worker":
-            i += 1
-        elif flag in {"--host", "--port"} and i + 1 < len(rest):
-            if flag == "--port" and rest[i + 1] != "8000":
-                return False
-            i += 2
-        else:
-            return False
-    return True
+    try:
+        args = build_parser().parse_args(argv[1:])
+    except SystemExit:
+        return False
+    return bool(args.no_worker) and args.port == 8000 and not args.demo
 
 
 def _walk(node: Any) -> Iterator[Any]:

@@ -2,8 +2,10 @@
 
 It claims like the real worker, then, with ``before-send``, hangs before the adapter is called;
 with ``after-send``, hangs after the adapter has written the message but before the row is
-finished; with ``mid-batch``, sends the first half of its batch for real and hangs on the next.
-Either way it writes a marker file and waits to be killed with SIGKILL.
+finished; with ``mid-batch``, sends the first ``CRASH_AFTER_SENDS`` of its batch for real and
+hangs on the next; with ``fan-out``, does the same but hangs only after the next message has
+been accepted too, so that one message is in flight when it dies. Either way it writes a marker
+file and waits to be killed with SIGKILL.
 """
 
 from __future__ import annotations
@@ -34,10 +36,10 @@ def main(mode: str, marker: Path) -> None:
     def hanging_attempt(
         ctx: tasks.WorkerContext, message: OutgoingEmail | OutgoingSms
     ) -> outbox.SendResult:
-        if mode == "mid-batch" and len(sent) < int(os.environ["CRASH_AFTER_SENDS"]):
+        if mode in ("mid-batch", "fan-out") and len(sent) < int(os.environ["CRASH_AFTER_SENDS"]):
             sent.append(message.reference)
             return real_attempt(ctx, message)
-        if mode == "after-send":
+        if mode in ("after-send", "fan-out"):
             real_attempt(ctx, message)
         marker.write_text(message.reference)
         time.sleep(3600)

@@ -18,6 +18,8 @@ def child_env(database_url: str, outbox: Path, **extra: str) -> dict[str, str]:
         VOICE_ENVIRONMENT="test",
         VOICE_DATABASE_URL=database_url,
         VOICE_OUTBOX_DIR=str(outbox),
+        # Beside the outbox, never in the working tree: the worker writes checkpoints there.
+        VOICE_AUDIT_CHECKPOINT_DIR=str(outbox.parent / "checkpoints"),
         PYTHONPATH=str(REPO),
     )
     env.update(extra)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,10 @@ from voice.ingest import service as ingest_service
 from voice.notify.models import Notification, NotificationStatus
 
 LEASE_SECONDS = "1"
+
+
+def _after(moment: datetime) -> bool:
+    return utcnow() > moment
 
 
 def _one_notification(engine: Engine) -> Notification:
@@ -141,13 +147,22 @@ def test_killed_mid_batch_against_real_providers_loses_nothing_and_sends_nothing
 
         with Session(committed_engine) as session:
             rows = session.exec(select(Notification)).all()
-        # Three messages left, none finished: every row is still leased to the dead worker.
-        assert {r.status for r in rows} == {NotificationStatus.SENDING}
-        assert {r.provider_ref for r in rows} == {None}
+            accounted = session.exec(select(DisclosureRecord)).all()
+        # Three messages left; each was recorded as handed over as soon as it was accepted,
+        # with its accounting in the same commit. The other three are still leased.
+        handed = [r for r in rows if r.provider_ref is not None]
+        assert len(handed) == 3
+        assert all(r.claimed_by is None for r in handed)
+        assert sorted(r.notification_id or 0 for r in accounted) == sorted(
+            r.id or 0 for r in handed
+        )
+        leased = [r for r in rows if r.provider_ref is None]
+        assert {r.status for r in leased} == {NotificationStatus.SENDING}
+        assert all(r.claimed_by is not None for r in leased)
         sent_before = len(fake.messages) + len(messages_in(outbox))
         assert sent_before == 3
 
-        lease_end = max(r.claimed_until for r in rows if r.claimed_until is not None)
+        lease_end = max(r.claimed_until for r in leased if r.claimed_until is not None)
         wait_for(lambda: utcnow() > lease_end, what="the lease to expire")
         run_voice(["worker", "--once"], {k: v for k, v in env.items() if k != "CRASH_AFTER_SENDS"})
 
@@ -161,10 +176,94 @@ def test_killed_mid_batch_against_real_providers_loses_nothing_and_sends_nothing
         assert {r.status for r in by_channel["email"]} == {NotificationStatus.SENT}
         assert {r.status for r in by_channel["sms"]} == {NotificationStatus.SENDING}
         assert all(r.provider_ref and r.claimed_by is None for r in rows)
-        assert {r.attempts for r in rows} == {2}
+        # Only the rows the dead worker had not handed over were claimed again.
+        assert sorted(r.attempts for r in rows) == [1, 1, 1, 2, 2, 2]
         # Nothing lost, nothing twice: one message per notification at each provider, even
         # though the resent ones were posted again (the idempotency key made them repeats).
         assert len(messages_in(outbox)) == 3
         assert len(fake.messages) == 3
         assert sorted(r.provider_ref or "" for r in by_channel["sms"]) == sorted(fake.messages)
         assert sorted(r.notification_id or 0 for r in records) == sorted(r.id or 0 for r in rows)
+
+
+@pytest.mark.e2e
+def test_each_crash_during_a_fan_out_repeats_at_most_the_message_in_flight(
+    committed_engine: Engine, settings: Settings, policy: Policy, tmp_path: Path
+) -> None:
+    """Six victims by email through a real SMTP server. Three times a worker sends one message,
+    then dies right after the provider accepted the next one; a last worker finishes. Each
+    crash may repeat the message it had in flight, under the same Message-ID, and no other."""
+    from aiosmtpd.controller import Controller
+
+    from tests.notify.servers import SmtpHandler, free_port
+
+    victims, crashes = 6, 3
+    with transaction(committed_engine) as session:
+        ingest_service.ingest_event(session=session, candidate=factories.booking(), policy=policy)
+        for n in range(victims):
+            factories.victim_with_link(
+                session, factories.case_of(session), email=f"victim{n}@example.invalid"
+            )
+        ingest_service.ingest_event(
+            session=session,
+            policy=policy,
+            candidate=factories.event("custody.released", case={"custody_status": "released"}),
+        )
+
+    handler = SmtpHandler()
+    smtp = Controller(handler, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    try:
+        env = child_env(
+            settings.database_url,
+            tmp_path / "outbox",
+            VOICE_WORKER_LEASE_SECONDS=LEASE_SECONDS,
+            VOICE_WORKER_SEND_CONCURRENCY="1",
+            VOICE_EMAIL_ADAPTER="smtp",
+            VOICE_SMTP_HOST="127.0.0.1",
+            VOICE_SMTP_PORT=str(smtp.port),
+            VOICE_SMTP_STARTTLS="false",
+            CRASH_AFTER_SENDS="1",
+        )
+        for crash in range(crashes):
+            marker = tmp_path / f"in-flight-{crash}"
+            victim = subprocess.Popen(
+                [
+                    sys.executable,
+                    str(REPO / "tests" / "e2e" / "crashing_worker.py"),
+                    "fan-out",
+                    str(marker),
+                ],
+                env=env,
+                cwd=REPO,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            try:
+                wait_for(marker.exists, what="the worker to have a message in flight")
+            finally:
+                victim.send_signal(signal.SIGKILL)
+                victim.wait(timeout=30)
+            assert victim.returncode == -signal.SIGKILL
+            with Session(committed_engine) as session:
+                leases = [
+                    r.claimed_until
+                    for r in session.exec(select(Notification)).all()
+                    if r.claimed_until is not None
+                ]
+            wait_for(partial(_after, max(leases)), what="the dead worker's lease to expire")
+        run_voice(["worker", "--once"], {k: v for k, v in env.items() if k != "CRASH_AFTER_SENDS"})
+    finally:
+        smtp.stop()
+
+    ids = [str(r.message["Message-ID"]) for r in handler.received]
+    copies = {message_id: ids.count(message_id) for message_id in ids}
+    with Session(committed_engine) as session:
+        rows = session.exec(select(Notification)).all()
+        records = session.exec(select(DisclosureRecord)).all()
+    assert {r.status for r in rows} == {NotificationStatus.SENT}
+    # Every notice arrived; each crash repeated at most its one message in flight.
+    assert len(copies) == victims
+    assert len(ids) - victims <= crashes
+    assert max(copies.values()) <= 2
+    assert sorted(r.notification_id or 0 for r in records) == sorted(r.id or 0 for r in rows)

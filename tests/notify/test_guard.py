@@ -116,6 +116,11 @@ def test_a_burst_of_releases_is_held_and_released_in_one_action(
     with transaction(committed_engine) as session:
         hold = session.exec(select(MassEventPause)).one()
     assert (hold.status, hold.decided_by) == ("released", "supervisor-7")
+    with transaction(committed_engine) as session:
+        (task,) = session.exec(select(LiaisonTask)).all()
+    # The supervisor's decision was what the task asked for: it closed with it.
+    assert (task.status, task.close_reason, task.closed_by) == ("done", "pause_released", "voice")
+    assert task.closed_at is not None
     with pytest.raises(SystemExit, match="not open"):
         cli.main(["guard", "cancel", str(listed["id"]), "--by", "supervisor-7"])
 
@@ -141,6 +146,9 @@ def test_a_cancelled_hold_sends_nothing(
     assert {n.last_error for n in notifications(committed_engine)[booked:]} == {
         f"cancelled with mass-event pause {listed['id']}"
     }
+    with transaction(committed_engine) as session:
+        (task,) = session.exec(select(LiaisonTask)).all()
+    assert (task.status, task.close_reason) == ("done", "pause_cancelled")
 
 
 def test_the_share_of_active_cases_trips_the_guard(

@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from voice.audit import reference_chain
 from voice.audit.models import DisclosureChainHead, DisclosureRecord, RecipientReference
 from voice.database import utcnow
 
@@ -76,10 +77,9 @@ def recipient_ref(*, session: Session, recipient_kind: str, recipient_id: str) -
     if found is not None:
         return found
     ref = "rcp_" + secrets.token_hex(16)
-    connection.execute(
-        sa.insert(_REFS).values(
-            ref=ref, recipient_kind=recipient_kind, recipient_id=recipient_id, created_at=utcnow()
-        )
+    # Chained, so that changing whom a reference names shows (voice/audit/reference_chain.py).
+    reference_chain.append_reference(
+        connection, ref=ref, recipient_kind=recipient_kind, recipient_id=recipient_id
     )
     return ref
 

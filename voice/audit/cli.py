@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from voice.audit import chain
+from voice.audit import anchor_cli, chain
 from voice.config import get_settings
 from voice.database import make_engine, transaction
 
@@ -15,12 +15,9 @@ from voice.database import make_engine, transaction
 def cmd_audit(args: argparse.Namespace) -> int:
     engine = make_engine(get_settings().database_url)
     with transaction(engine) as session:
-        if args.action == "verify":
-            result = chain.verify(session=session)
-            print(
-                json.dumps({"ok": result.ok, "checked": result.checked, "problem": result.problem})
-            )
-            return 0 if result.ok else 1
+        if args.action in ("verify", "checkpoint"):
+            # Both chains, and the signed checkpoints that anchor them outside the database.
+            return anchor_cli.run(session=session, settings=get_settings(), action=args.action)
         subject_id = _subject_id(session, args.subject)
         if subject_id is None:
             print(f"no subject {args.subject}", file=sys.stderr)
@@ -42,7 +39,16 @@ def _subject_id(session: Any, given: str) -> int | None:
 
 
 def register(commands: Any) -> None:
-    audit = commands.add_parser("audit", help="the accounting of disclosures")
-    audit.add_argument("action", choices=["accounting", "verify"])
+    audit = commands.add_parser(
+        "audit",
+        help="the accounting of disclosures",
+        description=(
+            "accounting: one subject's disclosures as JSON lines; verify: check the hash chains "
+            "(records and recipient references) and the signed checkpoints in "
+            "VOICE_AUDIT_CHECKPOINT_DIR; checkpoint: write a signed checkpoint of both chains' "
+            "heads now (the worker does so every periodic run)"
+        ),
+    )
+    audit.add_argument("action", choices=["accounting", "verify", "checkpoint"])
     audit.add_argument("--subject", help="for accounting: subject id or upstream subject id")
     audit.set_defaults(func=cmd_audit)

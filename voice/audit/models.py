@@ -73,3 +73,7 @@ class RecipientReference(SQLModel, table=True):
     recipient_kind: str = Field(sa_type=sa.String(16))
     recipient_id: str = Field(sa_type=sa.String(64))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Its own hash chain, so that changing whom a reference names shows
+    # (voice/audit/reference_chain.py).
+    chain_seq: int = Field(unique=True)
+    entry_hash: str = Field(sa_type=sa.String(64))

@@ -12,7 +12,7 @@ from fastapi import HTTPException, Request, status
 from fastapi.routing import APIRoute
 from sqlalchemy.engine import Engine
 
-from voice.auth import matrix, principals
+from voice.auth import matrix, principals, staff_sessions
 from voice.auth.machine import InvalidToken, MachineTokenVerifier
 from voice.auth.principals import ANONYMOUS, Principal, PrincipalKind, Role
 from voice.auth.victim_sessions import SESSION_PREFIX, victim_id_for_session
@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
+# The one thing a signed-in staff member's cookie holds.
+STAFF_SESSION_KEY = "sid"
 
 _UNAUTHENTICATED = HTTPException(
     status_code=status.HTTP_401_UNAUTHORIZED,
@@ -60,7 +62,7 @@ def resolve(
             log.info("machine token refused (%s)", exc)
             raise _UNAUTHENTICATED from exc
         return principals.machine(claims.client_id, claims.scopes)
-    return staff_from_session(request, settings)
+    return staff_from_session(request, settings, engine)
 
 
 def presents_victim_session(request: Request) -> bool:
@@ -69,19 +71,30 @@ def presents_victim_session(request: Request) -> bool:
     return scheme.lower() == "bearer" and token.strip().startswith(SESSION_PREFIX)
 
 
-def staff_from_session(request: Request, settings: Settings) -> Principal:
-    staff: dict[str, Any] | None = request.session.get("staff")
-    if not staff:
+def staff_from_session(
+    request: Request, settings: Settings, engine: Engine, *, touch: bool = True
+) -> Principal:
+    # The cookie carries only the session id: who it is, and whether it still counts, is the
+    # server's to say (voice/auth/staff_sessions.py).
+    token = request.session.get(STAFF_SESSION_KEY)
+    if not isinstance(token, str) or not token:
+        return ANONYMOUS
+    staff = staff_sessions.live_session(engine=engine, token=token, settings=settings, touch=touch)
+    if staff is None:
         return ANONYMOUS
     # A development sign-in is worthless anywhere but development, even with a valid cookie.
-    if staff.get("via") == "development" and not settings.is_development:
+    if staff.via == "development" and not settings.is_development:
         return ANONYMOUS
-    roles = frozenset(Role(r) for r in staff.get("roles", []) if r in {x.value for x in Role})
-    return principals.staff(str(staff.get("sub", "")), str(staff.get("name", "")), roles)
+    roles = frozenset(Role(r) for r in staff.roles if r in {x.value for x in Role})
+    return principals.staff(staff.subject, staff.name, roles)
 
 
 def csrf_token(request: Request) -> str:
     """The session's CSRF token, made on first use (before sign-in too: login forms need one)."""
+    signed_in = request.session.get(STAFF_SESSION_KEY)
+    if isinstance(signed_in, str) and signed_in:
+        settings: Settings = request.app.state.settings
+        return staff_sessions.csrf_for(signed_in, settings)
     token: str | None = request.session.get("csrf")
     if not token:
         token = secrets.token_urlsafe(24)
@@ -91,7 +104,7 @@ def csrf_token(request: Request) -> str:
 
 async def check_csrf(request: Request) -> None:
     """Unsafe requests that ride on the session cookie must echo its CSRF token."""
-    expected = request.session.get("csrf")
+    expected = csrf_token(request)
     presented = request.headers.get(CSRF_HEADER)
     if presented is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")

@@ -114,6 +114,9 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/victims/{victim_id}/verify"): CASEWORK,
     ("POST", "/api/v1/victims/{victim_id}/deactivate"): CASEWORK,
     ("POST", "/api/v1/victims/{victim_id}/reset-pin"): CASEWORK,
+    # A victim's PIN back-off: the liaison on the phone with them sees and lifts it.
+    ("GET", "/api/v1/victims/{victim_id}/sign-in-lock"): CASEWORK,
+    ("DELETE", "/api/v1/victims/{victim_id}/sign-in-lock"): CASEWORK,
     # Links between victims and cases.
     ("GET", "/api/v1/victims/{victim_id}/links"): CASEWORK,
     ("POST", "/api/v1/victims/{victim_id}/links"): CASEWORK,
@@ -126,6 +129,10 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/cases/{case_id}/holds"): CASE_READERS,
     ("POST", "/api/v1/cases/{case_id}/holds"): CASEWORK,
     ("POST", "/api/v1/holds/{hold_id}/lift"): SUPERVISORS,
+    # Liaison tasks: the desk and its supervisors take them on and close them.
+    ("GET", "/api/v1/tasks"): CASEWORK,
+    ("POST", "/api/v1/tasks/{task_id}/claim"): CASEWORK,
+    ("POST", "/api/v1/tasks/{task_id}/close"): CASEWORK,
     # The accounting of disclosures.
     ("GET", "/api/v1/disclosures"): ACCOUNTING_READERS,
     ("GET", "/api/v1/cases/{case_id}/disclosures"): ACCOUNTING_READERS,

@@ -19,6 +19,9 @@ class TaskKind(StrEnum):
     MASS_EVENT_PAUSE = "mass_event_pause"
     WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled"
     FEED_SILENT = "feed_silent"
+    # A critical notice still not handed to any provider after a short while: its retries go
+    # on, and a person tries to reach the victim meanwhile.
+    UNDELIVERED_NOTICE = "undelivered_notice"
 
 
 class TaskStatus(StrEnum):
@@ -48,8 +51,9 @@ class LiaisonTask(SQLModel, table=True):
     # Who took the task on: a staff member's subject, set by a claim.
     assignee: str | None = Field(default=None, sa_type=sa.String(200), index=True)
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    # Who closed it, and why, as a reason code (``staff`` for a person).
+    # Who closed it: a staff member, or ``voice`` when the cause went away by itself.
     closed_by: str | None = Field(default=None, sa_type=sa.String(200))
+    # Why it closed, as a reason code (``acknowledged``, ``delivered``, ``staff``, ...).
     close_reason: str | None = Field(default=None, sa_type=sa.String(64))
     # What staff found or did. Free text may name people or numbers: encrypted, never logged.
     outcome_note: str | None = Field(
@@ -65,8 +69,40 @@ class LiaisonTaskPublic(SQLModel):
     victim_id: int | None
     case_id: int | None
     event_id: int | None
+    notification_id: int | None = None
+    pause_id: int | None = None
     created_at: datetime
+    assignee: str | None = None
+    claimed_at: datetime | None = None
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+    close_reason: str | None = None
+    outcome_note: str | None = None
 
 
+class LiaisonTasksPublic(SQLModel):
+    data: list[LiaisonTaskPublic]
+    count: int
+
+
+class TaskClaim(SQLModel):
+    """Nothing to say: the caller claims the task for themselves."""
+
+
+class TaskClose(SQLModel):
+    outcome_note: str = Field(min_length=1, max_length=4000)
+
+
+# Reason codes for a task closed by the service itself, when its cause went away.
 class CloseReason(StrEnum):
     STAFF = "staff"
+    ACKNOWLEDGED = "acknowledged"
+    DELIVERED = "delivered"
+    EVENT_RETRACTED = "event_retracted"
+    PAUSE_RELEASED = "pause_released"
+    PAUSE_CANCELLED = "pause_cancelled"
+    # The contact point that did not work has since carried a notice.
+    CONTACT_WORKS = "contact_works"
+    # Nothing is left to deliver: every notice for it was cancelled, or ended in a failure
+    # that has a task of its own.
+    NOT_PENDING = "not_pending"

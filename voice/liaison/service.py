@@ -51,10 +51,46 @@ def open_task(
 
 
 def open_tasks(*, session: Session, kind: str | None = None) -> list[LiaisonTask]:
-    query = select(LiaisonTask).where(LiaisonTask.status == TaskStatus.OPEN)
+    return list_tasks(session=session, kind=kind, status=TaskStatus.OPEN)
+
+
+def list_tasks(
+    *,
+    session: Session,
+    kind: str | None = None,
+    status: str | None = None,
+    assignee: str | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[LiaisonTask]:
+    query = select(LiaisonTask)
     if kind is not None:
         query = query.where(LiaisonTask.kind == kind)
-    return list(session.exec(query.order_by(col(LiaisonTask.id))).all())
+    if status is not None:
+        query = query.where(LiaisonTask.status == status)
+    if assignee is not None:
+        query = query.where(LiaisonTask.assignee == assignee)
+    query = query.order_by(col(LiaisonTask.id)).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.exec(query).all())
+
+
+def count_tasks(
+    *,
+    session: Session,
+    kind: str | None = None,
+    status: str | None = None,
+    assignee: str | None = None,
+) -> int:
+    query = sa.select(sa.func.count()).select_from(LiaisonTask)
+    if kind is not None:
+        query = query.where(col(LiaisonTask.kind) == kind)
+    if status is not None:
+        query = query.where(col(LiaisonTask.status) == status)
+    if assignee is not None:
+        query = query.where(col(LiaisonTask.assignee) == assignee)
+    return int(session.execute(query).scalar_one())
 
 
 class TaskNotFound(LookupError):
@@ -90,12 +126,61 @@ def claim_task(*, session: Session, task_id: int, by: str) -> LiaisonTask:
 def close_task(*, session: Session, task_id: int, by: str, note: str) -> LiaisonTask:
     """Close an open task with what staff found or did."""
     task = _locked(session, task_id)
-    task.status = TaskStatus.DONE
-    task.closed_at = utcnow()
-    task.closed_by = by[:200]
-    task.close_reason = CloseReason.STAFF.value
-    task.outcome_note = note
+    _close(task, by=by, reason=CloseReason.STAFF, note=note)
     session.add(task)
     session.flush()
     log.info("liaison task %s closed by staff", task_id)
     return task
+
+
+def resolve(*, session: Session, task_ids: list[int], reason: CloseReason) -> int:
+    """Close open tasks whose cause went away by itself; return how many were still open."""
+    if not task_ids:
+        return 0
+    now = utcnow()
+    result = session.execute(
+        sa.update(LiaisonTask)
+        .where(col(LiaisonTask.id).in_(task_ids), col(LiaisonTask.status) == TaskStatus.OPEN)
+        .values(status=TaskStatus.DONE, closed_at=now, closed_by=SERVICE, close_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    closed = int(result.rowcount)  # type: ignore[attr-defined]
+    if closed:
+        log.info("%d liaison tasks closed: %s", closed, reason.value)
+    return closed
+
+
+def resolve_matching(
+    *,
+    session: Session,
+    kinds: list[str],
+    reason: CloseReason,
+    event_id: int | None = None,
+    link_id: int | None = None,
+    pause_id: int | None = None,
+) -> int:
+    """Close the open tasks of ``kinds`` about this event and link, or this pause."""
+    query = sa.select(col(LiaisonTask.id)).where(
+        col(LiaisonTask.status) == TaskStatus.OPEN, col(LiaisonTask.kind).in_(kinds)
+    )
+    for column, value in (
+        (LiaisonTask.event_id, event_id),
+        (LiaisonTask.link_id, link_id),
+        (LiaisonTask.pause_id, pause_id),
+    ):
+        if value is not None:
+            query = query.where(col(column) == value)
+    ids = list(session.execute(query).scalars())
+    return resolve(session=session, task_ids=ids, reason=reason)
+
+
+# ``closed_by`` of a task the service closed itself.
+SERVICE = "voice"
+
+
+def _close(task: LiaisonTask, *, by: str, reason: CloseReason, note: str | None) -> None:
+    task.status = TaskStatus.DONE
+    task.closed_at = utcnow()
+    task.closed_by = by[:200]
+    task.close_reason = reason.value
+    task.outcome_note = note

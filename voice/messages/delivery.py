@@ -22,7 +22,7 @@ from voice.database import utcnow
 from voice.disclosure.release import Audience, DisclosedView
 from voice.messages.gate import SENDABLE, MessageStatus, ready_to_send
 from voice.messages.models import StaffMessage
-from voice.notify import contacts, leases, outbox
+from voice.notify import contacts, leases, outbox, retry
 from voice.notify.adapters.base import OutgoingEmail, OutgoingSms
 from voice.notify.models import Channel
 from voice.notify.prepare import message_id_for
@@ -108,6 +108,8 @@ class ReadyMessage:
     case_id: int
     attempts: int
     was: MessageStatus
+    # The retry budget runs from here: when the message was let through (written or approved).
+    since: datetime
 
 
 class StaffMessageOutbox:
@@ -138,7 +140,13 @@ class StaffMessageOutbox:
             was = MessageStatus.APPROVED if message.reviewed_by else MessageStatus.READY
             ready.append(
                 ReadyMessage(
-                    message_id, outgoing, victim.id, message.case_id, message.attempts, was
+                    message_id,
+                    outgoing,
+                    victim.id,
+                    message.case_id,
+                    message.attempts,
+                    was,
+                    message.reviewed_at or message.created_at,
                 )
             )
         return ready, outcomes
@@ -156,6 +164,26 @@ class StaffMessageOutbox:
                 outcomes[item.row_id] = _failed(session, ctx, item, result)
             else:
                 outcomes[item.row_id] = _sent(session, ctx, item, result.provider_ref)
+        return outcomes
+
+    def defer(
+        self,
+        session: Session,
+        ctx: WorkerContext,
+        deferred: list[tuple[ReadyMessage, datetime]],
+    ) -> dict[int, Any]:
+        outcomes: dict[int, Any] = {}
+        for item, when in deferred:
+            # Its breaker held it back: due again at ``when``, and the claim does not count.
+            held = _finish(
+                session,
+                ctx,
+                item.row_id,
+                status=item.was,
+                next_attempt_at=when,
+                attempts=col(StaffMessage.attempts) - 1,
+            )
+            outcomes[item.row_id] = item.was if held else None
         return outcomes
 
 
@@ -207,10 +235,13 @@ def outgoing_channel(outgoing: OutgoingEmail | OutgoingSms) -> str:
 def _failed(
     session: Session, ctx: WorkerContext, item: ReadyMessage, result: outbox.SendResult
 ) -> MessageStatus | None:
+    when = None
     if result.retryable and item.attempts < ctx.settings.worker_max_attempts:
-        status, when = item.was, utcnow() + outbox.backoff(item.attempts)
-    else:
-        status, when = MessageStatus.FAILED, utcnow()
+        when = retry.next_attempt(
+            settings=ctx.settings, since=item.since, attempts=item.attempts, now=ctx.now()
+        )
+    status = item.was if when is not None else MessageStatus.FAILED
+    when = when or utcnow()
     held = _finish(
         session,
         ctx,

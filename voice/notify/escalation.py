@@ -4,6 +4,9 @@
   failure once ``receipt_timeout_seconds`` have passed (GOV.UK Notify does the same).
 - A critical notice nobody acknowledged within ``ack_escalation_seconds`` becomes a liaison
   task, so that a person calls the victim. So does one that never went out at all.
+- A critical notice still undelivered after ``undelivered_escalation_seconds`` raises one task
+  early, while its retries go on; tasks whose cause went away are closed
+  (``voice.notify.resolution``).
 
 Both are idempotent: any number of workers may run them at once.
 """
@@ -22,6 +25,7 @@ from voice.config import Settings
 from voice.database import utcnow
 from voice.liaison import service as liaison_service
 from voice.liaison.models import LiaisonTask, TaskKind
+from voice.notify import resolution
 from voice.notify.models import (
     CRITICAL_EVENT_TYPES,
     NoticeAcknowledgement,
@@ -40,6 +44,8 @@ _NOT_OWED = (NotificationStatus.CANCELLED, NotificationStatus.PAUSED)
 class PeriodicResult:
     timed_out: int
     escalated: int
+    undelivered: int = 0
+    closed: int = 0
 
 
 def resolve_stuck(*, session: Session, settings: Settings, now: datetime) -> int:
@@ -112,4 +118,6 @@ def run_periodic(
     return PeriodicResult(
         timed_out=resolve_stuck(session=session, settings=settings, now=now),
         escalated=escalate_unacknowledged(session=session, settings=settings, now=now),
+        undelivered=resolution.raise_undelivered(session=session, settings=settings, now=now),
+        closed=resolution.close_resolved(session=session),
     )

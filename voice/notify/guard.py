@@ -23,7 +23,7 @@ from voice.cases.models import CaseEvent
 from voice.config import Settings
 from voice.database import utcnow
 from voice.liaison import service as liaison_service
-from voice.liaison.models import TaskKind
+from voice.liaison.models import CloseReason, TaskKind
 from voice.notify.models import (
     CRITICAL_EVENT_TYPES,
     MassEventPause,
@@ -201,6 +201,7 @@ def release(*, session: Session, pause_id: int, by: str) -> int:
         .values(status=NotificationStatus.CREATED, next_attempt_at=utcnow(), updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
+    _resolve_task(session, pause_id, CloseReason.PAUSE_RELEASED)
     log.warning("pause %s released by a supervisor (%s notices)", pause_id, moved.rowcount)  # type: ignore[attr-defined]
     return int(moved.rowcount)  # type: ignore[attr-defined]
 
@@ -221,5 +222,13 @@ def cancel(*, session: Session, pause_id: int, by: str) -> int:
         )
         .execution_options(synchronize_session=False)
     )
+    _resolve_task(session, pause_id, CloseReason.PAUSE_CANCELLED)
     log.warning("pause %s cancelled by a supervisor (%s notices)", pause_id, moved.rowcount)  # type: ignore[attr-defined]
     return int(moved.rowcount)  # type: ignore[attr-defined]
+
+
+def _resolve_task(session: Session, pause_id: int, reason: CloseReason) -> None:
+    """The supervisor has decided: the task asking for that decision is done."""
+    liaison_service.resolve_matching(
+        session=session, kinds=[TaskKind.MASS_EVENT_PAUSE], reason=reason, pause_id=pause_id
+    )

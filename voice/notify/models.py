@@ -65,6 +65,9 @@ class Notification(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The first claim: the retry budget runs from here, so a notice that waited in a pause
+    # still gets its full budget once released.
+    first_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     pause_id: int | None = Field(default=None, foreign_key="mass_event_pause.id", index=True)
     # False for notices written under ``guard.suspended()`` (the demo's invented history): the
     # mass-event guard does not count them towards a burst.
@@ -149,3 +152,24 @@ class NoticeAcknowledgement(SQLModel, table=True):
     link_id: int = Field(foreign_key="victim_case_link.id", index=True)
     via: str = Field(sa_type=sa.String(16))
     acknowledged_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class BreakerState(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+class CircuitBreaker(SQLModel, table=True):
+    """One channel's breaker. ``retry_at``: when open, when the probe may go; when half-open,
+    when the probe's holder is presumed dead and another worker may probe instead."""
+
+    __tablename__ = "circuit_breaker"
+
+    key: str = Field(primary_key=True, sa_type=sa.String(64))
+    state: str = Field(default=BreakerState.CLOSED, sa_type=sa.String(16))
+    failures: int = 0
+    opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    retry_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    probe_by: str | None = Field(default=None, sa_type=sa.String(64))
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

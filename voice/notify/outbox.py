@@ -2,24 +2,28 @@
 
 Notifications (``voice.notify.tasks``) and staff messages (``voice.messages.delivery``) are
 delivered by the same loop; each kind supplies an ``Outbox`` that knows its own table. A claim
-is a lease, committed before anything is sent (ADR 0001). No transaction is open while the
-sends run, and the settle moves each row on only if this worker still holds its lease.
+is a lease, committed before anything is sent (ADR 0001). No transaction is open while a send
+runs. Each outcome is settled as soon as its provider has answered, in a short commit of its
+own (``voice.notify.handover``), and only if this worker still holds the row's lease. A channel
+whose circuit breaker is open (``voice.notify.breaker``) is not sent to: its rows go back to due.
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from sqlmodel import Session
 
-from voice.database import transaction, utcnow
+from voice import metrics, tracing
+from voice.database import transaction
+from voice.notify import breaker
 from voice.notify.adapters.base import DeliveryError, OutgoingEmail, OutgoingSms
 from voice.notify.context import WorkerContext
+from voice.notify.handover import Gate, HandOver
 
 
 class Ready(Protocol):
@@ -61,15 +65,31 @@ class Outbox(Protocol, Generic[R]):
     def settle(
         self, session: Session, ctx: WorkerContext, ready: list[R], results: list[SendResult]
     ) -> dict[int, Any]: ...
+    def defer(
+        self, session: Session, ctx: WorkerContext, deferred: list[tuple[R, datetime]]
+    ) -> dict[int, Any]:
+        """Put rows back to due at the given times, unsent, their attempt not counted."""
+        ...
 
 
-def backoff(attempts: int) -> timedelta:
-    # Exponential with full jitter, so a provider outage does not end in a synchronised stampede.
-    ceiling = min(3600.0, 5.0 * 2 ** max(0, attempts - 1))
-    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))  # noqa: S311
+def _measure(key: str, result: SendResult) -> None:
+    channel = key.split(":", 1)[0]
+    if result.provider_ref is not None:
+        metrics.SENDS.labels(channel, "accepted").inc()
+    elif result.retryable:
+        metrics.SENDS.labels(channel, "temporary-failure").inc()
+        metrics.RETRIES.labels(channel).inc()
+    else:
+        metrics.SENDS.labels(channel, "permanent-failure").inc()
 
 
 def attempt(ctx: WorkerContext, message: OutgoingEmail | OutgoingSms) -> SendResult:
+    channel = "email" if isinstance(message, OutgoingEmail) else "sms"
+    with tracing.tracer.start_as_current_span(f"adapter.{channel}"):
+        return _attempt(ctx, message)
+
+
+def _attempt(ctx: WorkerContext, message: OutgoingEmail | OutgoingSms) -> SendResult:
     try:
         if isinstance(message, OutgoingEmail):
             return SendResult(provider_ref=ctx.email.send(message=message))
@@ -81,28 +101,76 @@ def attempt(ctx: WorkerContext, message: OutgoingEmail | OutgoingSms) -> SendRes
         return SendResult(code=type(exc).__name__, retryable=True)
 
 
-def send_all(ctx: WorkerContext, ready: Sequence[Ready]) -> list[SendResult]:
-    """Send side by side, on up to ``worker_send_concurrency`` threads."""
+def channel_key(ctx: WorkerContext, message: OutgoingEmail | OutgoingSms) -> str:
+    """The breaker a message counts on: its channel and the provider that carries it."""
+    if isinstance(message, OutgoingEmail):
+        return f"email:{ctx.settings.email_adapter}"[:64]
+    return f"sms:{ctx.settings.sms_adapter}"[:64]
+
+
+def send_all(ctx: WorkerContext, outbox: Outbox[R], ready: Sequence[R]) -> dict[int, Any]:
+    """Send side by side, on up to ``worker_send_concurrency`` threads, each outcome committed
+    before its thread sends again; rows the breakers hold back go back to due."""
+    keys = {r.row_id: channel_key(ctx, r.message) for r in ready}
+    now = ctx.now()
+    with transaction(ctx.engine) as session:
+        permits = {
+            key: breaker.permit(
+                session=session, key=key, worker_id=ctx.worker_id, now=now, settings=ctx.settings
+            )
+            for key in sorted(set(keys.values()))
+        }
+    gate = Gate(permits, now)
+    deferred: list[tuple[R, datetime]] = []
+    handover: HandOver[R] = HandOver(ctx, outbox, gate)
+
+    def one(item: R) -> None:
+        key = keys[item.row_id]
+        wait_until = gate.admit(key)
+        if wait_until is not None:
+            deferred.append((item, wait_until))
+            return
+        # The send continues the trace of the ingest that queued the row (voice.tracing).
+        attributes: dict[str, int | str] = {
+            "voice.row_id": item.row_id,
+            "voice.channel": key.split(":", 1)[0],
+        }
+        event_id = getattr(item, "event_id", None)
+        if event_id is not None:
+            attributes["voice.event_id"] = event_id
+        with tracing.continued(getattr(item, "traceparent", None), "outbox.send", **attributes):
+            # Looked up on this module each time: the crash harness replaces it.
+            result = globals()["attempt"](ctx, item.message)
+        _measure(key, result)
+        handover.submit(item, result, key)
+
     workers = min(max(1, ctx.settings.worker_send_concurrency), len(ready))
-    if workers == 1:
-        return [attempt(ctx, r.message) for r in ready]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="voice-send") as pool:
-        return list(pool.map(lambda r: attempt(ctx, r.message), ready))
+    try:
+        if workers == 1:
+            for item in ready:
+                one(item)
+        else:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="voice-send") as pool:
+                list(pool.map(one, ready))
+    finally:
+        handover.close()
+    outcomes = dict(handover.outcomes)
+    if deferred:
+        with transaction(ctx.engine) as session:
+            outcomes.update(outbox.defer(session, ctx, deferred))
+    return outcomes
 
 
 def deliver_batch(ctx: WorkerContext, outbox: Outbox[R], ids: list[int]) -> dict[int, Any]:
-    """Deliver claimed rows: one read, the sends side by side, one write.
+    """Deliver claimed rows: one read, the sends side by side, each outcome committed at once.
 
-    A crash anywhere leaves the rows leased; they are sent again, under the same reference,
-    once the lease runs out.
+    A crash anywhere leaves the unsettled rows leased; they are sent again, under the same
+    reference, once the lease runs out. Only messages in flight at the crash are repeated.
     """
     with transaction(ctx.engine) as session:
         ready, outcomes = outbox.prepare(session, ctx, ids)
-    if not ready:
-        return outcomes
-    results = send_all(ctx, ready)
-    with transaction(ctx.engine) as session:
-        outcomes.update(outbox.settle(session, ctx, ready, results))
+    if ready:
+        outcomes.update(send_all(ctx, outbox, ready))
     return outcomes
 
 
@@ -112,7 +180,7 @@ def run_once(ctx: WorkerContext, outbox: Outbox[R]) -> int:
         ids = outbox.claim(
             session=session,
             worker_id=ctx.worker_id,
-            now=utcnow(),
+            now=ctx.now(),
             lease_seconds=ctx.settings.worker_lease_seconds,
             limit=ctx.settings.worker_batch_size,
         )

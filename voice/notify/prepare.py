@@ -40,6 +40,7 @@ class Prepared:
     event_id: int
     retracted: DisclosedView | None = None
     retracted_event_id: int | None = None
+    traceparent: str | None = None
 
     @property
     def row_id(self) -> int:
@@ -126,6 +127,7 @@ def prepare(session: Session, ctx: WorkerContext, notification_id: int) -> Prepa
         event_id=event.id,
         retracted=retracted[1] if retracted else None,
         retracted_event_id=retracted[0] if retracted else None,
+        traceparent=notification.traceparent,
     )
 
 

@@ -14,7 +14,7 @@ from sqlmodel import Session, col
 
 from voice.audit import service as disclosure_service
 from voice.database import utcnow
-from voice.notify import alerts, outbox
+from voice.notify import alerts, outbox, retry
 from voice.notify.adapters.base import (
     awaits_receipts,
 )
@@ -72,6 +72,30 @@ def _cancel(
         return None
     log.info("notification %s cancelled: %s", notification_id, reason)
     return NotificationStatus.CANCELLED
+
+
+def _defer(
+    session: Session, ctx: WorkerContext, notification_id: int, when: datetime
+) -> NotificationStatus | None:
+    """Back to due at ``when``, unsent: its breaker held it back, so the claim does not count."""
+    result = session.execute(
+        sa.update(Notification)
+        .where(
+            col(Notification.id) == notification_id,
+            col(Notification.claimed_by) == ctx.worker_id,
+            col(Notification.status) == NotificationStatus.SENDING,
+        )
+        .values(
+            status=NotificationStatus.CREATED,
+            claimed_by=None,
+            claimed_until=None,
+            attempts=col(Notification.attempts) - 1,
+            next_attempt_at=when,
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return NotificationStatus.CREATED if result.rowcount else None  # type: ignore[attr-defined]
 
 
 def _fail(
@@ -174,14 +198,21 @@ def _record_failure(
 ) -> NotificationStatus | None:
     """Retry later, or give up; None if another worker has taken the row over meanwhile."""
     next_attempt_at = None
-    attempts = session.get_one(Notification, notification_id).attempts
+    row = session.get_one(Notification, notification_id)
+    if retryable and row.attempts < ctx.settings.worker_max_attempts:
+        # Retried until the notice is ``worker_retry_budget_seconds`` old (voice.notify.retry).
+        next_attempt_at = retry.next_attempt(
+            settings=ctx.settings,
+            since=row.first_attempt_at or row.created_at,
+            attempts=row.attempts,
+            now=ctx.now(),
+        )
     if not retryable:
         status = NotificationStatus.PERMANENT_FAILURE
-    elif attempts >= ctx.settings.worker_max_attempts:
+    elif next_attempt_at is None:
         status = NotificationStatus.TECHNICAL_FAILURE
     else:
         status = NotificationStatus.CREATED
-        next_attempt_at = utcnow() + outbox.backoff(attempts)
     held = _finish(
         session, ctx, notification_id, status=status, error=code, next_attempt_at=next_attempt_at
     )

@@ -11,15 +11,17 @@ import logging
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from voice.database import UTCDateTime
 from voice.notify import contacts, leases, outbox
 from voice.notify.context import WorkerContext
 from voice.notify.models import Notification, NotificationStatus
 from voice.notify.prepare import RENDER_FAILED, message_id_for
 from voice.notify.prepare import Prepared as _Prepared
 from voice.notify.prepare import prepare as _prepare
-from voice.notify.settle import _cancel, _fail, _settle_all
+from voice.notify.settle import _cancel, _defer, _fail, _settle_all
 from voice.victims.models import Victim, VictimCaseLink
 
 log = logging.getLogger(__name__)
@@ -50,7 +52,12 @@ def claim(
         now=now,
         lease_seconds=lease_seconds,
         limit=limit,
-        also_set={"updated_at": now},
+        also_set={
+            "updated_at": now,
+            "first_attempt_at": sa.func.coalesce(
+                col(Notification.first_attempt_at), sa.literal(now, UTCDateTime())
+            ),
+        },
     )
 
 
@@ -108,6 +115,13 @@ class NotificationOutbox:
         results: list[outbox.SendResult],
     ) -> dict[int, Any]:
         return dict(_settle_all(session, ctx, ready, results))
+
+    def defer(
+        self, session: Session, ctx: WorkerContext, deferred: list[tuple[_Prepared, datetime]]
+    ) -> dict[int, Any]:
+        return {
+            p.notification_id: _defer(session, ctx, p.notification_id, when) for p, when in deferred
+        }
 
 
 NOTIFICATIONS = NotificationOutbox()

@@ -64,9 +64,17 @@ def render(
 
 
 def _error_context(request: Request) -> dict[str, Any]:
-    # An error page has no route dependencies behind it: read the signed-in staff member from
-    # the session the same way the access check does, so the page keeps its navigation.
-    staff = access.staff_from_session(request, request.app.state.settings)
+    # The access check's answer when it ran; otherwise (an unknown path has no route
+    # dependencies behind it) read the session the same way, so the page keeps its navigation.
+    # That read only reads: this runs on the event loop.
+    resolved = getattr(request.state, "principal", None)
+    staff = (
+        resolved
+        if resolved is not None and resolved.kind is PrincipalKind.STAFF
+        else access.staff_from_session(
+            request, request.app.state.settings, request.app.state.engine, touch=False
+        )
+    )
     signed_in = staff.kind is PrincipalKind.STAFF
     return {"staff": staff if signed_in else None, "csrf_token": access.csrf_token(request)}
 

@@ -1,23 +1,27 @@
 """Staff sign-in with OpenID Connect: authorization code flow with PKCE, through Authlib.
 
 The identity provider proves who the person is; VOICE maps the configured claim to its roles.
-The portal session is Starlette's signed cookie (HttpOnly, SameSite=Lax, Secure outside
-development). Nothing about the person but their ``sub``, display name and roles is kept.
+The portal session lives on the server (voice/auth/staff_sessions.py); Starlette's signed cookie
+(HttpOnly, SameSite=Lax, Secure outside development) carries only its id. Nothing about the
+person but their ``sub``, display name and roles is kept.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
 from typing import Any
 
 from authlib.integrations.starlette_client import OAuth, OAuthError
 from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.engine import Engine
 
-from voice.auth.access import csrf_token
+from voice.auth import staff_sessions
+from voice.auth.access import STAFF_SESSION_KEY
 from voice.auth.principals import map_roles
 from voice.config import Settings
+from voice.database import transaction
 from voice.deps import SettingsDep
 
 log = logging.getLogger(__name__)
@@ -81,7 +85,7 @@ async def callback(request: Request, settings: SettingsDep) -> Response:
     subject = str(claims.get("sub", ""))
     if not subject:
         raise HTTPException(status_code=401, detail="sign-in did not complete")
-    start_staff_session(
+    await start_staff_session(
         request,
         subject=subject,
         name=str(claims.get("name") or claims.get("preferred_username") or "Staff member"),
@@ -92,16 +96,25 @@ async def callback(request: Request, settings: SettingsDep) -> Response:
     return RedirectResponse("/portal/me", status_code=303)
 
 
-def start_staff_session(
+async def start_staff_session(
     request: Request, *, subject: str, name: str, roles: list[str], via: str
 ) -> None:
-    # A fresh session (and CSRF token) at every sign-in: nothing from before it carries over.
+    # A fresh session at every sign-in: nothing from before it carries over. The cookie holds
+    # the server-side session's id and nothing else (voice/auth/staff_sessions.py).
+    settings: Settings = request.app.state.settings
+    engine: Engine = request.app.state.engine
+
+    def _start() -> str:
+        with transaction(engine) as session:
+            return staff_sessions.start(
+                session=session,
+                subject=subject[:128],
+                name=name[:100],
+                roles=roles,
+                via=via,
+                settings=settings,
+            )
+
+    token = await run_in_threadpool(_start)
     request.session.clear()
-    request.session["staff"] = {
-        "sub": subject[:128],
-        "name": name[:100],
-        "roles": roles,
-        "via": via,
-    }
-    request.session["csrf"] = secrets.token_urlsafe(24)
-    csrf_token(request)
+    request.session[STAFF_SESSION_KEY] = token

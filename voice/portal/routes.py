@@ -8,10 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from voice.auth.access import CSRF_FIELD, csrf_token
+from voice.auth import staff_sessions
+from voice.auth.access import CSRF_FIELD, STAFF_SESSION_KEY, csrf_token
 from voice.auth.deps import CurrentStaff
 from voice.auth.principals import Role
-from voice.deps import SettingsDep
+from voice.deps import SessionDep, SettingsDep
 from voice.portal.layout import TEMPLATES
 from voice.portal.oidc import start_staff_session
 
@@ -46,7 +47,7 @@ async def dev_sign_in(
     expected = request.session.get("csrf")
     if not expected or not hmac.compare_digest(expected, csrf):
         raise HTTPException(status_code=403, detail="the CSRF token is missing or wrong")
-    start_staff_session(
+    await start_staff_session(
         request,
         subject=f"dev:{role.value}",
         name=name.strip() or "Demo staff",
@@ -57,8 +58,12 @@ async def dev_sign_in(
 
 
 @router.post("/sign-out", response_class=HTMLResponse)
-def sign_out(request: Request, staff: CurrentStaff) -> Response:
-    # The CSRF check has passed (the matrix dependency runs first); end the session entirely.
+def sign_out(request: Request, staff: CurrentStaff, session: SessionDep) -> Response:
+    # The CSRF check has passed (the matrix dependency runs first); end the session on the
+    # server too, so a copy of the cookie is worth nothing from here on.
+    token = request.session.get(STAFF_SESSION_KEY)
+    if isinstance(token, str):
+        staff_sessions.end(session=session, token=token)
     request.session.clear()
     return _render(request, "signed_out.html", {"staff": None})
 

@@ -11,8 +11,21 @@ def routers() -> list[APIRouter]:
     from voice.cases.api import router as cases
     from voice.disclosure.api import router as case_views
     from voice.holds.api import router as holds
+    from voice.liaison.api import router as tasks
     from voice.notify.api import router as notices
     from voice.victims.api import router as victims
+    from voice.victims.lock_api import router as sign_in_locks
     from voice.webhooks.api import router as webhooks
 
-    return [identity, cases, case_views, notices, holds, victims, accounting, webhooks]
+    return [
+        identity,
+        cases,
+        case_views,
+        notices,
+        holds,
+        victims,
+        sign_in_locks,
+        tasks,
+        accounting,
+        webhooks,
+    ]

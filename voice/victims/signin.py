@@ -2,8 +2,10 @@
 
 Every answer is the same whether the Victim ID exists or not, and so is the work: the PIN is
 checked against a dummy hash for an unknown ID, and failures are counted per Victim ID *as
-typed*. Failures are also counted per client address. Too many for one Victim ID lock it for a
-while; too many from one address refuse that address for the rest of the window.
+typed*, and per client address. Past a few failures each counter backs off: every further
+failure doubles the wait before the next PIN is even checked, so guessing costs the attacker
+time while a victim who mistyped waits a minute. A backed-off victim can still sign in with an
+emailed link, and staff can see and lift a back-off (voice/victims/sign_in_locks.py).
 """
 
 from __future__ import annotations
@@ -53,6 +55,11 @@ def _key(kind: str, value: str) -> str:
     return keyring.active().blind_index(value, kind=f"throttle.{kind}")
 
 
+def victim_throttle_key(victim_code: str) -> str:
+    """The PIN back-off counter's key for a Victim ID (staff look at and lift it by this)."""
+    return _key("victim", credentials.normalise_victim_code(victim_code))
+
+
 def _counter(session: Session, key: str, now: datetime, window: timedelta) -> SignInThrottle:
     row = session.get(SignInThrottle, key, with_for_update=True)
     if row is None:
@@ -62,9 +69,14 @@ def _counter(session: Session, key: str, now: datetime, window: timedelta) -> Si
                 session.add(row)
         except IntegrityError:  # created by a concurrent request: use theirs
             row = session.get_one(SignInThrottle, key, with_for_update=True)
-    if now - row.window_started_at > window and not _locked(row, now):
+    # ``window_started_at`` moves with every failure, so a counter is forgotten only after a
+    # whole quiet window that begins when its last back-off ended: waiting out one back-off
+    # does not start the attacker afresh.
+    quiet_since = max(row.window_started_at, row.locked_until or row.window_started_at)
+    if now - quiet_since > window and not _locked(row, now):
         row.failures = 0
         row.window_started_at = now
+        row.locked_until = None
     return row
 
 
@@ -72,16 +84,24 @@ def _locked(row: SignInThrottle, now: datetime) -> bool:
     return row.locked_until is not None and row.locked_until > now
 
 
-def _fail(session: Session, rows: list[SignInThrottle], limit: int, lockout: timedelta) -> None:
+def backoff(failures: int, allowed: int, settings: Settings) -> timedelta | None:
+    """How long a counter waits after ``failures``: nothing up to ``allowed``, then doubling."""
+    over = failures - allowed
+    if over < 0:
+        return None
+    seconds = settings.sign_in_backoff_seconds * 2 ** min(over, 40)
+    return timedelta(seconds=min(seconds, settings.sign_in_backoff_max_seconds))
+
+
+def _fail(session: Session, counted: list[tuple[SignInThrottle, int]], settings: Settings) -> None:
+    """Count a failure on each (counter, failures allowed before it backs off)."""
     now = utcnow()
-    identity, *others = rows
-    identity.failures += 1
-    # A lockout runs its course: attempts during it neither end it nor make it longer.
-    if identity.failures >= limit and not _locked(identity, now):
-        identity.locked_until = now + lockout
-    for row in others:
+    for row, allowed in counted:
         row.failures += 1
-    for row in rows:
+        row.window_started_at = now
+        wait = backoff(row.failures, allowed, settings)
+        if wait is not None:
+            row.locked_until = now + wait
         session.add(row)
     session.flush()
 
@@ -92,13 +112,15 @@ def sign_in_with_pin(
     now = utcnow()
     window = timedelta(seconds=settings.throttle_window_seconds)
     by_address = _counter(session, _key("address", address), now, window)
-    if by_address.failures >= settings.address_max_failures:
+    if _locked(by_address, now):
         raise SignInRefused("address")
     code = credentials.normalise_victim_code(victim_code)
     by_identity = _counter(session, _key("victim", code), now, window)
     if _locked(by_identity, now):
-        # Locked: no PIN is checked at all, so a correct guess during the lockout is worthless.
-        _fail(session, [by_identity, by_address], settings.victim_max_failures, timedelta(0))
+        # Backing off: no PIN is checked at all, so a correct guess meanwhile is worthless. The
+        # attempt costs the address, never the Victim ID: hammering a victim's ID does not keep
+        # the victim out any longer.
+        _fail(session, [(by_address, settings.address_max_failures)], settings)
         raise SignInRefused("credentials")
     victim = victim_service.find_by_code(session=session, victim_code=code)
     usable = victim is not None and victim.active
@@ -106,9 +128,11 @@ def sign_in_with_pin(
     if not (usable and matches) or victim is None:
         _fail(
             session,
-            [by_identity, by_address],
-            settings.victim_max_failures,
-            timedelta(seconds=settings.victim_lockout_seconds),
+            [
+                (by_identity, settings.victim_max_failures),
+                (by_address, settings.address_max_failures),
+            ],
+            settings,
         )
         raise SignInRefused("credentials")
     by_identity.failures = 0
@@ -148,11 +172,13 @@ def request_link(
     """Write a one-time link for the Victim ID, whether or not it exists; say where to send it."""
     now = utcnow()
     window = timedelta(seconds=settings.throttle_window_seconds)
-    by_address = _counter(session, _key("address", address), now, window)
-    if by_address.failures >= settings.address_max_failures:
+    # Link requests have counters of their own, per Victim ID and per address: asking for
+    # links must not lock PIN sign-in, and a PIN spray must not stop the link that gets a
+    # backed-off victim in.
+    by_address = _counter(session, _key("link-address", address), now, window)
+    if _locked(by_address, now):
         raise SignInRefused("address")
     code = credentials.normalise_victim_code(victim_code)
-    # Link requests have their own counter: asking for links must not lock PIN sign-in.
     by_link = _counter(session, _key("link", code), now, window)
     victim = victim_service.find_by_code(session=session, victim_code=code)
     reachable = (
@@ -167,8 +193,12 @@ def request_link(
         )
     )
     # Each request counts, so one address or one Victim ID cannot flood a mailbox.
-    _fail(session, [by_link, by_address], settings.victim_max_failures, timedelta(0))
-    too_many = by_link.failures > settings.victim_max_failures
+    too_many = _locked(by_link, now)
+    _fail(
+        session,
+        [(by_link, settings.victim_max_failures), (by_address, settings.address_max_failures)],
+        settings,
+    )
     send = reachable and not too_many and victim is not None
     return LinkRequest(
         token=token,

@@ -107,7 +107,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         log.close()
 
 
-@pytest.fixture(scope="session")
+# Playwright's synchronous API keeps an event loop running on the main thread while it is
+# open, and asyncio.run() refuses to start inside one: so it is open for one test module at a
+# time, never for the rest of the session.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     if not CHROMIUM.exists():
         message = f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)"
@@ -120,7 +123,7 @@ def playwright() -> Iterator[Playwright]:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     launched = playwright.chromium.launch(
         executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS

@@ -10,6 +10,8 @@ from sqlmodel import Session, col, select
 
 from voice.cases.models import CaseEvent
 from voice.config import Settings
+from voice.liaison import service as liaison_service
+from voice.liaison.models import CloseReason, TaskKind
 from voice.notify.models import (
     CRITICAL_EVENT_TYPES,
     AckChannel,
@@ -98,6 +100,14 @@ def acknowledge(*, session: Session, event_id: int, link_id: int, via: AckChanne
     except sa.exc.IntegrityError:
         return False
     log.info("event %s acknowledged for link %s via %s", event_id, link_id, via.value)
+    # The task to call the victim about this notice has lost its cause.
+    liaison_service.resolve_matching(
+        session=session,
+        kinds=[TaskKind.UNACKNOWLEDGED_NOTICE],
+        reason=CloseReason.ACKNOWLEDGED,
+        event_id=event_id,
+        link_id=link_id,
+    )
     return True
 
 

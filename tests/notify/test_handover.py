@@ -1,0 +1,112 @@
+"""Each hand-over is recorded as soon as its provider accepted it, with its accounting, before
+the next message is sent: a crash can repeat only the message in flight."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, func, select
+
+from tests.notify.test_outage import queue_release
+from voice.audit.models import DisclosureRecord
+from voice.config import Settings
+from voice.database import utcnow
+from voice.disclosure.policy import Policy
+from voice.notify import breaker, outbox, tasks
+from voice.notify.adapters.base import OutgoingEmail
+from voice.notify.adapters.memory import MemorySmsSender
+from voice.notify.context import WorkerContext
+from voice.notify.handover import Gate
+from voice.notify.models import BreakerState, Notification, NotificationStatus
+
+
+class WatchingEmailSender:
+    """Before accepting each message, notes what the database already holds as handed over."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.seen: list[tuple[int, int]] = []
+
+    def send(self, *, message: OutgoingEmail) -> str:
+        with Session(self.engine) as session:
+            handed = session.exec(
+                select(func.count())
+                .select_from(Notification)
+                .where(col(Notification.provider_ref).is_not(None))
+            ).one()
+            accounted = session.exec(select(func.count()).select_from(DisclosureRecord)).one()
+        self.seen.append((handed, accounted))
+        return f"accepted-{message.reference}"
+
+
+def test_every_accepted_message_is_committed_before_the_next_is_sent(
+    committed_engine: Engine, settings: Settings, policy: Policy
+) -> None:
+    queue_release(committed_engine, policy, 5)
+    watcher = WatchingEmailSender(committed_engine)
+    ctx = WorkerContext(
+        engine=committed_engine,
+        settings=settings.model_copy(update={"worker_send_concurrency": 1}),
+        policy=policy,
+        email=watcher,
+        sms=MemorySmsSender(),
+        worker_id="w-handover",
+    )
+
+    assert outbox.run_once(ctx, tasks.NOTIFICATIONS) == 5  # one batch
+
+    # The n-th send found the n messages before it handed over and accounted for.
+    assert watcher.seen == [(n, n) for n in range(5)]
+    with Session(committed_engine) as session:
+        statuses = session.exec(select(Notification.status)).all()
+    assert set(statuses) == {NotificationStatus.SENT}
+
+
+def test_with_several_send_threads_no_message_waits_for_the_whole_batch(
+    committed_engine: Engine, settings: Settings, policy: Policy
+) -> None:
+    queue_release(committed_engine, policy, 12)
+    watcher = WatchingEmailSender(committed_engine)
+    ctx = WorkerContext(
+        engine=committed_engine,
+        settings=settings.model_copy(update={"worker_send_concurrency": 3}),
+        policy=policy,
+        email=watcher,
+        sms=MemorySmsSender(),
+        worker_id="w-handover",
+    )
+
+    assert outbox.run_once(ctx, tasks.NOTIFICATIONS) == 12
+
+    # Each thread waits for its own hand-over before sending again: at any send, at most
+    # the other threads' messages (in flight) are not yet recorded.
+    for n, (handed, accounted) in enumerate(watcher.seen):
+        assert handed == accounted
+        assert handed >= n - (3 - 1)
+
+
+def test_a_probe_whose_answer_cannot_be_recorded_leaves_no_thread_waiting() -> None:
+    now = utcnow()
+    gate = Gate({"email:smtp": breaker.Permit(send=False, probe=True)}, now)
+    assert gate.admit("email:smtp") is None  # this thread takes the probe
+    waiting: list[datetime | None] = []
+    other = threading.Thread(target=lambda: waiting.append(gate.admit("email:smtp")))
+    other.start()
+    gate.unanswered("email:smtp")  # the probe's commit failed
+    other.join(timeout=60)
+    assert not other.is_alive()
+    assert waiting == [now]  # held back for this batch, due again at once
+
+
+def test_a_probe_that_succeeds_lets_the_rest_of_the_batch_go() -> None:
+    now = utcnow()
+    gate = Gate({"sms:twilio": breaker.Permit(send=False, probe=True)}, now)
+    assert gate.admit("sms:twilio") is None
+    admitted: list[datetime | None] = []
+    other = threading.Thread(target=lambda: admitted.append(gate.admit("sms:twilio")))
+    other.start()
+    gate.answered("sms:twilio", BreakerState.CLOSED, now)
+    other.join(timeout=60)
+    assert admitted == [None]

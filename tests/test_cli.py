@@ -69,3 +69,17 @@ def test_demo_loads_once_and_is_idempotent(
     assert cli.main(["demo"]) == 0
     assert _count(committed_engine) == first
     assert "0 new events" in capsys.readouterr().out
+
+
+def test_ingest_shows_progress_with_a_rate_on_a_terminal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with cli.ingest_progress(total=3, force=True) as advance:
+        advance(2)
+        advance(1)
+    shown = capsys.readouterr().err
+    assert "3/3" in shown
+    assert "events/s" in shown
+    with cli.ingest_progress(total=3) as advance:  # not a terminal: nothing but the JSON lines
+        advance(3)
+    assert capsys.readouterr().err == ""

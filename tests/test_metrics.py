@@ -61,6 +61,9 @@ def test_requests_outbox_and_pauses_are_measured_by_route_and_channel(
     assert {dict(labels)["channel"] for labels in depth} == {"email", "sms", "webhook"}
     assert set(families["voice_outbox_oldest_age_seconds"]) == set(depth)
     assert families["voice_guard_open_pauses"][()] == 0
+    assert families["voice_inquiries_past_service_level"][()] == 0
+    # The event's source is watched for silence from its first event on.
+    assert families["voice_feed_silent"][(("source", "enforce"),)] == 0
 
 
 def test_every_answer_carries_a_request_id(scraped: TestClient) -> None:

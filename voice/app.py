@@ -28,20 +28,34 @@ from voice.disclosure.policy import cached_policy, default_policy_path
 from voice.errors import install_problem_handlers
 from voice.headers import SecurityHeadersMiddleware
 from voice.ingest.api import router as ingest_router
-from voice.notify.adapters import build_email_sender
+from voice.inquiries import intake as inquiry_intake
+from voice.inquiries.email_api import router as inbound_email_router
+from voice.inquiries.victim_api import router as questions_router
+from voice.notify.adapters import build_email_sender, build_sms_sender
 from voice.notify.callbacks.api import router as notify_router
+from voice.notify.verification_messages import VerificationCourier
 from voice.pii import keyring
 from voice.portal import cases as portal_cases
+from voice.portal import guard as portal_guard
 from voice.portal import home as portal_home
+from voice.portal import messages as portal_messages
+from voice.portal import privacy as portal_privacy
 from voice.portal import registrant_actions as portal_registrant_actions
 from voice.portal import registrants as portal_registrants
 from voice.portal import search as portal_search
+from voice.portal import security as portal_security
+from voice.portal import status_entry as portal_status_entry
+from voice.portal import webhooks as portal_webhooks
+from voice.portal.inquiries import router as portal_inquiries_router
 from voice.portal.oidc import router as oidc_router
 from voice.portal.routes import router as portal_router
 from voice.request_ids import RequestIdMiddleware
+from voice.selfservice import contact_points as contact_confirmation
 from voice.selfservice.api import router as selfservice_router
+from voice.selfservice.case_pages import router as selfservice_case_pages
 from voice.selfservice.notices import router as notices_router
 from voice.selfservice.pages import router as selfservice_pages
+from voice.selfservice.preference_pages import router as selfservice_preference_pages
 from voice.v1 import routers as v1_routers
 from voice.victims.key_rotation import BackgroundRotation
 from voice.web.errors import install_error_pages
@@ -99,6 +113,11 @@ def create_app(
     app.state.accounting_writer = AccountingWriter(engine)
     app.state.machine_verifier = build_verifier(settings, http_client)
     app.state.sign_in_email = build_email_sender(settings)
+    app.state.contact_courier = VerificationCourier(
+        settings=settings, email=app.state.sign_in_email, sms=build_sms_sender(settings)
+    )
+    # Free-text SMS becomes an inquiry: notify sits below the queue, so it is handed the sink.
+    app.state.free_text_sink = inquiry_intake.from_sms
 
     app.add_middleware(
         SessionMiddleware,
@@ -129,8 +148,14 @@ def create_app(
     app.include_router(ingest_router)
     app.include_router(selfservice_router)
     app.include_router(notify_router)
+    app.include_router(inbound_email_router)
+    app.include_router(questions_router)
     app.include_router(notices_router)
     app.include_router(selfservice_pages)
+    app.include_router(contact_confirmation.api)
+    app.include_router(contact_confirmation.pages)
+    app.include_router(selfservice_case_pages)
+    app.include_router(selfservice_preference_pages)
     app.include_router(oidc_router)
     app.include_router(portal_router)
     for portal_pages in (
@@ -139,8 +164,15 @@ def create_app(
         portal_cases,
         portal_registrants,
         portal_registrant_actions,
+        portal_messages,
+        portal_status_entry,
+        portal_guard,
+        portal_privacy,
+        portal_security,
+        portal_webhooks,
     ):
         app.include_router(portal_pages.router)
+    app.include_router(portal_inquiries_router)
     for router in v1_routers():
         app.include_router(router)
     access.check_app_routes(app.routes)

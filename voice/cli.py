@@ -9,6 +9,8 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -22,6 +24,7 @@ from voice.disclosure import cli as disclosure_cli
 from voice.disclosure.policy import cached_policy, default_policy_path
 from voice.holds import cli as hold_cli
 from voice.ingest import cli as quarantine_cli
+from voice.inquiries import cli as inquiries_cli
 from voice.liaison import cli as liaison_cli
 from voice.messages import cli as message_cli
 from voice.notify import guard_cli
@@ -175,6 +178,59 @@ def cmd_pii(args: argparse.Namespace) -> int:
     return 0
 
 
+def _readable_file(given: str) -> Path:
+    """An argparse type: a usage error (exit 2, one line) rather than a traceback."""
+    path = Path(given)
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"no such file: {given}")
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"not a file: {given}")
+    return path
+
+
+class RateColumn:
+    """Events per second so far (rich's own speed column counts bytes)."""
+
+    def __new__(cls) -> Any:
+        from rich.progress import ProgressColumn, Task
+        from rich.text import Text
+
+        class _Rate(ProgressColumn):
+            def render(self, task: Task) -> Text:
+                speed = task.finished_speed or task.speed
+                return Text(f"{speed:,.0f} events/s" if speed else "- events/s")
+
+        return _Rate()
+
+
+@contextmanager
+def ingest_progress(*, total: int, force: bool = False) -> Iterator[Callable[[int], None]]:
+    """A progress bar with the rate and the time left, on a terminal's stderr; elsewhere
+    (a pipe, a log file) nothing, so the JSON lines stay the whole output."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    console = Console(stderr=True, force_terminal=force or None)
+    progress = Progress(
+        TextColumn("ingesting"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not (force or console.is_terminal),
+    )
+    task = progress.add_task("ingest", total=total)
+    with progress:
+        yield lambda done: progress.advance(task, done)
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Ingest an NDJSON file; each line is applied or rejected on its own."""
     from voice.ingest import service
@@ -183,15 +239,23 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     engine = make_engine(settings.database_url)
     policy = _policy(settings)
     counts = {"accepted": 0, "duplicate": 0, "quarantined": 0, "rejected": 0}
-    lines = Path(args.file).read_text(encoding="utf-8").splitlines()
+    try:
+        lines = args.file.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        print(
+            f"voice ingest: error: cannot read {args.file}: {type(exc).__name__}", file=sys.stderr
+        )
+        return 2
     numbered = [(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
-    for offset in range(0, len(numbered), INGEST_CHUNK):
-        chunk = numbered[offset : offset + INGEST_CHUNK]
-        with transaction(engine) as session:
-            for line_number, line in chunk:
-                result = _ingest_line(session, line, policy, service)
-                counts[result["status"]] += 1
-                print(json.dumps({"line": line_number, **result}), flush=True)
+    with ingest_progress(total=len(numbered)) as advance:
+        for offset in range(0, len(numbered), INGEST_CHUNK):
+            chunk = numbered[offset : offset + INGEST_CHUNK]
+            with transaction(engine) as session:
+                for line_number, line in chunk:
+                    result = _ingest_line(session, line, policy, service)
+                    counts[result["status"]] += 1
+                    print(json.dumps({"line": line_number, **result}), flush=True)
+            advance(len(chunk))
     print(json.dumps({"summary": counts}), file=sys.stderr)
     return 1 if counts["rejected"] else 0
 
@@ -217,8 +281,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the web service")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    serve.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
     serve.add_argument("--no-worker", action="store_true", help="do not run the in-process worker")
     serve.add_argument(
         "--workers",
@@ -237,8 +303,14 @@ def build_parser() -> argparse.ArgumentParser:
     worker.set_defaults(func=cmd_worker)
 
     db = commands.add_parser("db", help="database migrations")
-    db.add_argument("action", choices=["upgrade", "downgrade", "current", "check"])
-    db.add_argument("revision", nargs="?")
+    db.add_argument(
+        "action",
+        choices=["upgrade", "downgrade", "current", "check"],
+        help="upgrade or downgrade the schema, show the current revision, or check for drift",
+    )
+    db.add_argument(
+        "revision", nargs="?", help="target revision (default: head to upgrade, base to downgrade)"
+    )
     db.set_defaults(func=cmd_db)
 
     demo = commands.add_parser("demo", help="load invented demo data")
@@ -251,11 +323,20 @@ def build_parser() -> argparse.ArgumentParser:
     dev_token.set_defaults(func=cmd_dev_token)
 
     pii = commands.add_parser("pii", help="encrypted personal data: key usage and rotation")
-    pii.add_argument("action", choices=["status", "rotate"])
+    pii.add_argument(
+        "action",
+        choices=["status", "rotate"],
+        help="show key usage, or re-encrypt under the current key",
+    )
     pii.set_defaults(func=cmd_pii)
 
-    ingest = commands.add_parser("ingest", help="ingest events from an NDJSON file")
-    ingest.add_argument("file")
+    ingest = commands.add_parser(
+        "ingest",
+        help="ingest events from an NDJSON file",
+        description="Ingest events from an NDJSON file, one event a line; each line is applied "
+        "or rejected on its own. Exit status 1 when a line was rejected.",
+    )
+    ingest.add_argument("file", type=_readable_file, help="the NDJSON file")
     ingest.set_defaults(func=cmd_ingest)
 
     for register in (
@@ -269,12 +350,15 @@ def build_parser() -> argparse.ArgumentParser:
         webhook_cli.register,
         auth_cli.register,
         victims_cli.register,
+        inquiries_cli.register,
     ):
         register(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    import voice.models  # noqa: F401  (every table, so foreign keys resolve in any command)
+
     logs.configure(logging.INFO)
     args = build_parser().parse_args(argv)
     result: int = args.func(args)

@@ -181,6 +181,12 @@ class Settings(BaseSettings):
     throttle_window_seconds: int = 900
     victim_session_minutes: int = 30
     sign_in_link_minutes: int = 15
+    # The self-service web: a session ends after this long without a page, and after this long
+    # in all, whatever the activity.
+    self_service_idle_minutes: int = 15
+    self_service_max_hours: int = 8
+    # When a victim answers, by default (the office sets its own), in the office's time zone.
+    question_answer_days: int = 2
 
     # Staff portal sessions (server-side): ended after this long without a request (NIST 800-53
     # AC-11, AC-12), and at the latest this long after sign-in.
@@ -190,6 +196,13 @@ class Settings(BaseSettings):
     # Signed checkpoints of the accounting chain's head, kept outside the database.
     audit_checkpoint_key: SecretStr = SecretStr(DEV_AUDIT_CHECKPOINT_KEY)
     audit_checkpoint_dir: Path = Path("./var/checkpoints")
+    # Proving contact points: how long an emailed link and a texted code stay good, how many
+    # wrong codes spend a code, and how long a contact point may stay unproven before a
+    # liaison is asked to confirm it by phone.
+    contact_link_hours: int = 72
+    contact_code_minutes: int = 30
+    contact_code_max_attempts: int = 5
+    contact_unverified_task_hours: int = 48
 
     # PII at rest: AES-256-GCM keys as "id:base64key" pairs, comma-separated; the first one
     # encrypts, every one decrypts (rotation). The blind index key is for exact-match lookups.
@@ -202,6 +215,20 @@ class Settings(BaseSettings):
     webhook_allowed_networks: list[str] = []
     webhook_batch_size: int = 100
     webhook_concurrency: int = 16
+
+    # Inquiries (voice/inquiries): service levels run on this office's business hours, on
+    # weekdays that are not U.S. federal holidays.
+    inquiry_timezone: str = "America/New_York"
+    inquiry_business_start_hour: int = Field(default=8, ge=0, le=23)
+    inquiry_business_end_hour: int = Field(default=17, ge=1, le=24)
+    # The staff subject of the liaison on duty: a safety concern is assigned to them at once.
+    inquiry_duty_liaison: str | None = None
+    # Inbound email (replies to notices): Mailgun's webhook signing key, and the password a
+    # SendGrid Inbound Parse URL carries (basic auth). Unset, that route refuses every post.
+    mailgun_signing_key: SecretStr | None = None
+    sendgrid_inbound_token: SecretStr | None = None
+    # A signed inbound post older (or newer) than this is refused as a replay.
+    inbound_email_max_age_seconds: int = 900
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

@@ -97,6 +97,15 @@ class DatabaseCollector(Collector):
         paused = GaugeMetricFamily(
             "voice_guard_open_pauses", "Bursts the mass-event guard holds for a supervisor"
         )
+        past_level = GaugeMetricFamily(
+            "voice_inquiries_past_service_level",
+            "Open inquiries past their first-response or resolution target",
+        )
+        silent = GaugeMetricFamily(
+            "voice_feed_silent",
+            "1 while an upstream source is quiet for longer than its cadence allows",
+            labels=["source"],
+        )
         breakers = GaugeMetricFamily(
             "voice_circuit_breaker_state",
             "A provider's circuit breaker: 0 closed, 1 half-open, 2 open",
@@ -110,10 +119,15 @@ class DatabaseCollector(Collector):
             paused.add_metric([], _open_pauses(connection))
             for key, state in _breakers(connection):
                 breakers.add_metric([key], _BREAKER_STATES.get(state, 2))
+            past_level.add_metric([], _inquiries_past_level(connection))
+            for source, is_silent in _feeds(connection):
+                silent.add_metric([source], 1 if is_silent else 0)
         yield depth
         yield age
         yield paused
         yield breakers
+        yield past_level
+        yield silent
 
 
 def _waiting(connection: sa.Connection) -> Iterable[tuple[str, int, datetime | None]]:
@@ -173,6 +187,33 @@ def _open_pauses(connection: sa.Connection) -> int:
         sa.select(sa.func.count()).select_from(pause).where(pause.c.status == "open")
     ).scalar()
     return int(count or 0)
+
+
+def _inquiries_past_level(connection: sa.Connection) -> int:
+    inquiry = sa.table(
+        "inquiry",
+        sa.column("status", sa.String),
+        sa.column("first_response_breached", sa.Boolean),
+        sa.column("resolution_breached", sa.Boolean),
+    )
+    count = connection.execute(
+        sa.select(sa.func.count())
+        .select_from(inquiry)
+        .where(
+            inquiry.c.status != "closed",
+            sa.or_(inquiry.c.first_response_breached, inquiry.c.resolution_breached),
+        )
+    ).scalar()
+    return int(count or 0)
+
+
+def _feeds(connection: sa.Connection) -> list[tuple[str, bool]]:
+    """Each source, and whether the worker's freshness check found it silent."""
+    feed = sa.table(
+        "source_feed", sa.column("source", sa.String), sa.column("silent_since", sa.DateTime)
+    )
+    rows = connection.execute(sa.select(feed.c.source, feed.c.silent_since)).all()
+    return [(str(source), since is not None) for source, since in rows]
 
 
 _BREAKER_STATES = {"closed": 0, "half_open": 1, "open": 2}

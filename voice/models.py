@@ -5,9 +5,17 @@ from voice.auth.models import SignInLink, SignInThrottle, VictimSession
 from voice.auth.staff_sessions import StaffSession
 from voice.cases.models import Case, CaseEvent, Subject
 from voice.holds.models import SafetyHold, SafetyHoldChange
-from voice.ingest.models import QuarantinedEvent, SecurityAlert, SourceFeed
+from voice.ingest.models import QuarantinedEvent, SecurityAlert, SourceFeed, StaffStatusEntry
+from voice.inquiries.models import (
+    AnswerTemplate,
+    Inquiry,
+    InquiryAnswer,
+    InquiryEntry,
+    ReferralProvider,
+)
 from voice.liaison.models import LiaisonTask
 from voice.messages.models import StaffMessage
+from voice.notify.inbound_messages import InboundMessage
 from voice.notify.models import (
     CircuitBreaker,
     ContactSuppression,
@@ -16,8 +24,10 @@ from voice.notify.models import (
     NoticeAcknowledgement,
     Notification,
 )
+from voice.selfservice.questions import VictimQuestion
 from voice.victims.access_log import RegistrantAccess
 from voice.victims.models import Victim, VictimCaseLink
+from voice.victims.verification_models import ContactChallenge, ContactProof
 from voice.webhooks.models import (
     WebhookAttempt,
     WebhookDelivery,
@@ -26,19 +36,27 @@ from voice.webhooks.models import (
 )
 
 __all__ = [
+    "AnswerTemplate",
     "Case",
     "CaseEvent",
     "CircuitBreaker",
+    "ContactChallenge",
+    "ContactProof",
     "ContactSuppression",
     "DeliveryReceipt",
     "DisclosureChainHead",
     "DisclosureRecord",
+    "InboundMessage",
+    "Inquiry",
+    "InquiryAnswer",
+    "InquiryEntry",
     "LiaisonTask",
     "MassEventPause",
     "NoticeAcknowledgement",
     "Notification",
     "QuarantinedEvent",
     "RecipientReference",
+    "ReferralProvider",
     "RegistrantAccess",
     "SafetyHold",
     "SafetyHoldChange",
@@ -48,9 +66,11 @@ __all__ = [
     "SourceFeed",
     "StaffMessage",
     "StaffSession",
+    "StaffStatusEntry",
     "Subject",
     "Victim",
     "VictimCaseLink",
+    "VictimQuestion",
     "VictimSession",
     "WebhookAttempt",
     "WebhookDelivery",

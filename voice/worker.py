@@ -20,6 +20,9 @@ from voice.config import Settings
 from voice.database import read_only, transaction
 from voice.disclosure.policy import Policy
 from voice.ingest import freshness
+from voice.inquiries import delivery as inquiry_answers
+from voice.inquiries import tasks as inquiry_tasks
+from voice.liaison import contact_tasks
 from voice.messages import delivery as staff_messages
 from voice.notify import escalation as periodic
 from voice.notify import outbox
@@ -30,7 +33,11 @@ from voice.webhooks import tasks as webhook_tasks
 log = logging.getLogger(__name__)
 
 # Every kind of outbox row the worker delivers, through the one delivery loop.
-OUTBOXES: tuple[outbox.Outbox[Any], ...] = (NOTIFICATIONS, staff_messages.STAFF_MESSAGES)
+OUTBOXES: tuple[outbox.Outbox[Any], ...] = (
+    NOTIFICATIONS,
+    staff_messages.STAFF_MESSAGES,
+    inquiry_answers.ANSWERS,
+)
 
 
 def make_context(*, engine: Engine, settings: Settings, policy: Policy) -> WorkerContext:
@@ -57,6 +64,9 @@ def run_periodic_jobs(ctx: WorkerContext) -> None:
             result.undelivered,
             result.closed,
         )
+    with transaction(ctx.engine) as session:
+        # Contact points still unproven after their grace period become liaison tasks.
+        contact_tasks.reconcile_all(session=session, settings=ctx.settings, now=ctx.now())
     # Anchor the accounting outside the database; it only reads, so a reader's transaction.
     with Session(read_only(ctx.engine)) as session:
         try:
@@ -66,6 +76,8 @@ def run_periodic_jobs(ctx: WorkerContext) -> None:
         else:
             if written is not None:
                 log.info("accounting checkpoint written: %s", written.name)
+    with transaction(ctx.engine) as session:
+        inquiry_tasks.check_service_levels(session=session, settings=ctx.settings)
 
 
 class PartnerWebhooks:

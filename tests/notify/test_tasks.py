@@ -26,6 +26,7 @@ from voice.notify.adapters.base import DeliveryError, OutgoingEmail, OutgoingSms
 from voice.notify.adapters.memory import MemoryEmailSender, MemorySmsSender
 from voice.notify.models import FINAL_STATUSES, Channel, Notification, NotificationStatus
 from voice.notify.phrases import HEADLINES
+from voice.notify.quiet_hours import QuietUntil
 from voice.notify.settle import _finish
 from voice.notify.tasks import WorkerContext, _Prepared, claim, deliver, run_once
 from voice.victims.models import Language, VerificationStatus, Victim, VictimCaseLink
@@ -826,7 +827,7 @@ def test_deliver_returns_none_when_the_lease_is_lost_before_a_cancel(
 
     def prepare_then_lose_the_lease(
         session: Session, worker: WorkerContext, notification_id: int
-    ) -> _Prepared | str:
+    ) -> _Prepared | QuietUntil | str:
         outcome = real_prepare(session, worker, notification_id)
         # Between this read and the cancel, the lease runs out and w2 takes the row over.
         row = session.get_one(Notification, notification_id)

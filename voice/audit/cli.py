@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from voice.audit import anchor_cli, chain
@@ -13,11 +14,17 @@ from voice.database import make_engine, transaction
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    if args.action == "accounting" and not args.subject:
+        print("voice audit: error: accounting needs --subject", file=sys.stderr)
+        return 2
     engine = make_engine(get_settings().database_url)
     with transaction(engine) as session:
         if args.action in ("verify", "checkpoint"):
             # Both chains, and the signed checkpoints that anchor them outside the database.
-            return anchor_cli.run(session=session, settings=get_settings(), action=args.action)
+            status = anchor_cli.run(session=session, settings=get_settings(), action=args.action)
+            if args.action == "verify" and args.metrics_file is not None:
+                _write_metric(args.metrics_file, ok=status == 0)
+            return status
         subject_id = _subject_id(session, args.subject)
         if subject_id is None:
             print(f"no subject {args.subject}", file=sys.stderr)
@@ -25,6 +32,19 @@ def cmd_audit(args: argparse.Namespace) -> int:
         for line in chain.accounting_for_subject(session=session, subject_id=subject_id):
             print(json.dumps(line, ensure_ascii=False))
     return 0
+
+
+def _write_metric(path: Path, *, ok: bool) -> None:
+    """The result for Prometheus's node-exporter textfile collector, written whole or not at
+    all, so a scrape never reads half a file (the VoiceAccountingChainFailing alert)."""
+    text = (
+        "# HELP voice_audit_verify_ok 1 when the accounting of disclosures verified\n"
+        "# TYPE voice_audit_verify_ok gauge\n"
+        f"voice_audit_verify_ok {1 if ok else 0}\n"
+    )
+    partial = path.with_suffix(path.suffix + ".tmp")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
 
 
 def _subject_id(session: Any, given: str) -> int | None:
@@ -51,4 +71,9 @@ def register(commands: Any) -> None:
     )
     audit.add_argument("action", choices=["accounting", "verify", "checkpoint"])
     audit.add_argument("--subject", help="for accounting: subject id or upstream subject id")
+    audit.add_argument(
+        "--metrics-file",
+        type=Path,
+        help="for verify: also write the result as a Prometheus textfile (default: none)",
+    )
     audit.set_defaults(func=cmd_audit)

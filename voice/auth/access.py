@@ -129,7 +129,7 @@ def admits(grants: frozenset[str], principal: Principal) -> bool:
 
 def deny(request: Request, principal: Principal, settings: Settings) -> HTTPException:
     if principal.kind is PrincipalKind.ANONYMOUS:
-        if request.url.path.startswith("/portal/"):
+        if request.url.path == "/portal" or request.url.path.startswith("/portal/"):
             # Browsers are sent to sign in; the API answers 401.
             return HTTPException(status_code=303, headers={"Location": "/portal/sign-in"})
         return _UNAUTHENTICATED

@@ -39,6 +39,10 @@ SUPERVISORS = _roles(Role.SUPERVISOR)
 DELIVERY_READERS = _roles(Role.LIAISON, Role.SUPERVISOR, Role.AUDITOR)
 # The accounting of disclosures (Privacy Act 552a(c)).
 ACCOUNTING_READERS = _roles(Role.PRIVACY_OFFICER, Role.AUDITOR, Role.SUPERVISOR)
+# The privacy officer's pages: the accounting, its chain and the access log.
+PRIVACY = _roles(Role.PRIVACY_OFFICER, Role.AUDITOR)
+SECURITY = _roles(Role.SECURITY)
+ADMINS = _roles(Role.ADMIN)
 
 MATRIX: dict[tuple[str, str], frozenset[str]] = {
     # Operations and the published contract.
@@ -54,19 +58,46 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/self-service/sign-in-link/redeem"): ANYONE,
     ("GET", "/self-service/sign-in-link"): ANYONE,
     ("POST", "/self-service/sign-in-link"): ANYONE,
+    # The victims' web pages: sign-in is public (each form checks its CSRF token); the pages
+    # behind it check their own credential, the self-service session cookie, and send anyone
+    # without a live session to sign in (voice/selfservice/web_session.py).
+    ("GET", "/self-service"): ANYONE,
+    ("GET", "/self-service/sign-in"): ANYONE,
+    ("POST", "/self-service/sign-in"): ANYONE,
+    ("POST", "/self-service/sign-in-link/request"): ANYONE,
+    ("POST", "/self-service/sign-out"): ANYONE,
+    ("GET", "/self-service/cases"): OWN_CREDENTIAL,
+    ("GET", "/self-service/notices"): OWN_CREDENTIAL,
+    ("POST", "/self-service/notices/{event_id}/confirm"): OWN_CREDENTIAL,
+    ("GET", "/self-service/preferences"): OWN_CREDENTIAL,
+    ("POST", "/self-service/preferences"): OWN_CREDENTIAL,
+    ("POST", "/self-service/preferences/cases/{case_id}"): OWN_CREDENTIAL,
+    ("GET", "/self-service/questions"): OWN_CREDENTIAL,
+    ("POST", "/self-service/questions"): OWN_CREDENTIAL,
     ("GET", "/api/v1/self-service/cases"): frozenset({VICTIM}),
     ("GET", "/api/v1/self-service/notices"): frozenset({VICTIM}),
     ("POST", "/api/v1/self-service/notices/{event_id}/acknowledge"): frozenset({VICTIM}),
+    ("GET", "/api/v1/self-service/inquiries"): frozenset({VICTIM}),
+    ("POST", "/api/v1/self-service/inquiries"): frozenset({VICTIM}),
     # Provider callbacks: each route checks its own credential (Twilio's signature, the bounce
     # mailbox's token) and answers 403 without it.
     ("POST", "/callbacks/sms/status"): OWN_CREDENTIAL,
     ("POST", "/callbacks/sms/inbound"): OWN_CREDENTIAL,
     ("POST", "/callbacks/email/bounce"): OWN_CREDENTIAL,
+    # Inbound email: Mailgun's HMAC signature, or the SendGrid parse URL's password.
+    ("POST", "/callbacks/email/inbound/mailgun"): OWN_CREDENTIAL,
+    ("POST", "/callbacks/email/inbound/sendgrid"): OWN_CREDENTIAL,
     ("GET", "/metrics"): OWN_CREDENTIAL,
     # Acknowledgement links in emails: the signed link is the credential; a bad one is a 404.
     ("GET", "/ack/{token}"): ANYONE,
     ("POST", "/ack/{token}"): ANYONE,
     ("POST", "/api/v1/self-service/sign-out"): frozenset({VICTIM}),
+    # Proving contact points: the emailed link is the credential; the texted code is typed by
+    # the signed-in victim.
+    ("GET", "/self-service/confirm-email"): ANYONE,
+    ("POST", "/self-service/confirm-email"): ANYONE,
+    ("POST", "/api/v1/self-service/confirm-email"): ANYONE,
+    ("POST", "/api/v1/self-service/contact-points/phone/confirm"): frozenset({VICTIM}),
     # Anyone signed in may ask who they are.
     ("GET", "/api/v1/me"): ALL_STAFF | {VICTIM} | {f"scope:{s.value}" for s in Scope},
     # Staff portal. Sign-in pages are public; the development sign-in refuses itself outside
@@ -102,6 +133,41 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/portal/registrants/{victim_id}/link"): CASEWORK,
     ("POST", "/portal/registrants/{victim_id}/links"): CASEWORK,
     ("POST", "/portal/links/{link_id}/verify"): CASEWORK,
+    # Portal operations: staff messages and their review, manual status entry, the mass-event
+    # guard, the privacy officer's and security staff's pages, partner webhooks.
+    ("GET", "/portal/messages/new"): CASEWORK,
+    ("POST", "/portal/messages"): CASEWORK,
+    ("GET", "/portal/messages/review"): SUPERVISORS,
+    ("GET", "/portal/messages/{message_id}"): CASEWORK,
+    ("POST", "/portal/messages/{message_id}/approve"): SUPERVISORS,
+    ("POST", "/portal/messages/{message_id}/reject"): SUPERVISORS,
+    ("GET", "/portal/status-entry"): SUPERVISORS,
+    ("POST", "/portal/status-entry"): SUPERVISORS,
+    ("GET", "/portal/guard"): SUPERVISORS,
+    ("GET", "/portal/guard/{pause_id}"): SUPERVISORS,
+    ("POST", "/portal/guard/{pause_id}/release"): SUPERVISORS,
+    ("POST", "/portal/guard/{pause_id}/cancel"): SUPERVISORS,
+    ("GET", "/portal/privacy"): PRIVACY,
+    ("GET", "/portal/privacy/disclosures.csv"): PRIVACY,
+    ("GET", "/portal/privacy/chain"): PRIVACY,
+    ("GET", "/portal/privacy/access-log"): PRIVACY,
+    ("GET", "/portal/security"): SECURITY,
+    ("POST", "/portal/security/quarantine/{quarantine_id}/purge"): SECURITY,
+    ("GET", "/portal/webhooks"): ADMINS,
+    ("POST", "/portal/webhooks"): ADMINS,
+    ("GET", "/portal/webhooks/{endpoint_id}"): ADMINS,
+    ("POST", "/portal/webhooks/{endpoint_id}/status"): ADMINS,
+    ("POST", "/portal/webhooks/{endpoint_id}/rotate-secret"): ADMINS,
+    ("POST", "/portal/webhooks/{endpoint_id}/deliveries/{delivery_id}/replay"): ADMINS,
+    ("POST", "/portal/webhooks/{endpoint_id}/replay"): ADMINS,
+    ("GET", "/portal/inquiries"): CASEWORK,
+    ("GET", "/portal/inquiries/{inquiry_id}"): CASEWORK,
+    ("POST", "/portal/inquiries/{inquiry_id}/assign"): CASEWORK,
+    ("POST", "/portal/inquiries/{inquiry_id}/triage"): CASEWORK,
+    ("POST", "/portal/inquiries/{inquiry_id}/notes"): CASEWORK,
+    ("POST", "/portal/inquiries/{inquiry_id}/answers"): CASEWORK,
+    ("POST", "/portal/inquiries/{inquiry_id}/close"): CASEWORK,
+    ("POST", "/portal/inquiries/answers/{answer_id}/review"): SUPERVISORS,
     # Liaison API: subjects and cases.
     ("GET", "/api/v1/subjects"): CASE_READERS,
     ("GET", "/api/v1/cases"): CASE_READERS,
@@ -117,6 +183,10 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     # A victim's PIN back-off: the liaison on the phone with them sees and lifts it.
     ("GET", "/api/v1/victims/{victim_id}/sign-in-lock"): CASEWORK,
     ("DELETE", "/api/v1/victims/{victim_id}/sign-in-lock"): CASEWORK,
+    # Contact points: proving them (a liaison's attestation), and resending a link or code.
+    ("GET", "/api/v1/victims/{victim_id}/contact-points"): CASEWORK,
+    ("POST", "/api/v1/victims/{victim_id}/contact-points/{kind}/attest"): CASEWORK,
+    ("POST", "/api/v1/victims/{victim_id}/contact-points/{kind}/send-verification"): CASEWORK,
     # Links between victims and cases.
     ("GET", "/api/v1/victims/{victim_id}/links"): CASEWORK,
     ("POST", "/api/v1/victims/{victim_id}/links"): CASEWORK,
@@ -133,6 +203,23 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/tasks"): CASEWORK,
     ("POST", "/api/v1/tasks/{task_id}/claim"): CASEWORK,
     ("POST", "/api/v1/tasks/{task_id}/close"): CASEWORK,
+    # Inquiries: the liaison desk works the queue; only a supervisor lets a held answer go.
+    ("GET", "/api/v1/inquiries"): CASEWORK,
+    ("GET", "/api/v1/inquiries/categories"): CASEWORK,
+    ("POST", "/api/v1/inquiries/calls"): CASEWORK,
+    ("GET", "/api/v1/inquiries/{inquiry_id}"): CASEWORK,
+    ("PATCH", "/api/v1/inquiries/{inquiry_id}"): CASEWORK,
+    ("POST", "/api/v1/inquiries/{inquiry_id}/assign"): CASEWORK,
+    ("POST", "/api/v1/inquiries/{inquiry_id}/notes"): CASEWORK,
+    ("POST", "/api/v1/inquiries/{inquiry_id}/answers"): CASEWORK,
+    ("POST", "/api/v1/inquiries/{inquiry_id}/close"): CASEWORK,
+    ("POST", "/api/v1/inquiries/answers/{answer_id}/approve"): SUPERVISORS,
+    ("POST", "/api/v1/inquiries/answers/{answer_id}/reject"): SUPERVISORS,
+    ("GET", "/api/v1/inquiries/templates"): CASEWORK,
+    ("POST", "/api/v1/inquiries/templates"): CASEWORK,
+    ("GET", "/api/v1/inquiries/referrals"): CASEWORK,
+    ("POST", "/api/v1/inquiries/referrals"): CASEWORK,
+    ("PUT", "/api/v1/inquiries/referrals/{referral_id}"): CASEWORK,
     # The accounting of disclosures.
     ("GET", "/api/v1/disclosures"): ACCOUNTING_READERS,
     ("GET", "/api/v1/cases/{case_id}/disclosures"): ACCOUNTING_READERS,

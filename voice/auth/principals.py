@@ -12,6 +12,8 @@ class Role(StrEnum):
     PRIVACY_OFFICER = "privacy_officer"
     AUDITOR = "auditor"
     ADMIN = "admin"
+    # Security staff: the spillage quarantine and its alerts.
+    SECURITY = "security"
 
 
 class Scope(StrEnum):

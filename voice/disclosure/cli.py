@@ -125,7 +125,7 @@ def _explain(policy: Policy, args: argparse.Namespace) -> int:
 
 def register(commands: Any) -> None:
     policy = commands.add_parser("policy", help="check, print or explain the disclosure policy")
-    policy_actions = policy.add_subparsers(dest="action", required=True)
+    policy_actions = policy.add_subparsers(dest="action", required=True, help="what to do")
     for name, text in (
         ("check", "validate, compile and run the policy's examples"),
         ("table", "print the compiled decision table, one JSON line per cell"),
@@ -139,5 +139,6 @@ def register(commands: Any) -> None:
                 "--audience",
                 default=Audience.VICTIM_VERIFIED.value,
                 choices=[a.value for a in Audience],
+                help="who would receive it (default: %(default)s)",
             )
         action.set_defaults(func=cmd_policy)

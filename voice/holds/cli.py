@@ -79,13 +79,19 @@ def cmd_hold(args: argparse.Namespace) -> int:
 
 def register(commands: Any) -> None:
     hold = commands.add_parser("hold", help="safety holds on cases")
-    hold.add_argument("action", choices=["set", "lift", "list"])
-    hold.add_argument("--case-id", type=int)
-    hold.add_argument("--hold-id", type=int)
-    hold.add_argument("--reason")
+    hold.add_argument(
+        "action",
+        choices=["set", "lift", "list"],
+        help="set a hold on a case, lift one, or list them",
+    )
+    hold.add_argument("--case-id", type=int, help="for set and list: the case")
+    hold.add_argument("--hold-id", type=int, help="for lift: the hold")
+    hold.add_argument("--reason", help="for set: why (staff only; never shown to victims)")
     hold.add_argument("--by", help="who sets or lifts the hold")
-    hold.add_argument("--days", type=float, default=30.0, help="for set: how long (default 30)")
+    hold.add_argument(
+        "--days", type=float, default=30.0, help="for set: how many days (default: %(default)s)"
+    )
     hold.add_argument("--until", help="for set: when it expires (ISO 8601)")
-    hold.add_argument("--note")
+    hold.add_argument("--note", help="for lift: the supervisor's note")
     hold.add_argument("--all", action="store_true", help="for list: lifted and expired too")
     hold.set_defaults(func=cmd_hold)

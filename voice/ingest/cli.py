@@ -40,7 +40,9 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
 
 def register(commands: Any) -> None:
     quarantine = commands.add_parser("quarantine", help="spilled events (security staff)")
-    quarantine.add_argument("action", choices=["list", "purge"])
+    quarantine.add_argument(
+        "action", choices=["list", "purge"], help="list quarantined events, or purge them"
+    )
     quarantine.add_argument("--id", help="for purge: the quarantine id")
     quarantine.add_argument("--by", help="for purge: who purges")
     quarantine.set_defaults(func=cmd_quarantine)

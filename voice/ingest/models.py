@@ -49,3 +49,21 @@ class SourceFeed(SQLModel, table=True):
     events: int = 0
     # Set when the silence was reported; cleared by the next event.
     silent_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class StaffStatusEntry(SQLModel, table=True):
+    """A status change a supervisor recorded by hand during an upstream feed outage.
+
+    The event itself went through ingest like any other; this row says who entered it and why.
+    ``entered_by`` is the staff member's opaque id, safe to log; the reason is never logged.
+    """
+
+    __tablename__ = "staff_status_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="case_event.id", unique=True)
+    case_id: int = Field(foreign_key="offender_case.id", index=True)
+    entered_by: str = Field(sa_type=sa.String(200))
+    entered_by_name: str = Field(sa_type=sa.String(200))
+    reason: str = Field(sa_type=sa.Text)
+    entered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

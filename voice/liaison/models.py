@@ -22,6 +22,12 @@ class TaskKind(StrEnum):
     # A critical notice still not handed to any provider after a short while: its retries go
     # on, and a person tries to reach the victim meanwhile.
     UNDELIVERED_NOTICE = "undelivered_notice"
+    UNVERIFIED_CONTACT = "unverified_contact"
+    INBOUND_MESSAGE = "inbound_message"
+    # Inquiries: a safety concern for the liaison on duty, and a missed service level for a
+    # supervisor. The inquiry's id is in the task's dedupe key and reason.
+    INQUIRY_SAFETY_CONCERN = "inquiry_safety_concern"
+    INQUIRY_SLA_BREACH = "inquiry_sla_breach"
 
 
 class TaskStatus(StrEnum):

@@ -73,9 +73,18 @@ def register(commands: Any) -> None:
     message = commands.add_parser(
         "message", help="staff messages to victims: submit, approve or reject a held one, list"
     )
-    message.add_argument("action", choices=["submit", "approve", "reject", "list"])
+    message.add_argument(
+        "action",
+        choices=["submit", "approve", "reject", "list"],
+        help="submit a staff message to a victim, approve or reject one held for review, or list",
+    )
     message.add_argument("--link-id", type=int, help="for submit: the victim's link to the case")
-    message.add_argument("--channel", choices=["email", "sms"], default="email")
+    message.add_argument(
+        "--channel",
+        choices=["email", "sms"],
+        default="email",
+        help="for submit (default: %(default)s)",
+    )
     message.add_argument("--body", help="for submit: the text")
     message.add_argument("--file", help="for submit: a file holding the text")
     message.add_argument("--id", type=int, help="for approve and reject: the message")

@@ -2,13 +2,15 @@
 
 ``submit`` scans the body (scan.py). A clean message is ``ready``; one with findings is
 ``held`` and can be sent only after ``approve`` by someone other than its author, or ``reject``.
-``ready_to_send`` is the one check a sending path asks.
+``ready_to_send`` is the one check a sending path asks, for staff messages and for answers to
+inquiries (voice.inquiries) alike: anything that has findings, an author and a reviewer.
 """
 
 from __future__ import annotations
 
 import logging
 from enum import StrEnum
+from typing import Any, Protocol
 
 from sqlmodel import Session
 
@@ -31,6 +33,27 @@ class MessageStatus(StrEnum):
 
 
 SENDABLE = (MessageStatus.READY, MessageStatus.APPROVED)
+
+
+class Gated(Protocol):
+    """Something staff wrote for a victim, as the gate sees it."""
+
+    @property
+    def findings(self) -> list[dict[str, Any]]: ...
+    @property
+    def author(self) -> str: ...
+    @property
+    def reviewed_by(self) -> str | None: ...
+    @property
+    def status(self) -> str: ...
+
+
+def check_review(item: Gated, reviewer: str) -> None:
+    """Refuse a review of anything not held, or by its own author."""
+    if item.status != MessageStatus.HELD:
+        raise ReviewError(f"it is {item.status}, not held for review")
+    if not reviewer.strip() or reviewer.strip() == item.author:
+        raise ReviewError("a held message is reviewed by a supervisor other than its author")
 
 
 class ReviewError(ValueError):
@@ -94,7 +117,7 @@ def reject(*, session: Session, message_id: int, supervisor: str, note: str = ""
     return _review(session, message_id, supervisor, note, MessageStatus.REJECTED)
 
 
-def ready_to_send(message: StaffMessage) -> bool:
+def ready_to_send(message: Gated) -> bool:
     """The gate: clean, or held and approved by a supervisor other than the author."""
     if message.findings and (message.reviewed_by is None or message.reviewed_by == message.author):
         return False

@@ -46,8 +46,12 @@ def register(commands: Any) -> None:
     parser = commands.add_parser(
         "guard", help="critical notices paused by the mass-event guard: list, release, cancel"
     )
-    parser.add_argument("action", choices=["list", "release", "cancel"])
-    parser.add_argument("pause_id", nargs="?", type=int)
+    parser.add_argument(
+        "action",
+        choices=["list", "release", "cancel"],
+        help="list paused bursts, or release or cancel one",
+    )
+    parser.add_argument("pause_id", nargs="?", type=int, help="for release and cancel: the pause")
     parser.add_argument("--by", help="the supervisor deciding (recorded with the pause)")
     parser.add_argument("--all", action="store_true", help="list closed pauses too")
     parser.set_defaults(func=cmd_guard)

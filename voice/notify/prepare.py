@@ -14,12 +14,14 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from voice.cases.models import CaseEvent
+from voice.database import utcnow
 from voice.disclosure.release import Audience, DisclosedView, release
 from voice.notify import contacts
 from voice.notify.adapters.base import OutgoingEmail, OutgoingSms
 from voice.notify.callbacks import acknowledgements as ack
 from voice.notify.context import WorkerContext
 from voice.notify.models import Channel, Notification, NotificationStatus
+from voice.notify.quiet_hours import QuietUntil, quiet_until
 from voice.notify.render import NoticeTooLong, is_critical, render_notice
 from voice.notify.service import POSSIBLY_TOLD, chosen_channels
 from voice.victims.models import VerificationStatus, Victim, VictimCaseLink
@@ -47,8 +49,10 @@ class Prepared:
         return self.notification_id
 
 
-def prepare(session: Session, ctx: WorkerContext, notification_id: int) -> Prepared | str:
-    """Build the message, or return why this notification must not be sent."""
+def prepare(
+    session: Session, ctx: WorkerContext, notification_id: int
+) -> Prepared | QuietUntil | str:
+    """Build the message, say until when it must wait, or return why it must not be sent."""
     notification = session.get_one(Notification, notification_id)
     if (
         notification.claimed_by != ctx.worker_id
@@ -78,6 +82,15 @@ def prepare(session: Session, ctx: WorkerContext, notification_id: int) -> Prepa
     if contacts.is_suppressed(session=session, channel=channel, address=address):
         # Opted out (STOP) or known not to exist (hard bounce): never write to it.
         return "contact point suppressed"
+    wait = quiet_until(
+        now=utcnow(),
+        event_type=event.event_type,
+        time_zone=victim.time_zone,
+        start_hour=victim.quiet_start_hour,
+        end_hour=victim.quiet_end_hour,
+    )
+    if wait is not None:
+        return QuietUntil(wait)
     # Released again at send time: a hold or a protection flag set after ingest wins. The
     # release is accounted for once the provider has accepted the message (tasks._account).
     view = release(

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from voice.database import UTCDateTime
-from voice.notify import contacts, leases, outbox
+from voice.notify import contacts, leases, outbox, quiet_hours
 from voice.notify.context import WorkerContext
 from voice.notify.models import Notification, NotificationStatus
 from voice.notify.prepare import RENDER_FAILED, message_id_for
@@ -99,6 +99,11 @@ class NotificationOutbox:
             prepared = globals()["_prepare"](session, ctx, notification_id)
             if isinstance(prepared, _Prepared):
                 ready.append(prepared)
+            elif isinstance(prepared, quiet_hours.QuietUntil):
+                # Inside the recipient's quiet hours: not sent, due again in their morning.
+                outcomes[notification_id] = quiet_hours.defer(
+                    session, ctx, notification_id, prepared.until
+                )
             elif prepared == "lease lost":
                 outcomes[notification_id] = None
             elif prepared == RENDER_FAILED:

@@ -22,8 +22,14 @@ NAV: tuple[tuple[str, str], ...] = (
     ("Search", "/portal/search"),
     ("Cases", "/portal/cases"),
     ("Register a registrant", "/portal/registrants/new"),
-    ("Mass-event pauses", "/portal/guard"),
-    ("Messages to approve", "/portal/messages/review"),
+    ("Write a message", "/portal/messages/new"),
+    ("Messages to review", "/portal/messages/review"),
+    ("Status entry", "/portal/status-entry"),
+    ("Mass-event guard", "/portal/guard"),
+    ("Disclosures", "/portal/privacy"),
+    ("Quarantine", "/portal/security"),
+    ("Webhooks", "/portal/webhooks"),
+    ("Inquiries", "/portal/inquiries"),
     ("My account", "/portal/me"),
 )
 

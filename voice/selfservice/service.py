@@ -91,7 +91,10 @@ def _disclose_linked(
 
 
 def _disclosures(
-    victim_id: int, policy: Policy, releases: list[disclosure_service.Release]
+    victim_id: int,
+    policy: Policy,
+    releases: list[disclosure_service.Release],
+    channel: str = "api",
 ) -> disclosure_service.Disclosures:
     # One accounting entry per case read.
     return disclosure_service.Disclosures(
@@ -99,15 +102,18 @@ def _disclosures(
         policy=policy,
         recipient_kind="victim",
         recipient_id=str(victim_id),
-        channel="api",
+        channel=channel,
     )
 
 
-def linked_cases(*, session: Session, victim: Victim, policy: Policy) -> list[LinkedCaseView]:
-    """Every case linked to ``victim``, disclosed, each read accounted for in ``session``."""
+def linked_cases(
+    *, session: Session, victim: Victim, policy: Policy, channel: str = "api"
+) -> list[LinkedCaseView]:
+    """Every case linked to ``victim``, disclosed, each read accounted for in ``session``
+    as a release through ``channel`` (the API, or the victims' web pages)."""
     assert victim.id is not None
     views, releases = _disclose_linked(session.connection(), victim.id, policy)
-    disclosures = _disclosures(victim.id, policy, releases)
+    disclosures = _disclosures(victim.id, policy, releases, channel)
     accounting.append_many(
         session=session,
         rows=disclosure_service.accounting_rows(session=session, disclosures=disclosures),

@@ -11,7 +11,10 @@ def routers() -> list[APIRouter]:
     from voice.cases.api import router as cases
     from voice.disclosure.api import router as case_views
     from voice.holds.api import router as holds
+    from voice.inquiries.api import router as inquiries
+    from voice.inquiries.directory_api import router as answer_directory
     from voice.liaison.api import router as tasks
+    from voice.liaison.contact_api import router as contact_points
     from voice.notify.api import router as notices
     from voice.victims.api import router as victims
     from voice.victims.lock_api import router as sign_in_locks
@@ -26,6 +29,10 @@ def routers() -> list[APIRouter]:
         victims,
         sign_in_locks,
         tasks,
+        contact_points,
+        # The directory's fixed paths (/templates, /referrals) before the queue's /{inquiry_id}.
+        answer_directory,
+        inquiries,
         accounting,
         webhooks,
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -12,9 +12,10 @@ from sqlmodel import col, select
 from voice.api_common import NOT_FOUND, Page, get_or_404, page_params, paginate
 from voice.auth.deps import CurrentStaff
 from voice.cases.models import Case
-from voice.deps import IdPath, SessionDep
+from voice.deps import IdPath, SessionDep, SettingsDep
 from voice.pii import keyring
-from voice.victims import key_rotation, service
+from voice.victims import key_rotation, service, verification
+from voice.victims.deps import CourierDep, NowDep
 from voice.victims.models import Victim, VictimCaseLink
 from voice.victims.schemas import (
     LinkCreate,
@@ -28,6 +29,7 @@ from voice.victims.schemas import (
     VictimsPublic,
     VictimUpdate,
 )
+from voice.victims.verification_models import ContactKind
 
 router = APIRouter(prefix="/api/v1", tags=["victims"])
 PageDep = Annotated[Page, Depends(page_params)]
@@ -55,8 +57,39 @@ def link_public(link: VictimCaseLink) -> LinkPublic:
     return LinkPublic.model_validate(link, from_attributes=True)
 
 
+class Verifying:
+    """Sends a confirmation link or code to each new or changed contact point. The courier
+    runs as a background task, after the request's unit of work has committed the challenge."""
+
+    def __init__(
+        self,
+        session: SessionDep,
+        settings: SettingsDep,
+        courier: CourierDep,
+        now: NowDep,
+        background: BackgroundTasks,
+    ) -> None:
+        self.session, self.settings, self.courier = session, settings, courier
+        self.now, self.background = now, background
+
+    def challenge(self, victim: Victim, kinds: set[ContactKind] | None = None) -> None:
+        for kind in verification.unproven(victim):
+            if kinds is not None and kind not in kinds:
+                continue
+            sent = verification.start(
+                session=self.session, settings=self.settings, victim=victim, kind=kind, now=self.now
+            )
+            if sent is not None:
+                self.background.add_task(self.courier.deliver, sent)
+
+
+VerifyingDep = Annotated[Verifying, Depends()]
+
+
 @router.post("/victims", status_code=201, summary="Register a victim; issues Victim ID and PIN")
-def register(body: VictimCreate, session: SessionDep, staff: CurrentStaff) -> VictimRegistered:
+def register(
+    body: VictimCreate, session: SessionDep, staff: CurrentStaff, verifying: VerifyingDep
+) -> VictimRegistered:
     victim, pin = service.register_victim(
         session=session,
         first_name=body.first_name,
@@ -66,6 +99,7 @@ def register(body: VictimCreate, session: SessionDep, staff: CurrentStaff) -> Vi
         phone=body.phone,
     )
     assert victim.victim_code is not None
+    verifying.challenge(victim)
     return VictimRegistered(victim=public(victim), victim_id=victim.victim_code, pin=pin)
 
 
@@ -96,14 +130,21 @@ def get_victim(victim_id: IdPath, session: SessionDep) -> VictimPublic:
 
 
 @router.patch("/victims/{victim_id}", responses=NOT_FOUND, summary="Update a victim")
-def update_victim(victim_id: IdPath, body: VictimUpdate, session: SessionDep) -> VictimPublic:
+def update_victim(
+    victim_id: IdPath, body: VictimUpdate, session: SessionDep, verifying: VerifyingDep
+) -> VictimPublic:
     victim = get_or_404(session, Victim, victim_id, "victim")
+    before = {ContactKind.EMAIL: victim.email, ContactKind.PHONE: victim.phone}
     try:
         service.update_victim(
             session=session, victim=victim, changes=body.model_dump(exclude_unset=True)
         )
     except service.VictimUpdateError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
+    after = {ContactKind.EMAIL: victim.email, ContactKind.PHONE: victim.phone}
+    # Only a changed contact point is challenged: an unrelated edit (a language) must not
+    # replace a link or code the victim is about to use.
+    verifying.challenge(victim, {k for k in ContactKind if before[k] != after[k]})
     return public(victim)
 
 

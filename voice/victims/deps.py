@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, HTTPException
+from fastapi import Depends, HTTPException, Request
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from voice.auth.deps import current_victim_id
-from voice.database import read_only
+from voice.database import read_only, utcnow
 from voice.deps import get_engine
 from voice.victims.models import Victim
+from voice.victims.verification import Courier
 
 
 def current_victim(
@@ -28,3 +30,18 @@ def current_victim(
 
 
 CurrentVictim = Annotated[Victim, Depends(current_victim)]
+
+
+async def get_now() -> datetime:
+    """The request's clock, for expiries it decides; tests override this dependency."""
+    return utcnow()
+
+
+async def get_courier(request: Request) -> Courier:
+    """Delivers contact-point challenges; the composition root puts one on the app."""
+    courier: Courier = request.app.state.contact_courier
+    return courier
+
+
+NowDep = Annotated[datetime, Depends(get_now)]
+CourierDep = Annotated[Courier, Depends(get_courier)]

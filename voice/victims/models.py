@@ -57,6 +57,12 @@ class Victim(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # When the registrant agreed to be registered and contacted, as staff recorded it.
     consented_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # An IANA time zone: the victim's dates and times are shown in it, and quiet hours kept.
+    time_zone: str = Field(default="America/New_York", sa_type=sa.String(64))
+    # Quiet hours, as hours of the victim's day (start inclusive, end exclusive; may wrap past
+    # midnight). Routine notices wait until the end; critical ones never wait. None: no quiet.
+    quiet_start_hour: int | None = None
+    quiet_end_hour: int | None = None
 
 
 class VictimCaseLink(SQLModel, table=True):

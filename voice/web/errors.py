@@ -59,7 +59,10 @@ def register_site(prefix: str, site: Site) -> None:
 # Plain words for the person in front of the page: never the exception's detail, which is
 # written for developers and can quote what the request carried.
 MESSAGES: dict[int, tuple[str, str]] = {
+    400: ("This form is out of date", "Go back, reload the page and try again."),
+    401: ("Please sign in", "Your session has ended or you are not signed in. Sign in again."),
     403: ("You cannot open this page", "Your role does not allow this page or this action."),
+    429: ("Please wait", "There were too many tries. Wait a little, then try again."),
     404: ("Page not found", "There is no page at this address, or what it showed is gone."),
     422: ("This request was not understood", "Go back, check what you entered and try again."),
     500: ("Something went wrong", "The page could not be shown. Try again in a few minutes."),
@@ -78,7 +81,8 @@ def site_for(request: Request) -> Site | None:
 
 
 def error_page(request: Request, site: Site, status_code: int) -> Response:
-    heading, message = MESSAGES.get(status_code, MESSAGES[500 if status_code >= 500 else 404])
+    # An unlisted 4xx is worded as a request the page cannot take, never as a missing page.
+    heading, message = MESSAGES.get(status_code, MESSAGES[500 if status_code >= 500 else 422])
     context: dict[str, Any] = {
         **site.context(request),
         "layout": site.layout,

@@ -7,6 +7,8 @@ from pathlib import Path
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
+from voice.web import i18n
+
 WEB_DIR = Path(__file__).parent
 TEMPLATES_DIR = WEB_DIR / "templates"
 STATIC_DIR = WEB_DIR / "static"
@@ -28,11 +30,25 @@ def make_environment(*page_dirs: Path) -> Environment:
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
-        extensions=["jinja2.ext.do"],
+        extensions=["jinja2.ext.do", "jinja2.ext.i18n"],
     )
     env.globals["uswds_version"] = uswds_version()
+    # English until a site installs its catalogue: the shared layout marks its text for
+    # translation, and the staff portal is English only.
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     return env
 
 
 def make_templates(*page_dirs: Path) -> Jinja2Templates:
     return Jinja2Templates(env=make_environment(*page_dirs))
+
+
+def make_localized_templates(language: str, *page_dirs: Path) -> Jinja2Templates:
+    """Templates whose ``_()`` and ``gettext()`` speak ``language`` (from voice/web/i18n.py)."""
+    env = make_environment(*page_dirs)
+    env.install_gettext_translations(  # type: ignore[attr-defined]
+        i18n.translations(language), newstyle=True
+    )
+    env.globals["lang"] = language
+    env.globals["dir"] = i18n.text_direction(language)
+    return Jinja2Templates(env=env)

@@ -57,6 +57,7 @@ PARTNER_FIELDS: Mapping[str, dict[str, Any]] = MappingProxyType(
         "subject.first_name": _TEXT,
         "subject.middle_name": _TEXT,
         "subject.last_name": _TEXT,
+        "subject.country_of_birth": _TEXT,
         "case.custody_status": {"type": "string", "enum": _CUSTODY},
         "case.facility_name": _TEXT,
         "case.facility_city": _TEXT,

@@ -138,7 +138,9 @@ def register(subparsers: Any) -> None:
         help="partner webhook endpoints: add, list, rotate, disable, enable, deliveries, replay",
         description="Manage partner webhook endpoints and their deliveries. Output is JSON lines.",
     )
-    actions = webhooks.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions = webhooks.add_subparsers(
+        dest="action", required=True, metavar="ACTION", help="what to do"
+    )
     add = actions.add_parser("add", help="register an endpoint; prints its secret, shown once")
     add.add_argument("url", help="the partner's URL (https outside development)")
     add.add_argument("--partner", required=True, help="the partner's name")
@@ -162,10 +164,16 @@ def register(subparsers: Any) -> None:
         sub = actions.add_parser(name, help=text, description=text)
         sub.add_argument("endpoint_id", type=int, help="the endpoint's id (see list)")
         if name == "disable":
-            sub.add_argument("--reason", default="by admin", help="recorded with the endpoint")
+            sub.add_argument(
+                "--reason",
+                default="by admin",
+                help="recorded with the endpoint (default: %(default)s)",
+            )
         if name == "deliveries":
             sub.add_argument("--status", help="only deliveries in this status")
-            sub.add_argument("--limit", type=int, default=50, help="at most this many (50)")
+            sub.add_argument(
+                "--limit", type=int, default=50, help="at most this many (default: %(default)s)"
+            )
         if name == "replay":
             sub.add_argument("--delivery", type=int, help="the delivery's id")
             sub.add_argument(

@@ -39,6 +39,8 @@ CHROMIUM_FLAGS = [
 class LiveServer:
     base_url: str
     screenshots: Path
+    # Where the server's file adapters write what they send (emails under "email/").
+    outbox: Path
 
 
 def _free_port() -> int:
@@ -96,7 +98,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         if server.poll() is not None:
             log.flush()
             pytest.fail(f"the server exited early:\n{(home / 'server.log').read_text()[-3000:]}")
-        yield LiveServer(base_url=base, screenshots=_screenshot_dir(tmp_path_factory))
+        yield LiveServer(
+            base_url=base, screenshots=_screenshot_dir(tmp_path_factory), outbox=home / "outbox"
+        )
     finally:
         server.terminate()
         try:

@@ -158,7 +158,10 @@ def test_start_opts_back_in_and_help_names_the_office(
     helped = reply(text_in(client, "help"))
     assert helped is not None
     assert app_settings.office_contact in helped
-    assert reply(text_in(client, "what is this")) is None
+    # Free text is a question for staff (voice.inquiries): acknowledged, in their language.
+    received = reply(text_in(client, "what is this"))
+    assert received is not None
+    assert received.startswith("VOICE: Recibimos su mensaje")
     receipt = ingest(ctx.engine, policy, booking())
     assert receipt.notifications == 2  # email and text again
 

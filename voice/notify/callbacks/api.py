@@ -18,6 +18,7 @@ from voice.notify.callbacks import bounces, inbound, receipts
 from voice.notify.models import AckChannel
 from voice.notify.pages import ack_page
 from voice.notify.signature import valid_twilio_signature
+from voice.victims.deps import NowDep
 from voice.victims.models import Victim, VictimCaseLink
 
 log = logging.getLogger(__name__)
@@ -60,13 +61,18 @@ def sms_status(request: Request, form: SignedForm, session: SessionDep) -> Respo
 
 
 @router.post("/callbacks/sms/inbound")
-def sms_inbound(form: SignedForm, session: SessionDep, settings: SettingsDep) -> Response:
+def sms_inbound(
+    request: Request, form: SignedForm, session: SessionDep, settings: SettingsDep, now: NowDep
+) -> Response:
     fields = dict(form)
     reply = inbound.handle_inbound(
         session=session,
         settings=settings,
         sender=fields.get("From", ""),
         body=fields.get("Body", ""),
+        now=now,
+        message_sid=fields.get("MessageSid", ""),
+        on_free_text=getattr(request.app.state, "free_text_sink", None),
     )
     inner = f"<Message>{xml_escape(reply)}</Message>" if reply else ""
     twiml = f'<?xml version="1.0" encoding="UTF-8"?><Response>{inner}</Response>'

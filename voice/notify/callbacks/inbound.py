@@ -1,4 +1,7 @@
-"""Texts from victims: STOP and its synonyms, START, HELP, and YES to acknowledge.
+"""Texts from victims: STOP and its synonyms, START, HELP, YES to acknowledge, a code that
+proves the number, and free text, which staff answer: it goes to the inquiry queue
+(voice.inquiries) through the sink the application hands in, or, without one, to a liaison
+task. Every text is recorded (encrypted).
 
 Keywords are matched on the whole message, trimmed, case- and accent-blind, as carriers match
 them. After STOP, a number hears nothing more from us except the one confirmation, and answers to
@@ -8,14 +11,19 @@ START and HELP (the carriers' rule); a YES from it still counts as an acknowledg
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
+from datetime import datetime
+from typing import Protocol
 
 from sqlmodel import Session, col, select
 
 from voice.cases.models import CaseEvent
 from voice.config import Settings
+from voice.liaison import contact_tasks
 from voice.notify import contacts
 from voice.notify.callbacks import acknowledgements as ack
+from voice.notify.inbound_messages import HandledAs, record
 from voice.notify.models import (
     CRITICAL_EVENT_TYPES,
     AckChannel,
@@ -24,6 +32,7 @@ from voice.notify.models import (
     SuppressionReason,
 )
 from voice.notify.sms import to_gsm7_where_possible
+from voice.victims import verification
 from voice.victims.models import Victim, VictimCaseLink
 
 log = logging.getLogger(__name__)
@@ -32,6 +41,7 @@ STOP_WORDS = frozenset({"STOP", "UNSUBSCRIBE", "END", "QUIT", "CANCEL"})
 START_WORDS = frozenset({"START"})
 HELP_WORDS = frozenset({"HELP"})
 YES_WORDS = frozenset({"YES", "Y", "SI"})
+CODE = re.compile(r"^[0-9]{6}$")
 
 REPLIES: dict[str, dict[str, str]] = {
     "en": {
@@ -43,6 +53,11 @@ REPLIES: dict[str, dict[str, str]] = {
         "help": "VOICE: For help, contact the {office}. Reply STOP to stop texts.",
         "acknowledged": "VOICE: Thank you. We have recorded that you received our notice.",
         "nothing": "VOICE: There is no notice waiting for your reply. Questions: {office}",
+        "confirmed": "VOICE: Thank you. This number is confirmed; our notices will reach you here.",
+        "bad_code": "VOICE: That code is not right or has expired. Questions: {office}",
+        "received": (
+            "VOICE: We received your message. Staff will answer you. Urgent questions: {office}"
+        ),
     },
     "es": {
         "stopped": (
@@ -55,8 +70,22 @@ REPLIES: dict[str, dict[str, str]] = {
         ),
         "acknowledged": "VOICE: Gracias. Registramos que recibió nuestro aviso.",
         "nothing": "VOICE: No hay ningún aviso pendiente de respuesta. Preguntas: {office}",
+        "confirmed": "VOICE: Gracias. Este número quedó confirmado; le enviaremos los avisos aquí.",
+        "bad_code": "VOICE: Ese código no es correcto o venció. Preguntas: {office}",
+        "received": (
+            "VOICE: Recibimos su mensaje. El personal le responderá. Preguntas urgentes: {office}"
+        ),
     },
 }
+
+
+class FreeTextSink(Protocol):
+    """Where a text that is no keyword goes: the inquiry queue, which sits above this package
+    and so is handed in by the application rather than imported."""
+
+    def __call__(
+        self, *, session: Session, settings: Settings, sender: str, body: str, message_sid: str
+    ) -> object: ...
 
 
 def keyword(body: str) -> str:
@@ -78,30 +107,81 @@ def _reply(settings: Settings, language: str, key: str) -> str:
     return to_gsm7_where_possible(table[key].format(office=settings.office_contact))
 
 
-def handle_inbound(*, session: Session, settings: Settings, sender: str, body: str) -> str | None:
-    """Act on one inbound text; return the one reply to send, if any."""
+def handle_inbound(
+    *,
+    session: Session,
+    settings: Settings,
+    sender: str,
+    body: str,
+    now: datetime,
+    message_sid: str = "",
+    on_free_text: FreeTextSink | None = None,
+) -> str | None:
+    """Act on one inbound text, after recording it; return the one reply to send, if any."""
     word = keyword(body)
     victims = _victims_with(session, sender)
     language = victims[0].preferred_language if victims else "en"
     opted_out = contacts.is_suppressed(session=session, channel=Channel.SMS, address=sender)
+    handled_as, key = _act(session, settings, sender, body, word, victims, opted_out, now)
+    record(
+        session=session,
+        sender=sender,
+        body=body,
+        victims=victims,
+        handled_as=handled_as,
+        now=now,
+        queued=on_free_text is not None,
+    )
+    if handled_as is HandledAs.FREE_TEXT and on_free_text is not None and body.strip():
+        # The same reply for anyone, registered or not: it tells nothing about any case.
+        on_free_text(
+            session=session, settings=settings, sender=sender, body=body, message_sid=message_sid
+        )
+    if key is None or (opted_out and handled_as not in _ANSWERED_AFTER_STOP):
+        return None
+    return _reply(settings, language, key)
+
+
+# After STOP, only these still get an answer (the carriers' rule).
+_ANSWERED_AFTER_STOP = frozenset({HandledAs.STOP, HandledAs.START, HandledAs.HELP})
+
+
+def _act(
+    session: Session,
+    settings: Settings,
+    sender: str,
+    body: str,
+    word: str,
+    victims: list[Victim],
+    opted_out: bool,
+    now: datetime,
+) -> tuple[HandledAs, str | None]:
+    """What the text is, and the key of the reply it gets (None: no reply)."""
     if word in STOP_WORDS:
         newly = contacts.suppress(
             session=session, channel=Channel.SMS, address=sender, reason=SuppressionReason.OPTED_OUT
         )
-        return _reply(settings, language, "stopped") if newly else None
+        return HandledAs.STOP, "stopped" if newly else None
     if word in START_WORDS:
         lifted = contacts.unsuppress(
             session=session, channel=Channel.SMS, address=sender, reason=SuppressionReason.OPTED_OUT
         )
-        return _reply(settings, language, "started") if lifted else None
+        return HandledAs.START, "started" if lifted else None
     if word in HELP_WORDS:
-        return _reply(settings, language, "help")
+        return HandledAs.HELP, "help"
     if word in YES_WORDS:
         acknowledged = _acknowledge_latest(session, victims)
-        if opted_out:
-            return None
-        return _reply(settings, language, "acknowledged" if acknowledged else "nothing")
-    return None
+        return HandledAs.ACKNOWLEDGEMENT, "acknowledged" if acknowledged else "nothing"
+    code = "".join(body.split())
+    if CODE.match(code) and victims:
+        proven = verification.confirm_code_by_reply(
+            session=session, settings=settings, victims=victims, code=code, now=now
+        )
+        if proven is None:
+            return HandledAs.CODE, "bad_code"
+        contact_tasks.reconcile_victim(session=session, settings=settings, victim=proven, now=now)
+        return HandledAs.CODE, "confirmed"
+    return HandledAs.FREE_TEXT, "received"
 
 
 def _acknowledge_latest(session: Session, victims: list[Victim]) -> bool:

@@ -1,8 +1,8 @@
 """The registrant access log: who among staff opened whose personal data, and when; and when
 a registrant consented to be registered
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-28
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 import voice.database
 
-revision: str = "0011"
-down_revision: str | None = "0010"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
@@ -12,8 +13,10 @@ from tests import factories
 from tests.identity import INGEST, staff_session
 from voice.liaison import service as liaison_service
 from voice.liaison.models import LiaisonTask, TaskStatus
+from voice.victims import verification
 from voice.victims.access_log import access_log
 from voice.victims.models import Victim, VictimCaseLink
+from voice.victims.verification import Challenge
 
 
 def _csrf(text: str) -> str:
@@ -47,7 +50,17 @@ def _register(client: TestClient, **changes: str) -> tuple[int, str]:
     return int(victim_id.group(1)), pin.group(1)
 
 
+@dataclass
+class RecordingCourier:
+    sent: list[Challenge] = field(default_factory=list)
+
+    def deliver(self, challenge: Challenge) -> None:
+        self.sent.append(challenge)
+
+
 def test_register_verify_link_and_find(client: TestClient, committed_engine: Engine) -> None:
+    courier = RecordingCourier()
+    client.app.state.contact_courier = courier  # type: ignore[attr-defined]  # ASGI app type
     client.post("/api/v1/events", json=factories.booking(), headers=INGEST)
     staff_session(client, "liaison", sub="liaison-1")
     # Refused with messages by the fields: a bad phone number and no consent.
@@ -66,11 +79,31 @@ def test_register_verify_link_and_find(client: TestClient, committed_engine: Eng
     assert page.status_code == 200
     assert "waiting for verification" in page.text
     csrf = _csrf(page.text)
+    # Registration sent a link to the email address and a code to the phone.
+    assert sorted(c.kind for c in courier.sent) == ["email", "phone"]
+    resent = client.post(
+        f"/portal/registrants/{victim_id}/contact/phone/send", data={"csrf_token": csrf}
+    )
+    assert "A confirmation is on its way" in resent.text
+    assert len(courier.sent) == 3
+    # An attestation says how the liaison confirmed the contact point; without that, refused.
+    bare = client.post(
+        f"/portal/registrants/{victim_id}/contact/email/attest", data={"csrf_token": csrf}
+    )
+    assert bare.status_code == 422
+    assert "Say how you confirmed it" in bare.text
     for kind in ("email", "phone"):
         done = client.post(
-            f"/portal/registrants/{victim_id}/contact/{kind}/attest", data={"csrf_token": csrf}
+            f"/portal/registrants/{victim_id}/contact/{kind}/attest",
+            data={"csrf_token": csrf, "note": "Called her on 2026-11-20."},
         )
         assert done.status_code == 200
+    with Session(committed_engine) as session:
+        proofs = verification.proofs(session=session, victim_id=victim_id)
+    assert sorted((p.kind, p.method, p.actor) for p in proofs) == [
+        ("email", "staff_attestation", "liaison-1"),
+        ("phone", "staff_attestation", "liaison-1"),
+    ]
     assert "waiting for verification" not in client.get(f"/portal/registrants/{victim_id}").text
 
     found = client.get(f"/portal/registrants/{victim_id}/link", params={"q": "CASE-T-0001"})

@@ -129,6 +129,7 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/portal/registrants/{victim_id}/deactivate"): CASEWORK,
     ("POST", "/portal/registrants/{victim_id}/opt-out"): CASEWORK,
     ("POST", "/portal/registrants/{victim_id}/opt-in"): CASEWORK,
+    ("POST", "/portal/registrants/{victim_id}/contact/{kind}/send"): CASEWORK,
     ("POST", "/portal/registrants/{victim_id}/contact/{kind}/attest"): CASEWORK,
     ("GET", "/portal/registrants/{victim_id}/link"): CASEWORK,
     ("POST", "/portal/registrants/{victim_id}/links"): CASEWORK,

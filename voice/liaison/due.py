@@ -12,6 +12,7 @@ from voice.liaison.models import LiaisonTask, TaskKind
 
 DUE_WITHIN: dict[str, timedelta] = {
     TaskKind.UNACKNOWLEDGED_NOTICE: timedelta(hours=4),
+    TaskKind.UNDELIVERED_NOTICE: timedelta(hours=1),
     TaskKind.MASS_EVENT_PAUSE: timedelta(hours=1),
     TaskKind.DELIVERY_FAILED: timedelta(days=1),
     TaskKind.INVALID_CONTACT: timedelta(days=3),

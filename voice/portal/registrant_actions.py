@@ -18,7 +18,11 @@ from voice.portal.registrant_deps import ValidRegistrant, set_opt_out
 from voice.portal.registrant_form import RELATIONSHIPS
 from voice.portal.registrants import pin_letter, registrant_page
 from voice.victims import service as victim_service
+from voice.victims import verification
+from voice.victims.api import VerifyingDep
+from voice.victims.deps import NowDep
 from voice.victims.models import Relationship, VictimCaseLink
+from voice.victims.verification_models import ContactKind
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 
@@ -129,14 +133,40 @@ def verify_link(link_id: IdPath, session: SessionDep) -> RedirectResponse:
     return _back(link.victim_id, "link-verified", "#links-heading")
 
 
-@router.post("/registrants/{victim_id}/contact/{kind}/attest")
-def attest_contact(
-    victim: ValidRegistrant,
-    session: SessionDep,
-    kind: Annotated[str, Path(pattern="^(email|phone)$")],
+KindPath = Annotated[ContactKind, Path()]
+
+
+@router.post("/registrants/{victim_id}/contact/{kind}/send")
+def send_challenge(
+    victim: ValidRegistrant, kind: KindPath, verifying: VerifyingDep
 ) -> RedirectResponse:
-    try:
-        victim_service.attest_contact(session=session, victim=victim, kind=kind)
-    except victim_service.VictimUpdateError as exc:
-        raise HTTPException(status_code=409, detail="no such contact point") from exc
+    """Send a confirmation link (email) or code (phone) to the contact point again."""
+    if kind not in verification.unproven(victim) or not victim.active:
+        raise HTTPException(status_code=409, detail="nothing to verify")
+    verifying.challenge(victim, {kind})
+    return _back(victim.id, "contact-sent", "#contact-heading")
+
+
+@router.post("/registrants/{victim_id}/contact/{kind}/attest", response_model=None)
+def attest_contact(
+    request: Request,
+    victim: ValidRegistrant,
+    kind: KindPath,
+    session: SessionDep,
+    staff: CurrentStaff,
+    now: NowDep,
+    note: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """A liaison vouches for the contact point, saying how: the proof records who and how."""
+    if kind not in verification.unproven(victim):
+        raise HTTPException(status_code=409, detail="nothing to verify")
+    if not note.strip():
+        error = {kind.value: "Say how you confirmed it, for example the call you made."}
+        extra = {"attest_errors": error}
+        return registrant_page(
+            request, session=session, staff=staff, victim=victim, extra=extra, status_code=422
+        )
+    verification.attest(
+        session=session, victim=victim, kind=kind, actor=staff.subject, note=note.strip(), now=now
+    )
     return _back(victim.id, "contact-attested", "#contact-heading")

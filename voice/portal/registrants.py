@@ -21,7 +21,9 @@ from voice.portal.layout import render
 from voice.portal.registrant_deps import ValidRegistrant, opted_out
 from voice.victims import service as victim_service
 from voice.victims.access_log import AccessPurpose, record_access
+from voice.victims.api import VerifyingDep
 from voice.victims.models import Language, Relationship, Victim, VictimCaseLink
+from voice.victims.verification_models import ContactKind
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 
@@ -54,7 +56,9 @@ def new_registrant(request: Request, staff: CurrentStaff) -> HTMLResponse:
 
 
 @router.post("/registrants", response_class=HTMLResponse)
-async def register(request: Request, session: SessionDep, staff: CurrentStaff) -> HTMLResponse:
+async def register(
+    request: Request, session: SessionDep, staff: CurrentStaff, verifying: VerifyingDep
+) -> HTMLResponse:
     raw = await request.form()
     parsed = registrant_form.parse(raw, registering=True)
     values, errors = parsed.values, parsed.errors
@@ -80,6 +84,9 @@ async def register(request: Request, session: SessionDep, staff: CurrentStaff) -
         phone=values["phone"] or None,
         consented_at=utcnow(),
     )
+    # A link to each new email address and a code to each new phone number, sent once the
+    # registration has committed; staff may instead attest from the registrant's page.
+    verifying.challenge(victim)
     if case is not None:
         victim_service.link_victim(
             session=session,
@@ -150,7 +157,11 @@ def edit_form(
 
 @router.post("/registrants/{victim_id}/edit", response_model=None)
 async def edit(
-    request: Request, victim: ValidRegistrant, session: SessionDep, staff: CurrentStaff
+    request: Request,
+    victim: ValidRegistrant,
+    session: SessionDep,
+    staff: CurrentStaff,
+    verifying: VerifyingDep,
 ) -> Response:
     assert victim.id is not None
     record_access(session=session, staff=staff, victim_id=victim.id, purpose=AccessPurpose.EDIT)
@@ -165,8 +176,15 @@ async def edit(
         }
         return render(request, "registrant_edit.html", context, status_code=422)
     changes = {k: (v or None) for k, v in parsed.values.items()}
+    # Only a changed contact point is challenged: an unrelated edit must not send anything.
+    changed = {
+        kind
+        for kind, old in ((ContactKind.EMAIL, victim.email), (ContactKind.PHONE, victim.phone))
+        if changes.get(kind.value) != old
+    }
     try:
         victim_service.update_victim(session=session, victim=victim, changes=changes)
     except victim_service.VictimUpdateError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
+    verifying.challenge(victim, changed)
     return RedirectResponse(f"/portal/registrants/{victim.id}?done=edited", status_code=303)

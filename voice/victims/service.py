@@ -157,17 +157,3 @@ def verify_link(*, session: Session, link: VictimCaseLink) -> VictimCaseLink:
         session.add(link)
         session.flush()
     return link
-
-
-def attest_contact(*, session: Session, victim: Victim, kind: str) -> Victim:
-    """A liaison confirms the registrant's email address or phone number reaches them (after
-    speaking to them on it): only a proven contact point gets notices."""
-    if kind == "email" and victim.email:
-        victim.email_verified = True
-    elif kind == "phone" and victim.phone:
-        victim.phone_verified = True
-    else:
-        raise VictimUpdateError(f"no {kind} contact point to verify")
-    session.add(victim)
-    session.flush()
-    return victim

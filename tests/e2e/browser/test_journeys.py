@@ -119,6 +119,11 @@ def tick(page: Page, label: str) -> None:
     expect(page.get_by_label(label)).to_be_checked()
 
 
+def attest(page: Page, label: str, how: str) -> None:
+    page.get_by_label(f"How you confirmed the {label}").fill(how)
+    page.get_by_role("button", name=f"Confirm {label}", exact=True).click()
+
+
 def notice_statuses(page: Page) -> list[str]:
     page.reload()
     return page.locator(".voice-status").all_inner_texts()
@@ -159,9 +164,9 @@ def test_register_verify_link_and_the_notice_goes_out(
 
         page.get_by_role("link", name="Go to the registrant's page").click()
         check_both_widths(page, visited)
-        page.get_by_role("button", name="Confirm email: I reached the registrant on it").click()
+        attest(page, "email", "Called Ana on 2026-11-20; she read the address back.")
         expect(page.get_by_text("verified by your attestation")).to_be_visible()
-        page.get_by_role("button", name="Confirm mobile phone: I reached").click()
+        attest(page, "mobile phone", "Same call, on this number.")
         expect(page.get_by_text("waiting for verification")).to_have_count(0)
         check_both_widths(page, visited)
 
@@ -228,7 +233,7 @@ def test_a_safety_hold_stops_the_notice(
         tick(page, "The registrant agrees")
         page.get_by_role("button", name="Register").click()
         page.get_by_role("link", name="Go to the registrant's page").click()
-        page.get_by_role("button", name="Confirm email: I reached the registrant on it").click()
+        attest(page, "email", "Called Hal; he confirmed the address.")
         page.get_by_role("button", name=f"Verify relationship to {number}").click()
         page.get_by_role("link", name=number).click()
         check_both_widths(page, visited)

@@ -1,5 +1,5 @@
-"""The victims' sign-in link page: in the victim's language, the neutral message for a case
-that shows nothing, and a page opened with no link that says what to do."""
+"""The emailed sign-in link: it signs the victim in to their pages, in their language, with the
+neutral message for a case that shows nothing; a page opened with no link says what to do."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from tests import factories
 from tests.identity import INGEST
+from tests.selfservice.web_helpers import post_form
 from voice.app import create_app
 from voice.config import EmailAdapterKind, Settings
 from voice.database import transaction
@@ -20,7 +21,10 @@ from voice.victims.models import Language
 @pytest.fixture
 def client(committed_engine: Engine, settings: Settings) -> Iterator[TestClient]:
     memory = settings.model_copy(update={"email_adapter": EmailAdapterKind.MEMORY})
-    with TestClient(create_app(memory, engine=committed_engine)) as client:
+    # HTTPS: the self-service session cookie is Secure outside development.
+    with TestClient(
+        create_app(memory, engine=committed_engine), base_url="https://testserver"
+    ) as client:
         yield client
 
 
@@ -32,7 +36,11 @@ def open_cases_page(client: TestClient, engine: Engine, language: Language) -> s
     client.post("/api/v1/self-service/sign-in-link", json={"victim_id": victim.victim_code})
     (message,) = client.app.state.sign_in_email.outbox.values()  # type: ignore[attr-defined]
     token = message.text.split("token=")[1].split()[0]
-    shown = client.post("/self-service/sign-in-link", data={"token": token})
+    link = f"/self-service/sign-in-link?token={token}"
+    signed_in = post_form(client, link, "/self-service/sign-in-link", {"token": token})
+    assert signed_in.status_code == 303
+    assert signed_in.headers["location"] == "/self-service/cases"
+    shown = client.get("/self-service/cases")
     assert shown.status_code == 200
     page: str = shown.text
     return page
@@ -44,10 +52,9 @@ def test_a_spanish_speaking_victims_page_is_in_spanish(
     assert client.post("/api/v1/events", json=factories.booking(), headers=INGEST).is_success
     page = open_cases_page(client, committed_engine, Language.SPANISH)
     assert 'lang="es"' in page
-    assert "Sus casos" in page
-    assert "situación de custodia" in page
-    assert "bajo custodia" in page
-    for english in ("Your cases", "custody status", "in_custody"):
+    assert "Mis casos" in page
+    assert "Bajo custodia de ICE en Example Processing Center" in page
+    for english in ("My cases", "In ICE custody", "in_custody"):
         assert english not in page
 
 

@@ -1,5 +1,5 @@
-"""The victims' sign-in link page: in the victim's language, the neutral message for a case
-that shows nothing, and a page opened with no link that says what to do."""
+"""The emailed sign-in link: it signs the victim in to their pages, in their language, with the
+neutral message for a case that shows nothing; a page opened with no link says what to do."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from tests import factories
 from tests.identity import INGEST
-from tests.selfservice.web_helpers import use_sign_in_link
+from tests.selfservice.web_helpers import post_form
 from voice.app import create_app
 from voice.config import EmailAdapterKind, Settings
 from voice.database import transaction
@@ -21,7 +21,10 @@ from voice.victims.models import Language
 @pytest.fixture
 def client(committed_engine: Engine, settings: Settings) -> Iterator[TestClient]:
     memory = settings.model_copy(update={"email_adapter": EmailAdapterKind.MEMORY})
-    with TestClient(create_app(memory, engine=committed_engine)) as client:
+    # HTTPS: the self-service session cookie is Secure outside development.
+    with TestClient(
+        create_app(memory, engine=committed_engine), base_url="https://testserver"
+    ) as client:
         yield client
 
 
@@ -33,7 +36,11 @@ def open_cases_page(client: TestClient, engine: Engine, language: Language) -> s
     client.post("/api/v1/self-service/sign-in-link", json={"victim_id": victim.victim_code})
     (message,) = client.app.state.sign_in_email.outbox.values()  # type: ignore[attr-defined]
     token = message.text.split("token=")[1].split()[0]
-    shown = use_sign_in_link(client, token)
+    link = f"/self-service/sign-in-link?token={token}"
+    signed_in = post_form(client, link, "/self-service/sign-in-link", {"token": token})
+    assert signed_in.status_code == 303
+    assert signed_in.headers["location"] == "/self-service/cases"
+    shown = client.get("/self-service/cases")
     assert shown.status_code == 200
     page: str = shown.text
     return page
@@ -46,7 +53,8 @@ def test_a_spanish_speaking_victims_page_is_in_spanish(
     page = open_cases_page(client, committed_engine, Language.SPANISH)
     assert 'lang="es"' in page
     assert "Mis casos" in page
-    for english in ("My cases", "in_custody", "hearing_scheduled"):
+    assert "Bajo custodia de ICE en Example Processing Center" in page
+    for english in ("My cases", "In ICE custody", "in_custody"):
         assert english not in page
 
 
@@ -72,6 +80,6 @@ def test_a_page_opened_without_a_link_says_a_link_is_needed_and_how_to_get_one(
     assert page.status_code == 200
     assert "expired" not in page.text
     assert "already used" not in page.text
-    assert "You need a sign-in link" in page.text
+    assert "you need a sign-in link" in page.text
     assert "Victim ID" in page.text
-    assert 'href="/self-service/sign-in"' in page.text
+    assert settings.office_contact in page.text

@@ -108,8 +108,8 @@ def request_link(
 
 @router.get("/sign-in-link", response_class=HTMLResponse)
 def open_link(request: Request, token: Annotated[str, Query(max_length=128)] = "") -> HTMLResponse:
-    # No token is not a spent link: the page says what is needed and how to get it.
-    return render(request, "link.html", {"token": token, "refused": False, "missing": not token})
+    # Opened without a token (a copied link cut short): say what is needed, not "expired".
+    return render(request, "link.html", {"token": token, "missing": not token, "refused": False})
 
 
 @router.post("/sign-in-link", response_class=HTMLResponse, dependencies=[CsrfChecked])
@@ -122,7 +122,8 @@ def use_link(
     try:
         issued = victim_signin.redeem_link(session=session, token=token, settings=settings)
     except victim_signin.SignInRefused:
-        return render(request, "link.html", {"token": "", "refused": True}, status_code=401)
+        refused = {"token": "", "missing": False, "refused": True}
+        return render(request, "link.html", refused, status_code=401)
     response = RedirectResponse(CASES, status_code=303)
     set_cookie(response, issued.token, settings)
     return response

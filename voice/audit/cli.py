@@ -69,7 +69,12 @@ def register(commands: Any) -> None:
             "heads now (the worker does so every periodic run)"
         ),
     )
-    audit.add_argument("action", choices=["accounting", "verify", "checkpoint"])
+    audit.add_argument(
+        "action",
+        choices=["accounting", "verify", "checkpoint"],
+        help="accounting: every disclosure about --subject; verify: check the chains and "
+        "checkpoints; checkpoint: write a signed checkpoint now",
+    )
     audit.add_argument("--subject", help="for accounting: subject id or upstream subject id")
     audit.add_argument(
         "--metrics-file",

@@ -20,7 +20,7 @@ def cmd_staff(args: argparse.Namespace) -> int:
 
 def register(commands: Any) -> None:
     staff = commands.add_parser("staff", help="staff portal sessions")
-    staff_actions = staff.add_subparsers(dest="action", required=True)
+    staff_actions = staff.add_subparsers(dest="action", required=True, help="what to do")
     end = staff_actions.add_parser(
         "end-sessions",
         help="sign a staff member out everywhere now",

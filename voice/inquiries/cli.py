@@ -39,7 +39,9 @@ def cmd_inquiries(args: argparse.Namespace) -> int:
 
 def register(commands: Any) -> None:
     inquiries = commands.add_parser("inquiries", help="the inquiry queue's figures")
-    inquiries.add_argument("action", choices=["report"])
+    inquiries.add_argument(
+        "action", choices=["report"], help="report: the quarterly figures for a period"
+    )
     inquiries.add_argument(
         "--from", dest="start", type=_day, required=True, help="first day (YYYY-MM-DD), included"
     )

@@ -85,7 +85,9 @@ def register(commands: Any) -> None:
     )
     tasks.add_argument("--assignee", help="only tasks claimed by this person (default: anyone)")
     tasks.set_defaults(func=cmd_tasks, action="list")
-    actions = tasks.add_subparsers(dest="action", metavar="{claim,close}")
+    actions = tasks.add_subparsers(
+        dest="action", metavar="{claim,close}", help="claim or close one task (default: list)"
+    )
 
     claim = actions.add_parser("claim", help="assign an open task to a person")
     claim.add_argument("id", type=_task_id, help="the task's id")

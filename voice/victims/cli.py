@@ -73,7 +73,7 @@ def register(commands: Any) -> None:
             "VOICE_SIGN_IN_BACKOFF_MAX_SECONDS). Check who is calling before lifting it."
         ),
     )
-    victim_actions = victims.add_subparsers(dest="action", required=True)
+    victim_actions = victims.add_subparsers(dest="action", required=True, help="what to do")
     for name, text in (
         ("sign-in-lock", "show whether the victim's PIN sign-in is backing off"),
         ("unlock", "lift the back-off: the victim's next PIN is checked at once"),

@@ -130,7 +130,7 @@ def handle_inbound(
         victims=victims,
         handled_as=handled_as,
         now=now,
-        queued=on_free_text is not None,
+        queued=False,  # the task stays until the inquiry queue closes it with its answer
     )
     if handled_as is HandledAs.FREE_TEXT and on_free_text is not None and body.strip():
         # The same reply for anyone, registered or not: it tells nothing about any case.

@@ -18,7 +18,13 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.browser.conftest import LiveServer, _free_port, _ready, _screenshot_dir, sign_in
+from tests.e2e.browser.conftest import (
+    LiveServer,
+    _free_port,
+    _ready,
+    _screenshot_dir,
+    sign_in,
+)
 from tests.e2e.helpers import REPO, wait_for
 from voice.auth.machine import mint_development_token
 from voice.config import Environment, Settings
@@ -112,8 +118,25 @@ def first_recipient(page: Page, base: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def ops_world(browser: Browser, ops_server: LiveServer) -> OpsWorld:
-    """A held message, a decided pause, a webhook endpoint and a quarantined event to show."""
+def _built_worlds() -> dict[str, OpsWorld]:
+    return {}
+
+
+@pytest.fixture(scope="module")
+def ops_world(
+    browser: Browser, ops_server: LiveServer, _built_worlds: dict[str, OpsWorld]
+) -> OpsWorld:
+    """A held message, a decided pause, a webhook endpoint and a quarantined event to show.
+
+    Built once per run and kept: the guard's pause can only be opened once on this server,
+    while the browser that builds it lives per module (Playwright's sync API per module).
+    """
+    if ops_server.base_url not in _built_worlds:
+        _built_worlds[ops_server.base_url] = _build_world(browser, ops_server)
+    return _built_worlds[ops_server.base_url]
+
+
+def _build_world(browser: Browser, ops_server: LiveServer) -> OpsWorld:
     base = ops_server.base_url
     context = browser.new_context()
     page = context.new_page()

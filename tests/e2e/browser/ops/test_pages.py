@@ -71,7 +71,7 @@ def test_every_operations_page_for_every_role(
                             f"ops-{role}-{width}-{name}", ops_world)  # fmt: skip
             if not allowed:
                 assert page.get_by_role("heading", name="You cannot open this page").count() == 1
-        nav = page.get_by_role("navigation", name="Primary navigation")
+        nav = page.get_by_role("navigation", name="Portal")
         for label, path in (
             ("Write a message", "/portal/messages/new"),
             ("Webhooks", "/portal/webhooks"),

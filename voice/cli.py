@@ -79,10 +79,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     tracing.configure(settings, service="voice-api")
     app = create_app(settings, run_worker=not args.no_worker)
     worker_note = "without a worker" if args.no_worker else "with the in-process worker"
-    print(
-        f"VOICE is serving at http://{args.host}:{args.port}/portal/cases ({worker_note})",
-        flush=True,
-    )
+    base = f"http://{args.host}:{args.port}"
+    print(f"VOICE is serving {worker_note}:", flush=True)
+    print(f"  Staff portal:          {base}/portal", flush=True)
+    print(f"  Victims' self-service: {base}/self-service", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", **uvicorn_options(settings))
     return 0
 
@@ -140,7 +140,7 @@ def _load_demo(settings: Settings, *, announce: bool) -> None:
         f"{summary.events_accepted} new events."
     )
     if announce:
-        print("Demo victims' self-service sign-in (POST /api/v1/self-service/sign-in):")
+        print("Demo victims' sign-in (on /self-service, or POST /api/v1/self-service/sign-in):")
         for code, pin in summary.credentials[:3]:
             print(f"  Victim ID {code}  PIN {pin}")
 

@@ -26,7 +26,7 @@ def child_env(database_url: str, outbox: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_voice(args: list[str], env: dict[str, str], timeout: float = 120) -> str:
+def run_voice(args: list[str], env: dict[str, str], timeout: float = 600) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "voice.cli", *args],
         env=env,
@@ -40,7 +40,7 @@ def run_voice(args: list[str], env: dict[str, str], timeout: float = 120) -> str
     return result.stdout
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 60, what: str = "condition") -> None:
+def wait_for(condition: Callable[[], bool], timeout: float = 600, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():

@@ -112,7 +112,7 @@ def test_authorization_code_flow_with_pkce_ends_on_a_portal_page_with_the_mapped
 
             landed = browser.get(callback, follow_redirects=True)
             assert landed.status_code == 200
-            assert str(landed.url) == f"{base}/portal/me"
+            assert str(landed.url) == f"{base}/portal"  # the work queue is home
             assert '<span class="role">supervisor</span>' in landed.text
             assert "Pat Example" in landed.text
             assert "grp-cafeteria" not in landed.text  # unmapped groups grant nothing

@@ -44,7 +44,7 @@ def test_serve_demo_on_the_embedded_default(tmp_path: Path) -> None:
     try:
         wait_for(
             lambda: _answers(f"{base}/healthz") or server.poll() is not None,
-            timeout=120,
+            timeout=600,
             what="the demo server",
         )
         assert server.poll() is None, "the server exited early"

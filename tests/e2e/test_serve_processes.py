@@ -43,7 +43,7 @@ def test_several_processes_serve_and_their_metrics_add_up(tmp_path: Path) -> Non
     try:
         wait_for(
             lambda: _answers(f"{base}/healthz") or server.poll() is not None,
-            timeout=120,
+            timeout=600,
             what="the API processes",
         )
         assert server.poll() is None, "the server exited early"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -11,7 +13,9 @@ from sqlmodel import Session
 from tests import factories
 from tests.identity import INGEST, staff_session
 from voice.app import create_app
+from voice.auth.access import AFTER_SIGN_IN_KEY
 from voice.config import Environment, Settings
+from voice.portal.oidc import page_after_sign_in
 
 
 def test_portal_requires_sign_in_and_shows_case_with_timeline(client: TestClient) -> None:
@@ -54,8 +58,11 @@ def test_portal_pages_in_development(committed_engine: Engine, settings: Setting
         signed_in = client.post(
             "/portal/dev-sign-in",
             data={"name": "Lee Liaison", "role": "supervisor", "csrf_token": csrf.group(1)},
+            follow_redirects=False,
         )
-        assert "supervisor" in signed_in.text
+        # Back to the page asked for before signing in.
+        assert signed_in.headers["location"] == "/portal/cases"
+        assert "supervisor" in client.get(signed_in.headers["location"]).text
 
         listing = client.get("/portal/cases")
         assert listing.status_code == 200
@@ -74,3 +81,23 @@ def test_portal_pages_in_development(committed_engine: Engine, settings: Setting
         assert page_csrf is not None
         client.post("/portal/sign-out", data={"csrf_token": page_csrf.group(1)})
         assert client.get("/portal/cases", follow_redirects=False).status_code == 303
+
+
+@pytest.mark.parametrize(
+    ("asked", "lands"),
+    [
+        (None, "/portal"),
+        ("/portal/cases/7", "/portal/cases/7"),
+        ("/portal", "/portal"),
+        ("//evil.example/portal/", "/portal"),
+        ("/portal//evil.example", "/portal"),
+        ("https://evil.example/portal/x", "/portal"),
+        ("/api/v1/victims", "/portal"),
+        ("/portal/sign-in", "/portal"),
+        (["/portal/cases"], "/portal"),
+    ],
+)
+def test_after_sign_in_follows_only_a_portal_path(asked: object, lands: str) -> None:
+    request = SimpleNamespace(session={} if asked is None else {AFTER_SIGN_IN_KEY: asked})
+    assert page_after_sign_in(request) == lands  # type: ignore[arg-type]
+    assert AFTER_SIGN_IN_KEY not in request.session  # used once

@@ -26,6 +26,8 @@ CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 # The one thing a signed-in staff member's cookie holds.
 STAFF_SESSION_KEY = "sid"
+# The portal page a signed-out browser asked for, kept in its cookie session until sign-in.
+AFTER_SIGN_IN_KEY = "after_sign_in"
 
 _UNAUTHENTICATED = HTTPException(
     status_code=status.HTTP_401_UNAUTHORIZED,
@@ -130,7 +132,9 @@ def admits(grants: frozenset[str], principal: Principal) -> bool:
 def deny(request: Request, principal: Principal, settings: Settings) -> HTTPException:
     if principal.kind is PrincipalKind.ANONYMOUS:
         if request.url.path == "/portal" or request.url.path.startswith("/portal/"):
-            # Browsers are sent to sign in; the API answers 401.
+            # Browsers are sent to sign in, and back to this page afterwards; the API answers 401.
+            if request.method == "GET":
+                request.session[AFTER_SIGN_IN_KEY] = request.url.path
             return HTTPException(status_code=303, headers={"Location": "/portal/sign-in"})
         return _UNAUTHENTICATED
     return HTTPException(status_code=403, detail="this caller may not use this route")

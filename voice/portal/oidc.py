@@ -9,16 +9,24 @@ person but their ``sub``, display name and roles is kept.
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
-from authlib.integrations.starlette_client import OAuth, OAuthError
+# Authlib 1.7+ steers its httpx client towards httpx2, but the design card fixes httpx; the
+# notice would otherwise be the first line every `voice` command prints. authlib.deprecate is
+# imported first because it puts an "always" filter of its own in front of ours.
+with warnings.catch_warnings():
+    import authlib.deprecate  # noqa: F401
+
+    warnings.filterwarnings("ignore", message="The httpx module is deprecated")
+    from authlib.integrations.starlette_client import OAuth, OAuthError
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.engine import Engine
 
 from voice.auth import staff_sessions
-from voice.auth.access import STAFF_SESSION_KEY
+from voice.auth.access import AFTER_SIGN_IN_KEY, STAFF_SESSION_KEY
 from voice.auth.principals import map_roles
 from voice.config import Settings
 from voice.database import transaction
@@ -85,6 +93,7 @@ async def callback(request: Request, settings: SettingsDep) -> Response:
     subject = str(claims.get("sub", ""))
     if not subject:
         raise HTTPException(status_code=401, detail="sign-in did not complete")
+    after = page_after_sign_in(request)
     await start_staff_session(
         request,
         subject=subject,
@@ -93,7 +102,7 @@ async def callback(request: Request, settings: SettingsDep) -> Response:
         via="oidc",
     )
     log.info("staff %s signed in with %d role(s)", subject, len(roles))
-    return RedirectResponse("/portal/me", status_code=303)
+    return RedirectResponse(after, status_code=303)
 
 
 async def start_staff_session(
@@ -118,3 +127,20 @@ async def start_staff_session(
     token = await run_in_threadpool(_start)
     request.session.clear()
     request.session[STAFF_SESSION_KEY] = token
+
+
+def page_after_sign_in(request: Request) -> str:
+    """The portal page the browser asked for before signing in, else the work queue.
+
+    Only a path inside the portal is followed, so the stored value can never send a signed-in
+    member of staff to another site.
+    """
+    asked = request.session.pop(AFTER_SIGN_IN_KEY, None)
+    if (
+        isinstance(asked, str)
+        and (asked == "/portal" or asked.startswith("/portal/"))
+        and "//" not in asked
+        and asked not in ("/portal/sign-in", "/portal/dev-sign-in", "/portal/auth/callback")
+    ):
+        return asked
+    return "/portal"

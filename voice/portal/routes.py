@@ -14,7 +14,7 @@ from voice.auth.deps import CurrentStaff
 from voice.auth.principals import Role
 from voice.deps import SessionDep, SettingsDep
 from voice.portal.layout import TEMPLATES
-from voice.portal.oidc import start_staff_session
+from voice.portal.oidc import page_after_sign_in, start_staff_session
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 
@@ -47,6 +47,7 @@ async def dev_sign_in(
     expected = request.session.get("csrf")
     if not expected or not hmac.compare_digest(expected, csrf):
         raise HTTPException(status_code=403, detail="the CSRF token is missing or wrong")
+    after = page_after_sign_in(request)
     await start_staff_session(
         request,
         subject=f"dev:{role.value}",
@@ -54,7 +55,7 @@ async def dev_sign_in(
         roles=[role.value],
         via="development",
     )
-    return RedirectResponse("/portal/me", status_code=303)
+    return RedirectResponse(after, status_code=303)
 
 
 @router.post("/sign-out", response_class=HTMLResponse)

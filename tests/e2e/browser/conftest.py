@@ -19,7 +19,16 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, Request, Response, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    Request,
+    Response,
+    expect,
+    sync_playwright,
+)
 
 from tests.e2e.helpers import REPO, wait_for
 
@@ -33,6 +42,10 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# Upper bounds, never waits: on a loaded machine a page can take far longer than Playwright's
+# defaults (30 s for an action, 5 s for an assertion), and the suite must pass three times slower.
+SLOW_MACHINE_TIMEOUT_MS = 180_000
+expect.set_options(timeout=SLOW_MACHINE_TIMEOUT_MS)
 
 
 @dataclass(frozen=True)
@@ -92,7 +105,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     try:
         wait_for(
             lambda: _ready(f"{base}/readyz") or server.poll() is not None,
-            timeout=180,
+            timeout=600,
             what="the server's /readyz",
         )
         if server.poll() is not None:
@@ -132,6 +145,23 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     launched = playwright.chromium.launch(
         executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS
     )
+    new_context = launched.new_context
+    new_page = launched.new_page
+
+    def patient_context(**options: Any) -> BrowserContext:
+        context = new_context(**options)
+        context.set_default_timeout(SLOW_MACHINE_TIMEOUT_MS)
+        context.set_default_navigation_timeout(SLOW_MACHINE_TIMEOUT_MS)
+        return context
+
+    def patient_page(**options: Any) -> Page:
+        page = new_page(**options)
+        page.set_default_timeout(SLOW_MACHINE_TIMEOUT_MS)
+        page.set_default_navigation_timeout(SLOW_MACHINE_TIMEOUT_MS)
+        return page
+
+    launched.new_context = patient_context  # type: ignore[method-assign]
+    launched.new_page = patient_page  # type: ignore[method-assign]
     try:
         yield launched
     finally:
@@ -214,4 +244,4 @@ def sign_in(page: Page, base_url: str, role: str, name: str = "Browser Tester") 
     page.get_by_label("Your name").fill(name)
     page.get_by_label("Role").select_option(role)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base_url}/portal/me")
+    page.wait_for_url(f"{base_url}/portal")  # the work queue is home

@@ -96,7 +96,7 @@ def ingest(live_server: LiveServer) -> Iterator[httpx.Client]:
     env.update(VOICE_ENVIRONMENT="development", PYTHONPATH=str(REPO))
     token = run_voice(["dev-token", "events:write"], env).strip()
     with httpx.Client(
-        base_url=live_server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        base_url=live_server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=180
     ) as client:
         yield client
 
@@ -196,7 +196,7 @@ def test_register_verify_link_and_the_notice_goes_out(
         page.get_by_role("link", name=number).click()
         wait_for(
             lambda: both_delivered(notice_statuses(page)),
-            timeout=120,
+            timeout=600,
             what="both notices delivered",
         )
         notices = page.get_by_role("table", name="Notices, newest event first")
@@ -260,7 +260,7 @@ def test_a_safety_hold_stops_the_notice(
         # the timeline shows it, every notice it caused is on the page: none may be sent.
         wait_for(
             lambda: held_and_unsent(page),
-            timeout=120,
+            timeout=600,
             what="the event on the timeline, and no notice sent",
         )
         expect(page.get_by_text("No notice has been sent about this case.")).to_be_visible()

@@ -52,7 +52,7 @@ def confirm_critical_notice(page: Page, button: str) -> None:
         page.reload()
         return False
 
-    wait_for(offered, timeout=120, what="a critical notice to confirm")
+    wait_for(offered, timeout=600, what="a critical notice to confirm")
     page.get_by_role("button", name=button).first.click()
 
 
@@ -163,7 +163,7 @@ def test_a_paused_sign_in_is_explained_and_an_emailed_link_gets_the_victim_in(
     check_page(page, live_server, "link-sent")
     wait_for(
         lambda: _sign_in_link(live_server.outbox, before) is not None,
-        timeout=60,
+        timeout=600,
         what="the sign-in email",
     )
     url = _sign_in_link(live_server.outbox, before)

@@ -62,7 +62,7 @@ def ops_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]
     try:
         wait_for(
             lambda: _ready(f"{base}/readyz") or server.poll() is not None,
-            timeout=180,
+            timeout=600,
             what="the operations server's /readyz",
         )
         if server.poll() is not None:
@@ -91,7 +91,7 @@ def upstream(base_url: str, events: list[dict[str, Any]]) -> None:
             f"{base_url}/api/v1/events",
             json=event,
             headers={"Authorization": f"Bearer {token}"},
-            timeout=60,
+            timeout=180,
         )
         assert answer.is_success, answer.text
 

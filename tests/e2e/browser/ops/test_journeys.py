@@ -34,7 +34,7 @@ def reload_until(page: Page, test_id: str, text: str) -> None:
         # textContent, not innerText: a USWDS tag shows its text in capitals.
         return text in (page.get_by_test_id(test_id).text_content() or "")
 
-    wait_for(shown, timeout=120, what=f"{test_id} to show {text!r}")
+    wait_for(shown, timeout=600, what=f"{test_id} to show {text!r}")
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -117,7 +117,7 @@ def test_a_mass_event_is_paused_released_and_sent(
             lines = page.get_by_test_id("pause-by-status").locator("li").all_text_contents()
             return bool(lines) and all(line.startswith("sent:") for line in lines)
 
-        wait_for(all_sent, timeout=120, what="every notice of the pause to be sent")
+        wait_for(all_sent, timeout=600, what="every notice of the pause to be sent")
         checked(page, server, f"journey4-{width}-released")
         page.get_by_role("link", name="Mass-event guard").click()
         expect(page.get_by_text("No pause is open")).to_be_visible()

@@ -53,9 +53,11 @@ from voice.request_ids import RequestIdMiddleware
 from voice.selfservice import contact_points as contact_confirmation
 from voice.selfservice.api import router as selfservice_router
 from voice.selfservice.case_pages import router as selfservice_case_pages
+from voice.selfservice.contact_pages import router as selfservice_contact_pages
 from voice.selfservice.notices import router as notices_router
 from voice.selfservice.pages import router as selfservice_pages
 from voice.selfservice.preference_pages import router as selfservice_preference_pages
+from voice.selfservice.question_pages import router as selfservice_question_pages
 from voice.v1 import routers as v1_routers
 from voice.victims.key_rotation import BackgroundRotation
 from voice.web.errors import install_error_pages
@@ -156,6 +158,8 @@ def create_app(
     app.include_router(contact_confirmation.pages)
     app.include_router(selfservice_case_pages)
     app.include_router(selfservice_preference_pages)
+    app.include_router(selfservice_contact_pages)
+    app.include_router(selfservice_question_pages)
     app.include_router(oidc_router)
     app.include_router(portal_router)
     for portal_pages in (

@@ -185,8 +185,6 @@ class Settings(BaseSettings):
     # in all, whatever the activity.
     self_service_idle_minutes: int = 15
     self_service_max_hours: int = 8
-    # When a victim answers, by default (the office sets its own), in the office's time zone.
-    question_answer_days: int = 2
 
     # Staff portal sessions (server-side): ended after this long without a request (NIST 800-53
     # AC-11, AC-12), and at the latest this long after sign-in.

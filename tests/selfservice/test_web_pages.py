@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from tests import factories
 from tests.identity import INGEST
@@ -12,8 +12,6 @@ from tests.selfservice.conftest import Clock
 from tests.selfservice.web_helpers import post_form, sign_in
 from voice.audit.models import DisclosureRecord
 from voice.database import transaction
-from voice.liaison.models import LiaisonTask
-from voice.selfservice.questions import VictimQuestion
 from voice.victims.models import Language, Victim, VictimCaseLink
 
 
@@ -165,32 +163,3 @@ def test_preferences_stop_one_case_and_set_quiet_hours(
     assert restart.status_code == 303
     with Session(committed_engine) as session:
         assert session.get_one(VictimCaseLink, link.id).notify_email
-
-
-def test_a_question_reaches_staff_as_a_task_without_its_text(
-    web: TestClient, committed_engine: Engine
-) -> None:
-    web.post("/api/v1/events", json=factories.booking(), headers=INGEST)
-    with transaction(committed_engine) as session:
-        case = factories.case_of(session)
-        victim, _, pin = factories.victim_with_link(session, case)
-    sign_in(web, victim.victim_code, pin)
-    sent = post_form(
-        web,
-        "/self-service/questions",
-        "/self-service/questions",
-        {"text": "When is the next hearing?", "case_id": str(case.id)},
-    )
-    assert sent.status_code == 200
-    assert "We got your question" in sent.text
-    assert "We will answer by" in sent.text
-    with Session(committed_engine) as session:
-        task = session.exec(select(LiaisonTask).where(LiaisonTask.kind == "victim_question")).one()
-        question = session.exec(select(VictimQuestion)).one()
-        raw = session.connection().exec_driver_sql("SELECT text FROM victim_question").scalar()
-    assert (task.victim_id, task.case_id) == (victim.id, case.id)
-    assert "hearing" not in task.reason
-    assert question.text == "When is the next hearing?"
-    assert "hearing" not in str(raw)  # encrypted at rest
-    with Session(committed_engine) as session:
-        assert session.exec(select(col(VictimQuestion.id))).all()

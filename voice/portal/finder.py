@@ -17,8 +17,8 @@ from sqlmodel import Session, col, select
 
 from voice.cases import search as case_search
 from voice.cases.models import Case, Subject
-from voice.portal.contact_input import ContactInvalid, looks_like_phone, phone_e164
 from voice.victims import service as victim_service
+from voice.victims.contact_input import ContactInvalid, looks_like_phone, phone_e164
 from voice.victims.models import Victim
 
 LIMIT = 50

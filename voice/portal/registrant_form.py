@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
-from voice.portal.contact_input import ContactInvalid, email_address, phone_e164
+from voice.victims.contact_input import ContactInvalid, email_address, phone_e164
 from voice.victims.models import Language, Relationship
 
 LANGUAGES = [(Language.ENGLISH.value, "English"), (Language.SPANISH.value, "Spanish")]

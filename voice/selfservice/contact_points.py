@@ -6,12 +6,10 @@ must not confirm an address for the victim. The page's button posts the token.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
@@ -19,33 +17,14 @@ from voice.config import Settings
 from voice.deps import SessionDep, SettingsDep
 from voice.errors import refused
 from voice.liaison import contact_tasks
+from voice.selfservice.layout import LANGUAGE_COOKIE, render
 from voice.victims import verification
 from voice.victims.deps import CurrentVictim, NowDep
 from voice.victims.models import Victim
+from voice.web import i18n
 
-# The confirmation page stands on its own: a mail scanner or a victim opens it signed out.
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 api = APIRouter(prefix="/api/v1/self-service", tags=["self-service"])
 pages = APIRouter(prefix="/self-service", include_in_schema=False)
-
-TEXT = {
-    "en": {
-        "title": "Confirm your email address",
-        "ask": "Confirm that this email address reaches you, so we can send you notices.",
-        "button": "Confirm my email address",
-        "done": "Thank you. Your email address is confirmed: notices will reach you there.",
-        "invalid": "This confirmation link is not valid, was already used, or has expired. "
-        "Contact the {office} for a new one.",
-    },
-    "es": {
-        "title": "Confirme su correo electrónico",
-        "ask": "Confirme que este correo electrónico le llega, para poder enviarle avisos.",
-        "button": "Confirmar mi correo electrónico",
-        "done": "Gracias. Su correo electrónico quedó confirmado: le enviaremos los avisos allí.",
-        "invalid": "Este enlace de confirmación no es válido, ya se usó o venció. "
-        "Comuníquese con la {office} para recibir uno nuevo.",
-    },
-}
 
 
 class LinkToken(BaseModel):
@@ -66,30 +45,35 @@ def _page(
     request: Request,
     lang: str,
     state: str,
-    settings: Settings,
     token: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
-    text = {k: v.format(office=settings.office_contact) for k, v in TEXT[lang].items()}
-    context = {"lang": lang, "state": state, "text": text, "token": token}
-    return TEMPLATES.TemplateResponse(request, "confirm.html", context, status_code=status_code)
+    # Signed out, on the victims' layout: a mail scanner or a victim opens it from an email.
+    context = {"state": state, "token": token}
+    return render(request, "confirm.html", context, language=lang, status_code=status_code)
 
 
-def _lang(language: str) -> str:
-    return language if language in TEXT else "en"
+def _lang(request: Request, session: Session, token: str) -> str:
+    """The language asked for on the page, else that of the victim the link was sent to."""
+    sent_in = verification.link_language(session=session, token=token) if token else None
+    return i18n.negotiate(
+        request.query_params.get("lang"),
+        request.cookies.get(LANGUAGE_COOKIE),
+        sent_in,
+        accept_language=request.headers.get("accept-language", ""),
+    )
 
 
 @pages.get("/confirm-email", response_class=HTMLResponse)
 def confirm_email_page(
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
     token: Annotated[str, Query(max_length=128)] = "",
 ) -> HTMLResponse:
+    lang = _lang(request, session, token)
     if not token:
-        return _page(request, "en", "invalid", settings, status_code=400)
-    lang = _lang(verification.link_language(session=session, token=token))
-    return _page(request, lang, "ask", settings, token=token)
+        return _page(request, lang, "invalid", status_code=400)
+    return _page(request, lang, "ask", token=token)
 
 
 @pages.post("/confirm-email", response_class=HTMLResponse)
@@ -100,12 +84,12 @@ def confirm_email_submit(
     now: NowDep,
     token: Annotated[str, Form(max_length=128)],
 ) -> HTMLResponse:
-    lang = _lang(verification.link_language(session=session, token=token))
+    lang = _lang(request, session, token)
     try:
         _confirm(session, settings, token, now)
     except verification.VerificationRefused:
-        return _page(request, lang, "invalid", settings, status_code=400)
-    return _page(request, lang, "done", settings)
+        return _page(request, lang, "invalid", status_code=400)
+    return _page(request, lang, "done")
 
 
 @api.post(

@@ -10,12 +10,15 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 
 from voice.auth.access import csrf_token
+from voice.selfservice.web_session import signed_in_victim
 from voice.victims.models import Victim
 from voice.web import i18n
 from voice.web.errors import Site, register_site
@@ -47,15 +50,22 @@ def _nav(request: Request, language: str) -> list[tuple[str, str, bool]]:
         (gettext("My notices"), f"{SITE_PREFIX}/notices"),
         (gettext("My preferences"), f"{SITE_PREFIX}/preferences"),
         (gettext("Ask a question"), f"{SITE_PREFIX}/questions"),
+        (gettext("My questions"), f"{SITE_PREFIX}/my-questions"),
     )
     path = request.url.path
     return [(label, href, path == href or path.startswith(href + "/")) for label, href in items]
 
 
 def _switch(request: Request, language: str) -> list[tuple[str, str, str, bool]]:
-    """(code, name, href, current) for each offered language: a plain link, no script."""
+    """(code, name, href, current) for each offered language: a plain link, no script. The
+    page's other query parameters stay, so an emailed link's page keeps its token."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+
+    def href(code: str) -> str:
+        return f"{request.url.path}?{urlencode([*kept, ('lang', code)])}"
+
     return [
-        (code, i18n.language_name(code), f"{request.url.path}?lang={code}", code == language)
+        (code, i18n.language_name(code), href(code), code == language)
         for code in i18n.offered_languages()
     ]
 
@@ -92,9 +102,68 @@ def render(
     return response
 
 
-def _error_context(request: Request) -> dict[str, Any]:
-    language = page_language(request)
-    return {"lang": language, "languages": _switch(request, language), "nav_items": []}
+def _error_wording(gettext: Any, office: str) -> dict[int, tuple[str, str]]:
+    """What went wrong, in the victim's words and language: never the exception's detail."""
+    return {
+        400: (
+            gettext("This form is out of date"),
+            gettext("Go back, reload the page and try again."),
+        ),
+        401: (
+            gettext("Please sign in"),
+            gettext("You are not signed in, or you were signed out. Please sign in again."),
+        ),
+        403: (
+            gettext("You cannot open this page"),
+            gettext("This page is not one you can see. Your cases are under My cases."),
+        ),
+        404: (
+            gettext("Page not found"),
+            gettext("There is no page at this address. Check the address, or start again."),
+        ),
+        422: (
+            gettext("We could not use what was sent"),
+            gettext("Go back, check what you entered and try again."),
+        ),
+        429: (
+            gettext("Please wait"),
+            gettext("There were too many tries. Wait a few minutes, then try again."),
+        ),
+        500: (
+            gettext("Something went wrong"),
+            gettext(
+                "The page could not be shown. Please try again in a few minutes. "
+                "If it keeps happening, call the VOICE office: %(office)s."
+            )
+            % {"office": office},
+        ),
+        503: (
+            gettext("This service is not available right now"),
+            gettext("Please try again later."),
+        ),
+    }
+
+
+def error_page(request: Request, status_code: int) -> Response:
+    """An error page on the victims' layout, in the victim's language."""
+    try:
+        victim = signed_in_victim(request)
+    except SQLAlchemyError:
+        victim = None  # the database may be what failed: the page is still shown, signed out
+    language = page_language(request, victim)
+    gettext = i18n.translations(language).gettext
+    wording = _error_wording(gettext, request.app.state.settings.office_contact)
+    fallback = 500 if status_code >= 500 else 422
+    heading, message = wording.get(status_code, wording[fallback])
+    context = {"heading": heading, "message": message, "status_code": status_code}
+    return render(
+        request,
+        "selfservice_error.html",
+        context,
+        victim=victim,
+        language=language,
+        status_code=status_code,
+    )
 
 
 register_site(
@@ -104,6 +173,6 @@ register_site(
         home_url=f"{SITE_PREFIX}/sign-in",
         templates=templates_for(i18n.SOURCE_LANGUAGE),
         layout="selfservice_layout.html",
-        context=_error_context,
+        page=error_page,
     ),
 )

@@ -1,7 +1,8 @@
-"""My preferences and Ask a question: language, time zone, quiet hours, notices per case.
+"""My preferences: language, time zone, quiet hours, and notices per case.
 
 Changes are the victim's own and take effect for the next notice. A case's notices are stopped
-by switching off both of its channels, and restarted by switching one on.
+by switching off both of its channels, and restarted by switching one on. Contact points are
+changed and proven in contact_pages.py.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ from typing import Annotated
 from babel.dates import format_time, get_timezone_location, get_timezone_name
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
-from voice.deps import IdPath, SessionDep, SettingsDep
-from voice.selfservice import questions, web_reads
+from voice.deps import IdPath, SessionDep
+from voice.selfservice import web_reads
 from voice.selfservice.layout import page_language, render
-from voice.selfservice.web_session import ClockDep, PostingVictim, WebVictim
-from voice.victims.models import VictimCaseLink
+from voice.selfservice.web_session import PostingVictim, WebVictim
+from voice.victims.models import Victim, VictimCaseLink
 from voice.web import i18n
 
 router = APIRouter(prefix="/self-service", include_in_schema=False)
@@ -49,18 +50,38 @@ def _hour_label(hour: int, language: str) -> str:
     return format_time(time(hour), format="short", locale=language)
 
 
-@router.get("/preferences", response_class=HTMLResponse)
-def preferences(request: Request, victim: WebVictim, session: SessionDep) -> HTMLResponse:
+def preferences_page(
+    request: Request,
+    *,
+    session: Session,
+    victim: Victim,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
     language = page_language(request, victim)
+    flags = ("saved", "link_sent", "phone_confirmed")
     context = {
         "victim": victim,
         "links": web_reads.links_of(session=session, victim=victim),
         "languages_offered": [(c, i18n.language_name(c)) for c in i18n.offered_languages()],
         "time_zones": [(z, _zone_label(z, language)) for z in TIME_ZONES],
         "hours": [(str(h), _hour_label(h, language)) for h in range(24)],
-        "saved": "saved" in request.query_params,
+        "errors": errors or {},
+        **{flag: flag in request.query_params for flag in flags},
     }
-    return render(request, "preferences.html", context, victim=victim, language=language)
+    return render(
+        request,
+        "preferences.html",
+        context,
+        victim=victim,
+        language=language,
+        status_code=status_code,
+    )
+
+
+@router.get("/preferences", response_class=HTMLResponse)
+def preferences(request: Request, victim: WebVictim, session: SessionDep) -> HTMLResponse:
+    return preferences_page(request, session=session, victim=victim)
 
 
 @router.post("/preferences")
@@ -105,38 +126,3 @@ def save_case_channels(
         link.notify_sms = sms == "on"
         session.add(link)
     return RedirectResponse(f"{PREFERENCES}?saved=1", status_code=303)
-
-
-@router.get("/questions", response_class=HTMLResponse)
-def question_form(request: Request, victim: WebVictim, session: SessionDep) -> HTMLResponse:
-    context = {"links": web_reads.links_of(session=session, victim=victim), "error": None}
-    return render(request, "question.html", context, victim=victim)
-
-
-@router.post("/questions", response_class=HTMLResponse)
-def ask(
-    request: Request,
-    victim: PostingVictim,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    text: Annotated[str, Form(max_length=questions.MAX_LENGTH)] = "",
-    case_id: Annotated[str, Form(max_length=12)] = "",
-) -> HTMLResponse:
-    language = page_language(request, victim)
-    assert victim.id is not None
-    links = web_reads.links_of(session=session, victim=victim)
-    if not text.strip():
-        t = i18n.translations(language)
-        context = {"links": links, "error": t.gettext("Write your question.")}
-        return render(request, "question.html", context, victim=victim, status_code=422)
-    chosen = int(case_id) if case_id.isdigit() else None
-    try:
-        questions.submit_question(session=session, victim_id=victim.id, case_id=chosen, text=text)
-    except questions.NotTheirCase:
-        questions.submit_question(session=session, victim_id=victim.id, case_id=None, text=text)
-    by = questions.answer_expected_by(
-        clock().astimezone(i18n.zone(victim.time_zone)).date(), settings.question_answer_days
-    )
-    context = {"answer_by": i18n.long_date(by, language, victim.time_zone)}
-    return render(request, "question_sent.html", context, victim=victim, language=language)

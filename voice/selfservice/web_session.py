@@ -14,12 +14,12 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import Response
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from voice.auth import access, credentials
 from voice.auth.models import VictimSession
 from voice.config import Environment, Settings
-from voice.database import utcnow
+from voice.database import read_only, utcnow
 from voice.deps import SessionDep, SettingsDep
 from voice.victims.models import Victim
 
@@ -87,6 +87,21 @@ def current_web_victim(
 
 
 WebVictim = Annotated[Victim, Depends(current_web_victim)]
+
+
+def signed_in_victim(request: Request) -> Victim | None:
+    """The victim whose live session the request carries, read without touching it: for error
+    pages, which run outside the routes' dependencies (and on the event loop: it only reads)."""
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    engine = request.app.state.engine
+    with Session(read_only(engine), expire_on_commit=False) as session:
+        row = _find(session, token)
+        if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+            return None
+        victim = session.get(Victim, row.victim_id)
+    return victim if victim is not None and victim.active else None
 
 
 def end_session(*, session: SessionDep, token: str | None, now: datetime) -> None:

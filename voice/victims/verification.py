@@ -334,3 +334,14 @@ def latest_challenge_at(*, session: Session, victim: Victim, kind: ContactKind) 
         )
         .order_by(col(ContactChallenge.created_at).desc())
     ).first()
+
+
+def code_waiting(*, session: Session, victim: Victim, now: datetime) -> bool:
+    """Whether a texted code for the victim's current phone number can still be used: sent,
+    not yet spent, replaced or out of attempts, and not expired."""
+    if victim.id is None:
+        return False
+    return any(
+        _still_current(challenge, victim) and now < challenge.expires_at
+        for challenge in _open_phone_challenges(session, [victim.id])
+    )

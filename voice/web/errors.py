@@ -34,7 +34,8 @@ class Site:
     """A web site's error pages: its name, home, and the layout its pages share.
 
     ``context`` adds what that layout needs (the portal's signed-in staff member, so a refused
-    page still shows the navigation and the sign-out button).
+    page still shows the navigation and the sign-out button). ``page``, when given, renders the
+    whole error page instead: the victims' pages speak the victim's language.
     """
 
     name: str
@@ -42,6 +43,7 @@ class Site:
     templates: Jinja2Templates | None = None
     layout: str = "base.html"
     context: Callable[[Request], dict[str, Any]] = _no_context
+    page: Callable[[Request, int], Response] | None = None
 
 
 # The web sites by path prefix. The API under /api/ never matches: it answers in JSON.
@@ -81,6 +83,8 @@ def site_for(request: Request) -> Site | None:
 
 
 def error_page(request: Request, site: Site, status_code: int) -> Response:
+    if site.page is not None:
+        return site.page(request, status_code)
     # An unlisted 4xx is worded as a request the page cannot take, never as a missing page.
     heading, message = MESSAGES.get(status_code, MESSAGES[500 if status_code >= 500 else 422])
     context: dict[str, Any] = {

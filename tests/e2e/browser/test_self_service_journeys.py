@@ -8,6 +8,7 @@ subject is protected by 8 U.S.C. 1367).
 
 from __future__ import annotations
 
+import json
 import re
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -21,6 +22,7 @@ from tests.e2e.helpers import wait_for
 pytestmark = pytest.mark.e2e
 
 WIDTHS = (1280, 320)
+NEW_PHONE = "+12025550143"
 
 
 def check_page(page: Page, server: LiveServer, name: str) -> None:
@@ -56,7 +58,19 @@ def confirm_critical_notice(page: Page, button: str) -> None:
     page.get_by_role("button", name=button).first.click()
 
 
-def test_sign_in_read_a_case_ask_a_question_and_sign_out(
+def _texted_code(outbox: Path, to: str) -> str | None:
+    """The newest confirmation code the file SMS adapter wrote for ``to``."""
+    folder = outbox / "sms"
+    texts = sorted(folder.glob("verify-phone-*.json"), key=lambda p: p.stat().st_mtime)
+    for path in reversed(texts):
+        message = json.loads(path.read_text(encoding="utf-8"))
+        found = re.search(r"\b(\d{6})\b", message["body"])
+        if message["to"] == to and found:
+            return found.group(1)
+    return None
+
+
+def test_sign_in_confirm_a_notice_change_the_phone_ask_a_question_and_sign_out(
     browser: Browser, live_server: LiveServer
 ) -> None:
     page = browser.new_context().new_page()
@@ -81,13 +95,35 @@ def test_sign_in_read_a_case_ask_a_question_and_sign_out(
     page.get_by_role("link", name="My preferences").click()
     expect(page.get_by_role("heading", name="My preferences", level=1)).to_be_visible()
     check_page(page, live_server, "preferences")
+    page.get_by_label("Phone number for text messages").fill("202 555 0143")
+    page.get_by_role("button", name="Save my phone number").click()
+    code_heading = page.get_by_role("heading", name="Enter the code we texted you", level=1)
+    expect(code_heading).to_be_visible()
+    check_page(page, live_server, "phone-code")
+    page.get_by_label(re.compile("^Code")).fill("000000")
+    page.get_by_role("button", name="Confirm my phone number").click()
+    expect(page.get_by_text("That code is not right")).to_be_visible()
+    check_page(page, live_server, "phone-code-wrong")
+    wait_for(
+        lambda: _texted_code(live_server.outbox, NEW_PHONE) is not None,
+        timeout=60,
+        what="the texted code",
+    )
+    code = _texted_code(live_server.outbox, NEW_PHONE)
+    assert code is not None
+    page.get_by_label(re.compile("^Code")).fill(code)
+    page.get_by_role("button", name="Confirm my phone number").click()
+    expect(page.get_by_text("Your phone number is confirmed.")).to_be_visible()
+    expect(page.get_by_label("Phone number for text messages")).to_have_value(NEW_PHONE)
+    check_page(page, live_server, "phone-confirmed")
 
     page.get_by_role("link", name="Ask a question").first.click()
+    page.get_by_label("What is it about?").select_option(label="A court hearing")
     page.get_by_label(re.compile("^Your question")).fill("When is the next court date?")
     check_page(page, live_server, "question")
     page.get_by_role("button", name="Send my question").click()
     expect(page.get_by_role("heading", name="We got your question")).to_be_visible()
-    expect(page.get_by_text(re.compile(r"We will answer by \w+ \d{1,2}, \d{4}"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"We aim to answer by \w+ \d{1,2}, \d{4}"))).to_be_visible()
     check_page(page, live_server, "question-sent")
 
     page.get_by_role("button", name="Sign out").click()
@@ -108,19 +144,45 @@ def test_a_spanish_speaker_sees_spanish_on_every_page(
         (None, "Mis casos", "es-cases"),
         ("Mis avisos", "Mis avisos", "es-notices"),
         ("Mis preferencias", "Mis preferencias", "es-preferences"),
+        # This victim's phone number is not confirmed yet: the page to type its code.
+        (
+            "Escriba el código que le enviamos por mensaje de texto",
+            "Escriba el código que le enviamos por mensaje de texto",
+            "es-phone-code",
+        ),
         ("Hacer una pregunta", "Hacer una pregunta", "es-question"),
+        ("Ver mis preguntas y sus respuestas", "Mis preguntas", "es-my-questions"),
+        ("/self-service/no-such-page", "Página no encontrada", "es-not-found"),
     ):
-        if link:
+        if link and link.startswith("/"):
+            page.goto(f"{live_server.base_url}{link}")
+        elif link:
             page.get_by_role("link", name=link).first.click()
         expect(page.get_by_role("heading", name=heading, level=1)).to_be_visible()
         assert page.locator("html").get_attribute("lang") == "es"
         text = page.locator("body").inner_text()
-        for english in ("My cases", "Sign out", "What changed", "Notice", "Ask a question"):
+        for english in (
+            "My cases",
+            "Sign out",
+            "What changed",
+            "Notice",
+            "Ask a question",
+            "My questions",
+            "code",
+            "Page not found",
+        ):
             assert english not in text, f"{english!r} on {page.url}"
         check_page(page, live_server, name)
         if name == "es-notices":
             confirm_critical_notice(page, "Confirmar que recibí este aviso")
             expect(page.get_by_text("Gracias. Sabemos que recibió este aviso.")).to_be_visible()
+        if name == "es-question":
+            page.get_by_label(re.compile("^Su pregunta")).fill("¿Cuándo es la audiencia?")
+            page.get_by_role("button", name="Enviar mi pregunta").click()
+            expect(page.get_by_role("heading", name="Recibimos su pregunta")).to_be_visible()
+            assert "We aim" not in page.locator("body").inner_text()
+            check_page(page, live_server, "es-question-sent")
+            page.get_by_role("link", name="Hacer una pregunta").first.click()
 
 
 def _sign_in_link(outbox: Path, seen: set[Path]) -> str | None:

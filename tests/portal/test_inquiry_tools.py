@@ -14,6 +14,7 @@ from tests.portal.ops_helpers import case_with_registrant, sign_in
 from voice.config import Settings
 from voice.database import transaction, utcnow
 from voice.inquiries import intake, service
+from voice.inquiries.answers import CASE_PLACEHOLDERS, OTHER_PLACEHOLDERS
 from voice.inquiries.models import (
     AnswerTemplate,
     Category,
@@ -22,6 +23,7 @@ from voice.inquiries.models import (
     ReferralProvider,
 )
 from voice.liaison.models import LiaisonTask, TaskKind
+from voice.portal import answer_templates
 from voice.victims.access_log import access_log
 from voice.victims.models import VictimCaseLink
 
@@ -307,3 +309,7 @@ def test_a_safety_concern_logged_by_phone_alerts_the_liaison_on_duty(
     with transaction(committed_engine) as session:
         kinds = session.exec(select(LiaisonTask.kind).order_by(col(LiaisonTask.id))).all()
     assert kinds == [TaskKind.INQUIRY_SAFETY_CONCERN]
+
+
+def test_every_placeholder_is_explained_on_the_template_form() -> None:
+    assert set(answer_templates.MEANINGS) == {*CASE_PLACEHOLDERS, *OTHER_PLACEHOLDERS}

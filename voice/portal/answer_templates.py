@@ -28,7 +28,18 @@ HOME = "/portal/inquiries/templates"
 KEY = re.compile(r"^[a-z0-9_]{1,64}$")
 LANGUAGES = [("en", "English"), ("es", "Spanish")]
 DONE = {"added": "The template is added.", "saved": "The template is saved."}
-_OTHER_MEANINGS = {
+# What fills each placeholder, in words for the supervisor writing a template.
+MEANINGS = {
+    "case_number": "the case number",
+    "custody_status": "the custody status, worded in the answer's language",
+    "release_type": "the kind of release, worded in the answer's language",
+    "facility": "the name of the facility holding the person",
+    "facility_city": "the facility's city",
+    "facility_state": "the facility's state",
+    "proceedings_stage": "the stage the immigration proceedings are at",
+    "hearing_date": "the date of the next hearing (year-month-day)",
+    "hearing_court": "the court of the next hearing",
+    "removed_to_country": "the country the person was removed to",
     "office_contact": "the office's own contact line",
     "referral_name": "the name of the provider chosen from the referral directory",
     "referral_phone": "the phone number of that provider",
@@ -37,14 +48,8 @@ _OTHER_MEANINGS = {
 
 def placeholder_help() -> list[tuple[str, str]]:
     """Every placeholder a template may use, and what fills it."""
-    case = [
-        (name, f"the case's {field.split('.', 1)[1].replace('_', ' ')}, as the victim may be told")
-        for name, (field, _) in CASE_PLACEHOLDERS.items()
-    ]
-    other = [
-        (name, _OTHER_MEANINGS.get(name, name.replace("_", " "))) for name in OTHER_PLACEHOLDERS
-    ]
-    return case + other
+    names = [*CASE_PLACEHOLDERS, *OTHER_PLACEHOLDERS]
+    return [(name, MEANINGS.get(name, name.replace("_", " "))) for name in names]
 
 
 def _form(

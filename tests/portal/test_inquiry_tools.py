@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
+from tests.identity import staff_session
 from tests.portal.ops_helpers import case_with_registrant, sign_in
 from voice.config import Settings
 from voice.database import transaction, utcnow
@@ -313,3 +314,15 @@ def test_a_safety_concern_logged_by_phone_alerts_the_liaison_on_duty(
 
 def test_every_placeholder_is_explained_on_the_template_form() -> None:
     assert set(answer_templates.MEANINGS) == {*CASE_PLACEHOLDERS, *OTHER_PLACEHOLDERS}
+
+
+def test_the_api_lets_only_supervisors_write_templates_as_the_portal_does(
+    client: TestClient,
+) -> None:
+    body = {"key": "thanks", "language": "en", "title": "Thanks", "body": "Thank you."}
+    liaison = staff_session(client, "liaison", sub="liaison-1")
+    assert client.post("/api/v1/inquiries/templates", json=body, headers=liaison).status_code == 403
+    supervisor = staff_session(client, "supervisor", sub="supervisor-1")
+    saved = client.post("/api/v1/inquiries/templates", json=body, headers=supervisor)
+    assert saved.status_code == 200, saved.text
+    assert client.get("/api/v1/inquiries/templates").status_code == 200

@@ -233,7 +233,8 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/inquiries/answers/{answer_id}/approve"): SUPERVISORS,
     ("POST", "/api/v1/inquiries/answers/{answer_id}/reject"): SUPERVISORS,
     ("GET", "/api/v1/inquiries/templates"): CASEWORK,
-    ("POST", "/api/v1/inquiries/templates"): CASEWORK,
+    # Templates are the office's words, written by supervisors here as in the portal.
+    ("POST", "/api/v1/inquiries/templates"): SUPERVISORS,
     ("GET", "/api/v1/inquiries/referrals"): CASEWORK,
     ("POST", "/api/v1/inquiries/referrals"): CASEWORK,
     ("PUT", "/api/v1/inquiries/referrals/{referral_id}"): CASEWORK,

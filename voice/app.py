@@ -35,11 +35,14 @@ from voice.notify.adapters import build_email_sender, build_sms_sender
 from voice.notify.callbacks.api import router as notify_router
 from voice.notify.verification_messages import VerificationCourier
 from voice.pii import keyring
+from voice.portal import answer_templates as portal_answer_templates
 from voice.portal import cases as portal_cases
 from voice.portal import guard as portal_guard
 from voice.portal import home as portal_home
+from voice.portal import inquiry_calls as portal_inquiry_calls
 from voice.portal import messages as portal_messages
 from voice.portal import privacy as portal_privacy
+from voice.portal import referrals as portal_referrals
 from voice.portal import registrant_actions as portal_registrant_actions
 from voice.portal import registrants as portal_registrants
 from voice.portal import search as portal_search
@@ -174,6 +177,10 @@ def create_app(
         portal_privacy,
         portal_security,
         portal_webhooks,
+        # Fixed paths under /portal/inquiries before the inbox's /{inquiry_id}.
+        portal_inquiry_calls,
+        portal_referrals,
+        portal_answer_templates,
     ):
         app.include_router(portal_pages.router)
     app.include_router(portal_inquiries_router)

@@ -94,6 +94,7 @@ def world(committed_engine: Engine, settings: Settings) -> Iterator[tuple[TestCl
                 "inquiry_id": 1,
                 "answer_id": 1,
                 "referral_id": 1,
+                "template_id": 1,
             }
         yield client, World(ids=ids, owner=owner, owner_pin=pin, other=other)
 

@@ -116,6 +116,8 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/portal/me"): ALL_STAFF,
     # The work queue is every staff member's home; what it lists follows the role.
     ("GET", "/portal"): ALL_STAFF,
+    # The same home typed with a trailing slash: a redirect to it, nothing more.
+    ("GET", "/portal/"): ANYONE,
     ("POST", "/portal/tasks/{task_id}/claim"): CASEWORK,
     ("POST", "/portal/tasks/{task_id}/close"): CASEWORK,
     ("GET", "/portal/search"): CASE_READERS,
@@ -175,6 +177,20 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/portal/inquiries/{inquiry_id}/answers"): CASEWORK,
     ("POST", "/portal/inquiries/{inquiry_id}/close"): CASEWORK,
     ("POST", "/portal/inquiries/answers/{answer_id}/review"): SUPERVISORS,
+    # Logging a phone call, and the referral directory: the liaison desk keeps both, as the
+    # API lets it. Answer templates are the office's words: supervisors write them.
+    ("GET", "/portal/inquiries/calls/new"): CASEWORK,
+    ("POST", "/portal/inquiries/calls"): CASEWORK,
+    ("GET", "/portal/inquiries/directory"): CASEWORK,
+    ("GET", "/portal/inquiries/directory/new"): CASEWORK,
+    ("POST", "/portal/inquiries/directory"): CASEWORK,
+    ("GET", "/portal/inquiries/directory/{referral_id}"): CASEWORK,
+    ("POST", "/portal/inquiries/directory/{referral_id}"): CASEWORK,
+    ("GET", "/portal/inquiries/templates"): SUPERVISORS,
+    ("GET", "/portal/inquiries/templates/new"): SUPERVISORS,
+    ("POST", "/portal/inquiries/templates"): SUPERVISORS,
+    ("GET", "/portal/inquiries/templates/{template_id}"): SUPERVISORS,
+    ("POST", "/portal/inquiries/templates/{template_id}"): SUPERVISORS,
     # Liaison API: subjects and cases.
     ("GET", "/api/v1/subjects"): CASE_READERS,
     ("GET", "/api/v1/cases"): CASE_READERS,
@@ -223,7 +239,8 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/inquiries/answers/{answer_id}/approve"): SUPERVISORS,
     ("POST", "/api/v1/inquiries/answers/{answer_id}/reject"): SUPERVISORS,
     ("GET", "/api/v1/inquiries/templates"): CASEWORK,
-    ("POST", "/api/v1/inquiries/templates"): CASEWORK,
+    # Templates are the office's words, written by supervisors here as in the portal.
+    ("POST", "/api/v1/inquiries/templates"): SUPERVISORS,
     ("GET", "/api/v1/inquiries/referrals"): CASEWORK,
     ("POST", "/api/v1/inquiries/referrals"): CASEWORK,
     ("PUT", "/api/v1/inquiries/referrals/{referral_id}"): CASEWORK,

@@ -117,6 +117,7 @@ def log_call(
             case_id=body.case_id,
             caller_phone=body.caller_phone,
             caller_email=body.caller_email,
+            caller_name=body.caller_name,
             language=body.language,
         )
     except service.InquiryError as exc:

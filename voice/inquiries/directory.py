@@ -14,6 +14,10 @@ from voice.inquiries.models import AnswerTemplate, ReferralProvider
 LANGUAGES = ("en", "es")
 
 
+class TemplateExists(AnswerError):
+    """A new template for a key and language that have one already."""
+
+
 def save_template(
     *,
     session: Session,
@@ -23,9 +27,11 @@ def save_template(
     body: str,
     by: str,
     active: bool = True,
+    replace: bool = True,
     now: datetime | None = None,
 ) -> AnswerTemplate:
-    """Create the template for (key, language), or replace its text."""
+    """Create the template for (key, language), or replace its text; with ``replace`` false,
+    one that exists already is refused rather than overwritten."""
     if language not in LANGUAGES:
         raise AnswerError(f"templates are written in {' or '.join(LANGUAGES)}")
     unknown = sorted(set(placeholders(body)) - set(CASE_PLACEHOLDERS) - set(OTHER_PLACEHOLDERS))
@@ -35,7 +41,12 @@ def save_template(
         raise AnswerError("a template needs a key, a title and a text")
     template = session.exec(
         select(AnswerTemplate).where(AnswerTemplate.key == key, AnswerTemplate.language == language)
-    ).first() or AnswerTemplate(key=key, language=language, title=title, body=body, updated_by=by)
+    ).first()
+    if template is not None and not replace:
+        raise TemplateExists(f"a template {key!r} in {language!r} exists already: edit that one")
+    template = template or AnswerTemplate(
+        key=key, language=language, title=title, body=body, updated_by=by
+    )
     template.title, template.body, template.active = title, body, active
     template.updated_by, template.updated_at = by, now or utcnow()
     session.add(template)
@@ -49,6 +60,15 @@ def templates(*, session: Session, language: str | None = None) -> list[AnswerTe
         query = query.where(AnswerTemplate.language == language)
     return list(
         session.exec(query.order_by(col(AnswerTemplate.key), col(AnswerTemplate.language))).all()
+    )
+
+
+def every_template(*, session: Session) -> list[AnswerTemplate]:
+    """Every template, withdrawn ones too: what supervisors maintain."""
+    return list(
+        session.exec(
+            select(AnswerTemplate).order_by(col(AnswerTemplate.key), col(AnswerTemplate.language))
+        ).all()
     )
 
 
@@ -88,3 +108,14 @@ def referrals(
         query = query.where(col(ReferralProvider.area_served).icontains(area))
     found = list(session.exec(query.order_by(col(ReferralProvider.name))).all())
     return [p for p in found if language is None or language in p.languages]
+
+
+def every_referral(*, session: Session) -> list[ReferralProvider]:
+    """The whole directory, withdrawn providers too (after the active ones): what staff keep."""
+    return list(
+        session.exec(
+            select(ReferralProvider).order_by(
+                col(ReferralProvider.active).desc(), col(ReferralProvider.name)
+            )
+        ).all()
+    )

@@ -250,10 +250,15 @@ def log_call(
     case_id: int | None = None,
     caller_phone: str | None = None,
     caller_email: str | None = None,
+    caller_name: str | None = None,
     language: str = "en",
     now: datetime | None = None,
 ) -> Inquiry:
-    """A phone call staff took; ``victim_id`` only when staff identified a registrant."""
+    """A phone call staff took; ``victim_id`` only when staff identified a registrant.
+
+    An unregistered caller's name, when they gave one, heads the thread's first entry: it is
+    what staff ask for when they call back, and it is encrypted with the rest of the entry.
+    """
     victim = session.get(Victim, victim_id) if victim_id is not None else None
     if victim_id is not None and (victim is None or not victim.active):
         raise service.InquiryError("no such registrant")
@@ -271,11 +276,14 @@ def log_call(
         kind = Channel.SMS if caller_phone else Channel.EMAIL
         address = contacts.normalise(kind, caller_phone or caller_email or "")
         bidx = keyring.active().blind_index(address, kind="phone" if caller_phone else "email")
+    body = summary.strip()
+    if victim is None and caller_name and caller_name.strip() and body:
+        body = f"Caller {caller_name.strip()[:200]}: {body}"
     return service.open_inquiry(
         session=session,
         settings=settings,
         channel=InquiryChannel.PHONE,
-        body=_clip(summary),
+        body=_clip(body),
         category=category,
         victim=victim,
         case_id=case_id if victim is not None else None,

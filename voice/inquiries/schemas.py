@@ -95,6 +95,7 @@ class CallLog(BaseModel):
     case_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
     caller_phone: str | None = Field(default=None, max_length=40)
     caller_email: str | None = Field(default=None, max_length=320)
+    caller_name: str | None = Field(default=None, max_length=200)
     language: str = Field(default="en", pattern="^(en|es)$")
 
 

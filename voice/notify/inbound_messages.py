@@ -1,4 +1,5 @@
-"""Every text a victim sends us is kept, encrypted, and free text reaches staff as a task.
+"""Every text a victim sends us is kept, encrypted, and free text reaches staff: through the
+inquiry queue the application hands it to, else as a liaison task.
 
 The sender is stored only as its keyed blind index (enough to group texts by number and match
 a registrant), the body encrypted like other personal data. Logs name the row id only.

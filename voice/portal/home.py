@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from voice.auth.deps import CurrentStaff
 from voice.database import utcnow
-from voice.deps import IdPath, SessionDep
+from voice.deps import IdPath, SessionDep, SettingsDep
 from voice.liaison import service as liaison_service
 from voice.liaison.due import due_at
 from voice.portal import queue
@@ -24,10 +24,18 @@ DONE = {
 }
 
 
+@router.get("/", include_in_schema=False)
+def home_with_slash(request: Request) -> RedirectResponse:
+    """``/portal/`` is how many people type the portal's address: it is the home page."""
+    query = request.url.query
+    return RedirectResponse(f"{HOME}?{query}" if query else HOME, status_code=308)
+
+
 @router.get("", response_class=HTMLResponse)
 def home(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     staff: CurrentStaff,
     done: Annotated[str | None, Query(max_length=20)] = None,
 ) -> HTMLResponse:
@@ -36,7 +44,7 @@ def home(
         "home.html",
         {
             "staff": staff,
-            "queue": queue.build(session=session, staff=staff),
+            "queue": queue.build(session=session, settings=settings, staff=staff),
             "now": utcnow(),
             "due_at": due_at,
             "done": DONE.get(done or ""),

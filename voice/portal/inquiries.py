@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import col, select
@@ -34,6 +35,8 @@ from voice.portal.layout import TEMPLATES
 router = APIRouter(prefix="/portal/inquiries", include_in_schema=False)
 
 PAGE_SIZE = 50
+# What the thread says after a form elsewhere: a fixed set, so a link cannot put words there.
+DONE = {"call-logged": "The call is logged. It is in the inbox as this inquiry."}
 Text = Annotated[str, Form(max_length=5_000)]
 
 
@@ -58,6 +61,7 @@ def inbox(
     category: Annotated[str, Query(max_length=32)] = "",
     channel: Annotated[str, Query(max_length=32)] = "",
     mine: bool = False,
+    overdue: bool = False,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> HTMLResponse:
     # The filter form sends every field, empty for "any": an empty or unknown value filters
@@ -75,12 +79,22 @@ def inbox(
         query = query.where(Inquiry.channel == channel)
     if mine:
         query = query.where(Inquiry.assigned_to == staff.subject)
+    now = utcnow()
+    if overdue:
+        # Past the target whose clock is running, before the worker's scan has flagged it.
+        query = query.where(
+            sa.or_(
+                sa.and_(
+                    col(Inquiry.first_responded_at).is_(None), col(Inquiry.first_response_due) < now
+                ),
+                sa.and_(col(Inquiry.resolved_at).is_(None), col(Inquiry.resolution_due) < now),
+            )
+        )
     rows = session.exec(
         query.order_by(col(Inquiry.priority_rank), col(Inquiry.first_response_due), col(Inquiry.id))
         .offset((page - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE + 1)
     ).all()
-    now = utcnow()
     return _render(
         request,
         "inquiries.html",
@@ -89,7 +103,13 @@ def inbox(
             "rows": [inquiry_public(i, settings, now) for i in rows[:PAGE_SIZE]],
             "page": page,
             "has_next": len(rows) > PAGE_SIZE,
-            "filters": {"status": status, "category": category, "channel": channel, "mine": mine},
+            "filters": {
+                "status": status,
+                "category": category,
+                "channel": channel,
+                "mine": mine,
+                "overdue": overdue,
+            },
             "status_options": _options([s.value for s in InquiryStatus], "Open (any)"),
             "category_options": _options([c.value for c in Category], "Any category"),
             "channel_options": _options([c.value for c in InquiryChannel], "Any channel"),
@@ -105,6 +125,7 @@ def thread_page(
     settings: SettingsDep,
     staff: CurrentStaff,
     error: Annotated[str | None, Query(max_length=300)] = None,
+    done: Annotated[str, Query(max_length=20)] = "",
 ) -> HTMLResponse:
     inquiry = get_or_404(session, Inquiry, inquiry_id, "inquiry")
     given = session.exec(
@@ -131,6 +152,7 @@ def thread_page(
             "category_options": [(c.value, c.value.replace("_", " ")) for c in Category],
             "is_supervisor": Role.SUPERVISOR in staff.roles,
             "error": error,
+            "done": DONE.get(done),
         },
     )
 

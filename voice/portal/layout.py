@@ -30,6 +30,9 @@ NAV: tuple[tuple[str, str], ...] = (
     ("Quarantine", "/portal/security"),
     ("Webhooks", "/portal/webhooks"),
     ("Inquiries", "/portal/inquiries"),
+    ("Log a phone call", "/portal/inquiries/calls/new"),
+    ("Referral directory", "/portal/inquiries/directory"),
+    ("Answer templates", "/portal/inquiries/templates"),
     ("My account", "/portal/me"),
 )
 
@@ -47,11 +50,14 @@ def portal_nav(request: Request, staff: Principal | None) -> list[tuple[str, str
     A link their role may not follow would only lead to a refusal, so it is not shown.
     """
     path = request.url.path
-    return [
-        (label, href, path == href or (href != HOME and path.startswith(href + "/")))
-        for label, href in NAV
-        if may(staff, "GET", href)
+    shown = [(label, href) for label, href in NAV if may(staff, "GET", href)]
+    # One current page: the entry nearest to the path ("Referral directory" on its own pages,
+    # not "Inquiries" as well, whose path is a prefix of it).
+    matching = [
+        href for _, href in shown if path == href or (href != HOME and path.startswith(href + "/"))
     ]
+    current = max(matching, key=len, default=None)
+    return [(label, href, href == current) for label, href in shown]
 
 
 TEMPLATES = make_templates(Path(__file__).parent / "templates")

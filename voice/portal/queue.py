@@ -14,9 +14,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from voice.auth import access, matrix
 from voice.auth.principals import Principal, Role
 from voice.cases.models import Case, CaseEvent
+from voice.config import Settings
 from voice.database import utcnow
+from voice.inquiries.attention import Attention, needing_attention
 from voice.liaison.due import by_due
 from voice.liaison.models import LiaisonTask, TaskStatus
 from voice.messages.gate import MessageStatus
@@ -69,9 +72,14 @@ class Queue:
     unacknowledged: list[NoticeRow] = field(default_factory=list)
     contacts: list[ContactRow] = field(default_factory=list)
     failures: list[NoticeRow] = field(default_factory=list)
+    # Inquiries overdue or due soon: assigned to me, and nobody's yet.
+    my_inquiries: list[Attention] = field(default_factory=list)
+    unassigned_inquiries: list[Attention] = field(default_factory=list)
     # None where the staff member is not a supervisor: the count is not theirs to act on.
     pauses: int | None = None
     messages_to_review: int | None = None
+    # A supervisor sees every inquiry past its target, whoever holds it: breaches escalate to them.
+    overdue_inquiries: list[Attention] | None = None
 
 
 def _notice_rows(session: Session, *where: sa.ColumnElement[bool]) -> list[NoticeRow]:
@@ -166,7 +174,9 @@ def _count(session: Session, column: Any, value: str) -> int:
     return int(session.execute(sa.select(sa.func.count()).where(column == value)).scalar_one())
 
 
-def build(*, session: Session, staff: Principal, now: datetime | None = None) -> Queue:
+def build(
+    *, session: Session, settings: Settings, staff: Principal, now: datetime | None = None
+) -> Queue:
     now = now or utcnow()
     tasks = by_due(
         list(session.exec(select(LiaisonTask).where(LiaisonTask.status == TaskStatus.OPEN)).all())
@@ -179,7 +189,18 @@ def build(*, session: Session, staff: Principal, now: datetime | None = None) ->
         contacts=unproven_contacts(session),
         failures=failures(session, now),
     )
+    # The inquiry lists go to whoever works the inbox, as the access matrix has it.
+    if access.admits(matrix.allowed("GET", "/portal/inquiries") or frozenset(), staff):
+        queue.my_inquiries = needing_attention(
+            session=session, settings=settings, now=now, assigned_to=staff.subject
+        )
+        queue.unassigned_inquiries = needing_attention(
+            session=session, settings=settings, now=now, unassigned=True
+        )
     if Role.SUPERVISOR in staff.roles:
         queue.pauses = _count(session, col(MassEventPause.status), PauseStatus.OPEN)
         queue.messages_to_review = _count(session, col(StaffMessage.status), MessageStatus.HELD)
+        queue.overdue_inquiries = needing_attention(
+            session=session, settings=settings, now=now, overdue_only=True
+        )
     return queue

@@ -18,6 +18,18 @@ class ContactInvalid(ValueError):
 
 
 def phone_e164(raw: str, *, region: str = DEFAULT_REGION) -> str:
+    number = _valid_phone(raw, region)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_for_reading(raw: str, *, region: str = DEFAULT_REGION) -> str:
+    """A checked number as people read it aloud (``+1 800-799-7233``): for a directory entry
+    that answers quote to victims, not for a contact point the service sends to."""
+    number = _valid_phone(raw, region)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def _valid_phone(raw: str, region: str) -> phonenumbers.PhoneNumber:
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:
@@ -26,7 +38,7 @@ def phone_e164(raw: str, *, region: str = DEFAULT_REGION) -> str:
         ) from exc
     if not phonenumbers.is_valid_number(number):
         raise ContactInvalid("This is not a valid phone number. Check the digits and country.")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return number
 
 
 def email_address(raw: str) -> str:

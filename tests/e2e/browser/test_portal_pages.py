@@ -71,6 +71,21 @@ def _pages(ids: dict[str, int]) -> list[PortalPage]:
         PortalPage("cases-page-2", "/portal/cases?page=2", "/portal/cases"),
         *cases,
         PortalPage("case-missing", "/portal/cases/999999", "/portal/cases/{case_id}"),
+        # The inquiry queue and its tools (their edit pages are passed in the inquiry journeys).
+        PortalPage("inquiries", "/portal/inquiries", "/portal/inquiries"),
+        PortalPage("inquiries-overdue", "/portal/inquiries?overdue=true", "/portal/inquiries"),
+        PortalPage("call-new", "/portal/inquiries/calls/new", "/portal/inquiries/calls/new"),
+        PortalPage(
+            "call-search", "/portal/inquiries/calls/new?q=V-0000", "/portal/inquiries/calls/new"
+        ),
+        PortalPage("directory", "/portal/inquiries/directory", "/portal/inquiries/directory"),
+        PortalPage(
+            "directory-new", "/portal/inquiries/directory/new", "/portal/inquiries/directory/new"
+        ),
+        PortalPage("templates", "/portal/inquiries/templates", "/portal/inquiries/templates"),
+        PortalPage(
+            "template-new", "/portal/inquiries/templates/new", "/portal/inquiries/templates/new"
+        ),
     ]
 
 
@@ -118,11 +133,17 @@ def test_every_portal_page_for_every_role(
         for portal_page in _pages(demo_case_ids):
             visit(page, traffic, base + portal_page.path, _expected_status(portal_page, role))
             check_page(page, traffic, width, f"{role}-{width}-{portal_page.name}", live_server)
-        # The navigation, on the last page (a refusal or a missing case), links only what the
-        # role may open.
+        # The navigation, on the last page (a refusal for most roles), links only what the role
+        # may open.
         nav = page.get_by_role("navigation", name="Portal")
-        may_read_cases = f"role:{role}" in (matrix.allowed("GET", "/portal/cases") or ())
-        assert nav.get_by_role("link", name="Cases").count() == (1 if may_read_cases else 0)
+        for label, path in (
+            ("Cases", "/portal/cases"),
+            ("Log a phone call", "/portal/inquiries/calls/new"),
+            ("Referral directory", "/portal/inquiries/directory"),
+            ("Answer templates", "/portal/inquiries/templates"),
+        ):
+            allowed = f"role:{role}" in (matrix.allowed("GET", path) or ())
+            assert nav.get_by_role("link", name=label).count() == (1 if allowed else 0), label
         assert nav.get_by_role("link", name="My account").count() == 1
         traffic.errors.clear()
         page.get_by_role("button", name="Sign out").click()

@@ -123,6 +123,10 @@ def handle_inbound(
     language = victims[0].preferred_language if victims else "en"
     opted_out = contacts.is_suppressed(session=session, channel=Channel.SMS, address=sender)
     handled_as, key = _act(session, settings, sender, body, word, victims, opted_out, now)
+    # Free text with words in it is the inquiry queue's: an inquiry, with its service levels and
+    # the safety-concern alert, is how staff pick it up, so no liaison task doubles it. Without
+    # a queue handed in, or with no words to queue, it still reaches staff as a task.
+    sink = on_free_text if handled_as is HandledAs.FREE_TEXT and body.strip() else None
     record(
         session=session,
         sender=sender,
@@ -130,13 +134,11 @@ def handle_inbound(
         victims=victims,
         handled_as=handled_as,
         now=now,
-        queued=False,  # the task stays until the inquiry queue closes it with its answer
+        queued=sink is not None,
     )
-    if handled_as is HandledAs.FREE_TEXT and on_free_text is not None and body.strip():
+    if sink is not None:
         # The same reply for anyone, registered or not: it tells nothing about any case.
-        on_free_text(
-            session=session, settings=settings, sender=sender, body=body, message_sid=message_sid
-        )
+        sink(session=session, settings=settings, sender=sender, body=body, message_sid=message_sid)
     if key is None or (opted_out and handled_as not in _ANSWERED_AFTER_STOP):
         return None
     return _reply(settings, language, key)

@@ -21,9 +21,9 @@ from voice.deps import SessionDep, SettingsDep
 from voice.inquiries import intake, service
 from voice.inquiries.models import Category
 from voice.portal import finder
-from voice.portal.contact_input import ContactInvalid, phone_e164
 from voice.portal.layout import render
 from voice.victims.access_log import AccessPurpose, record_access
+from voice.victims.contact_input import ContactInvalid, phone_e164
 from voice.victims.models import Victim
 
 router = APIRouter(prefix="/portal/inquiries", include_in_schema=False)

@@ -20,8 +20,8 @@ from voice.deps import IdPath, SessionDep
 from voice.inquiries import directory
 from voice.inquiries.answers import AnswerError
 from voice.inquiries.models import ReferralProvider
-from voice.portal.contact_input import ContactInvalid, phone_for_reading
 from voice.portal.layout import render
+from voice.victims.contact_input import ContactInvalid, phone_for_reading
 
 router = APIRouter(prefix="/portal/inquiries/directory", include_in_schema=False)
 

@@ -48,7 +48,7 @@ class Site:
 
 # The web sites by path prefix. The API under /api/ never matches: it answers in JSON.
 SITES: dict[str, Site] = {
-    "/portal": Site(name="VOICE staff portal", home_url="/portal/me"),
+    "/portal": Site(name="VOICE staff portal", home_url="/portal"),
     "/self-service": Site(name="VOICE self-service", home_url="/self-service/sign-in-link"),
 }
 

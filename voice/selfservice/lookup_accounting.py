@@ -14,6 +14,7 @@ entry is dropped, as the writer does for an entry it has not taken yet.
 from __future__ import annotations
 
 import asyncio
+import functools
 
 from voice.audit.group_commit import AccountingWriter
 from voice.audit.service import Disclosures
@@ -42,10 +43,10 @@ def _hand_over(key: tuple[AccountingWriter, asyncio.AbstractEventLoop]) -> None:
         if done.cancelled():
             continue
         committed = loop.create_task(writer.record_async(disclosures))
-        committed.add_done_callback(lambda task, done=done: _settle(task, done))
+        committed.add_done_callback(functools.partial(_settle, done))
 
 
-def _settle(task: asyncio.Task[None], done: asyncio.Future[None]) -> None:
+def _settle(done: asyncio.Future[None], task: asyncio.Task[None]) -> None:
     if done.done():
         return
     if task.cancelled():

@@ -119,7 +119,8 @@ def _serve(
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 60
+    # A loaded machine can take minutes to import and start the app.
+    deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(
@@ -130,6 +131,8 @@ def _serve(
             return process
         except httpx.HTTPError:
             time.sleep(0.1)
+    process.kill()
+    process.wait()
     raise RuntimeError(f"{kind} server did not start")
 
 

@@ -91,7 +91,9 @@ def test_a_subject_change_shows_in_the_next_answer(
     assert _case(api.get(CASES, headers=signed_in).json())["subject"]
     # The subject turns out to be a minor: nothing about them may be shown any more.
     minor = factories.event(
-        "case.hearing_scheduled", occurred_at="2026-11-03T09:00:00Z", subject={"minor": True}
+        "case.hearing_scheduled",
+        occurred_at="2026-11-03T09:00:00Z",
+        subject={"flags": {"minor": True}},
     )
     assert api.post("/api/v1/events", json=minor, headers=INGEST).status_code == 201
     case = _case(api.get(CASES, headers=signed_in).json())

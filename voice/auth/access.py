@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from voice.auth import matrix, principals, staff_sessions
 from voice.auth.machine import InvalidToken, MachineTokenVerifier
 from voice.auth.principals import ANONYMOUS, Principal, PrincipalKind, Role
-from voice.auth.victim_sessions import SESSION_PREFIX, victim_id_for_session
+from voice.auth.victim_sessions import SESSION_PREFIX, remembered, victim_id_for_session
 from voice.config import Settings
 from voice.database import read_only
 
@@ -51,10 +51,12 @@ def resolve(
             raise _UNAUTHENTICATED
         token = token.strip()
         if token.startswith(SESSION_PREFIX):
-            # A short read of its own, finished before the route runs: the route's own
-            # transaction (on SQLite, a write lock) must not be held across the request.
-            with read_only(engine).connect() as connection:
-                victim_id = victim_id_for_session(connection=connection, token=token)
+            victim_id = remembered(token)
+            if victim_id is None:
+                # A short read of its own, finished before the route runs: the route's own
+                # transaction (on SQLite, a write lock) must not be held across the request.
+                with read_only(engine).connect() as connection:
+                    victim_id = victim_id_for_session(connection=connection, token=token)
             if victim_id is None:
                 raise _UNAUTHENTICATED
             return principals.victim(victim_id)
@@ -69,8 +71,22 @@ def resolve(
 
 def presents_victim_session(request: Request) -> bool:
     """Whether the request carries a victim self-service session token (not yet checked)."""
+    return victim_session_token(request) is not None
+
+
+def victim_session_token(request: Request) -> str | None:
+    """The victim self-service session token the request carries (not yet checked)."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and token.strip().startswith(SESSION_PREFIX)
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token.startswith(SESSION_PREFIX) else None
+
+
+def remembered_victim(request: Request) -> Principal | None:
+    """The signed-in victim, if this process checked the request's session a moment ago
+    (``victim_sessions.remembered``); None means the session must be read."""
+    token = victim_session_token(request)
+    victim_id = remembered(token) if token is not None else None
+    return principals.victim(victim_id) if victim_id is not None else None
 
 
 def staff_from_session(

@@ -37,8 +37,13 @@ async def authorize(request: Request, settings: SettingsDep) -> None:
         request.state.principal = ANONYMOUS
         return
     if access.presents_victim_session(request):
-        # One indexed read of the session: database.run_read decides where it runs.
-        principal = await run_read(request.app.state.engine, _resolve, request, settings)
+        # Checked a moment ago in this process, or one indexed read of the session (where
+        # database.run_read puts it).
+        remembered = access.remembered_victim(request)
+        if remembered is not None:
+            principal = remembered
+        else:
+            principal = await run_read(request.app.state.engine, _resolve, request, settings)
     else:
         principal = await run_in_threadpool(_resolve, request, settings)
     request.state.principal = principal

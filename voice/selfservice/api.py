@@ -11,6 +11,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from voice.audit.deps import AccountingWriterDep
+from voice.auth import victim_sessions
+from voice.auth.credentials import hash_token
 from voice.auth.deps import CurrentVictimId
 from voice.deps import EngineDep, SessionDep, SettingsDep
 from voice.disclosure.deps import PolicyDep
@@ -18,6 +20,7 @@ from voice.errors import refused
 from voice.notify.adapters.base import EmailSender
 from voice.selfservice import service
 from voice.selfservice.links import send_sign_in_link
+from voice.selfservice.lookup_json import cases_json
 from voice.victims import signin as victim_signin
 
 router = APIRouter(prefix="/api/v1/self-service", tags=["self-service"])
@@ -184,24 +187,34 @@ def sign_out(
     return Response(status_code=204)
 
 
-@router.get("/cases", summary="The cases linked to the signed-in victim, as disclosed to them")
+@router.get(
+    "/cases",
+    response_model=LinkedCasesPublic,
+    summary="The cases linked to the signed-in victim, as disclosed to them",
+    responses=_REFUSED,
+)
 async def my_cases(
-    victim_id: CurrentVictimId, engine: EngineDep, writer: AccountingWriterDep, policy: PolicyDep
-) -> LinkedCasesPublic:
+    victim_id: CurrentVictimId,
+    engine: EngineDep,
+    writer: AccountingWriterDep,
+    policy: PolicyDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Response:
     # The busiest self-service route, so no worker thread is held for it: the read runs
     # where database.run_read puts it, and the answer waits for the accounting's commit.
-    views = await service.read_linked_cases(
-        engine=engine, writer=writer, victim_id=victim_id, policy=policy
-    )
-    data = [
-        LinkedCasePublic(
-            case_id=v.case_id,
-            relationship=v.relationship,
-            verified=v.verified,
-            subject=v.disclosed.get("subject", {}),
-            case=v.disclosed.get("case", {}),
-            message=v.message,
+    # Each case comes encoded with its view (lookup_json), so the answer only joins them.
+    token = credentials.credentials.strip() if credentials is not None else None
+    try:
+        views = await service.read_linked_cases(
+            engine=engine, writer=writer, victim_id=victim_id, policy=policy, session_token=token
         )
-        for v in views
-    ]
-    return LinkedCasesPublic(data=data, count=len(data))
+    except service.SessionEnded:
+        # Ended (elsewhere) since the access check remembered it: forget it here too, and
+        # answer what any ended session gets.
+        victim_sessions.forget(token_hash=hash_token(token or ""))
+        raise HTTPException(
+            status_code=401,
+            detail="authentication is required",
+            headers={"WWW-Authenticate": "Bearer"},
+        ) from None
+    return Response(cases_json([v.json for v in views]), media_type="application/json")

@@ -1,9 +1,21 @@
-"""A victim's own view of the cases they are linked to."""
+"""A victim's own view of the cases they are linked to.
+
+A disclosed case is computed once for what it was computed from, not on every read. The views
+are kept by the exact values the filter reads (the link's relationship and audience, the
+case's and subject's columns, the hold state, read in the same statement on every lookup)
+and by the policy: any change to a case, a subject, a hold, a link or the policy gives a
+different key, and so a new release through the one door. Nothing is ever invalidated, so
+nothing can be missed; the oldest views are dropped when there are too many. Every read is
+still accounted for, case by case, before its answer leaves.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import json
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -12,13 +24,22 @@ from sqlmodel import Session, select
 from voice.audit import chain as accounting
 from voice.audit import service as disclosure_service
 from voice.audit.group_commit import AccountingWriter
+from voice.auth import credentials, victim_sessions
 from voice.cases.models import Case, CaseEvent, Subject
 from voice.database import UTCDateTime, read_only, run_read, utcnow
 from voice.disclosure.policy import Policy
-from voice.disclosure.release import CASE_COLUMNS, SUBJECT_COLUMNS, Audience, release_row
+from voice.disclosure.release import (
+    CASE_COLUMNS,
+    SUBJECT_COLUMNS,
+    Audience,
+    DisclosedView,
+    release_row,
+)
 from voice.holds import service as holds
 from voice.notify.callbacks import acknowledgements as ack
 from voice.notify.models import AckChannel
+from voice.selfservice import lookup_accounting
+from voice.selfservice.lookup_json import case_json
 from voice.victims.models import VerificationStatus, Victim, VictimCaseLink
 
 
@@ -29,64 +50,154 @@ class LinkedCaseView:
     verified: bool
     disclosed: dict[str, dict[str, Any]]
     message: str | None = None
+    # The case as the API answers it (lookup_json.case_json), encoded once with the view.
+    json: bytes = field(default=b"", repr=False, compare=False)
 
 
 _SUBJECT = Subject.__table__.c  # type: ignore[attr-defined]
 _CASE = Case.__table__.c  # type: ignore[attr-defined]
 _LINK = VictimCaseLink.__table__.c  # type: ignore[attr-defined]
+
+
+def _raw(column: sa.Column[Any]) -> sa.ColumnElement[Any]:
+    # A JSON column is read as its text: hashable as it comes, for the views' key, and parsed
+    # only when a view is computed.
+    return (
+        sa.cast(column, sa.Text).label(column.name) if isinstance(column.type, sa.JSON) else column
+    )
+
+
+_SUBJECT_JSON = frozenset(n for n in SUBJECT_COLUMNS if isinstance(_SUBJECT[n].type, sa.JSON))
+_CASE_JSON = frozenset(n for n in CASE_COLUMNS if isinstance(_CASE[n].type, sa.JSON))
+_NOW = sa.bindparam("now", type_=UTCDateTime)
+# What a view depends on, all of it, in one row per link: links, cases, subjects and hold state.
+_COLUMNS = (
+    _LINK.relationship,
+    _LINK.verification_status,
+    _CASE.id,
+    holds.held(_CASE.id, _NOW).label("held"),
+    *(_raw(_SUBJECT[name]) for name in SUBJECT_COLUMNS),
+    *(_raw(_CASE[name]) for name in CASE_COLUMNS),
+)
+_LINKS = VictimCaseLink.__table__  # type: ignore[attr-defined]
+_CASES = Case.__table__  # type: ignore[attr-defined]
+_SUBJECTS = Subject.__table__  # type: ignore[attr-defined]
+_SHOWN = _LINK.verification_status != VerificationStatus.REJECTED
 # Built once: this read serves every self-service lookup, and composing a statement costs more
-# than SQLite takes to run it. One round trip: links, cases, subjects and hold state together.
+# than SQLite takes to run it.
 _LINKED = (
-    sa.select(
-        _LINK.relationship,
-        _LINK.verification_status,
-        _CASE.id,
-        holds.held(_CASE.id, sa.bindparam("now", type_=UTCDateTime)).label("held"),
-        *(_SUBJECT[name] for name in SUBJECT_COLUMNS),
-        *(_CASE[name] for name in CASE_COLUMNS),
+    sa.select(*_COLUMNS)
+    .select_from(_LINKS)
+    .join(_CASES, _CASE.id == _LINK.case_id)
+    .join(_SUBJECTS, _SUBJECT.id == _CASE.subject_id)
+    .where(_LINK.victim_id == sa.bindparam("victim_id"), _SHOWN)
+    .order_by(_LINK.id)
+)
+# The API's lookup checks the caller's session in the same statement: no row at all means the
+# session has ended (whatever the access check remembered), one row with no case means no links.
+_SESSIONS, _SIGNED_IN, _SESSION_VICTIM = victim_sessions.signed_in(sa.bindparam("token_hash"), _NOW)
+_SIGNED_IN_LINKED = (
+    sa.select(*_COLUMNS)
+    .select_from(
+        _SESSIONS.outerjoin(_LINKS, sa.and_(_LINK.victim_id == _SESSION_VICTIM, _SHOWN))
+        .outerjoin(_CASES, _CASE.id == _LINK.case_id)
+        .outerjoin(_SUBJECTS, _SUBJECT.id == _CASE.subject_id)
     )
-    .select_from(VictimCaseLink.__table__)  # type: ignore[attr-defined]
-    .join(Case.__table__, _CASE.id == _LINK.case_id)  # type: ignore[attr-defined]
-    .join(Subject.__table__, _SUBJECT.id == _CASE.subject_id)  # type: ignore[attr-defined]
-    .where(
-        _LINK.victim_id == sa.bindparam("victim_id"),
-        _LINK.verification_status != VerificationStatus.REJECTED,
-    )
+    .where(_SIGNED_IN, sa.bindparam("victim_id") == _SESSION_VICTIM)
     .order_by(_LINK.id)
 )
 _FIRST_SUBJECT = 4
 _FIRST_CASE = _FIRST_SUBJECT + len(SUBJECT_COLUMNS)
+# The filter's own mark on a view it could not compute (voice.disclosure.filter.FAIL_CLOSED):
+# such a view is answered but never kept, so a passing fault does not outlive its read.
+_FAIL_CLOSED = "error.fail_closed"
+
+
+class _Disclosed(NamedTuple):
+    policy: Policy
+    view: DisclosedView
+    linked: LinkedCaseView
+
+
+class DisclosedViews:
+    """Disclosed cases by everything they were computed from. Any thread may use it."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._kept: dict[tuple[int, tuple[Any, ...]], _Disclosed] = {}
+        self.computed = 0  # views released through the door, for tests and the benchmark
+        self.reused = 0
+
+    def of(self, row: Sequence[Any], policy: Policy) -> _Disclosed:
+        key = (id(policy), tuple(row))
+        kept = self._kept.get(key)
+        # The policy itself is kept with the view, so its id cannot name another policy.
+        if kept is not None and kept.policy is policy:
+            self.reused += 1
+            return kept
+        disclosed = _disclose_row(row, policy)
+        self.computed += 1
+        if not any(w.rule_id == _FAIL_CLOSED for w in disclosed.view.withheld):
+            with self._lock:
+                if len(self._kept) >= self._size:
+                    del self._kept[next(iter(self._kept))]
+                self._kept[key] = disclosed
+        return disclosed
+
+
+VIEWS = DisclosedViews()
+
+
+def _values(names: Iterable[str], values: Sequence[Any], parsed: frozenset[str]) -> dict[str, Any]:
+    return {
+        name: json.loads(value) if name in parsed and value is not None else value
+        for name, value in zip(names, values, strict=True)
+    }
+
+
+def _disclose_row(row: Sequence[Any], policy: Policy) -> _Disclosed:
+    relationship, status, case_id, held = row[:_FIRST_SUBJECT]
+    verified = status == VerificationStatus.VERIFIED
+    # Until a liaison verifies the relationship, a registrant sees only what is public.
+    audience = Audience.VICTIM_VERIFIED if verified else Audience.VICTIM_PENDING
+    # The one door, for rows this read fetched itself; the caller accounts before answering.
+    view = release_row(
+        _values(SUBJECT_COLUMNS, row[_FIRST_SUBJECT:_FIRST_CASE], _SUBJECT_JSON),
+        _values(CASE_COLUMNS, row[_FIRST_CASE:], _CASE_JSON),
+        held=bool(held),
+        audience=audience,
+        policy=policy,
+    )
+    disclosed = view.nested()
+    linked = LinkedCaseView(
+        case_id=case_id,
+        relationship=relationship,
+        verified=verified,
+        disclosed=disclosed,
+        message=view.message,
+        json=case_json(
+            case_id=case_id,
+            relationship=relationship,
+            verified=verified,
+            disclosed=disclosed,
+            message=view.message,
+        ),
+    )
+    return _Disclosed(policy, view, linked)
 
 
 def _disclose_linked(
-    connection: sa.Connection, victim_id: int, policy: Policy
+    rows: Iterable[Sequence[Any]], policy: Policy
 ) -> tuple[list[LinkedCaseView], list[disclosure_service.Release]]:
     views: list[LinkedCaseView] = []
     releases: list[disclosure_service.Release] = []
-    rows = connection.execute(_LINKED, {"victim_id": victim_id, "now": utcnow()})
     for row in rows:
-        relationship, status, case_id, held = row[:_FIRST_SUBJECT]
-        verified = status == VerificationStatus.VERIFIED
-        # Until a liaison verifies the relationship, a registrant sees only what is public.
-        audience = Audience.VICTIM_VERIFIED if verified else Audience.VICTIM_PENDING
-        # The one door, for rows this read fetched itself; the caller accounts before answering.
-        view = release_row(
-            dict(zip(SUBJECT_COLUMNS, row[_FIRST_SUBJECT:_FIRST_CASE], strict=True)),
-            dict(zip(CASE_COLUMNS, row[_FIRST_CASE:], strict=True)),
-            held=bool(held),
-            audience=audience,
-            policy=policy,
-        )
-        releases.append(disclosure_service.Release(view=view, case_id=case_id))
-        views.append(
-            LinkedCaseView(
-                case_id=case_id,
-                relationship=relationship,
-                verified=verified,
-                disclosed=view.nested(),
-                message=view.message,
-            )
-        )
+        if row[2] is None:  # a live session with no links
+            continue
+        disclosed = VIEWS.of(row, policy)
+        views.append(disclosed.linked)
+        releases.append(disclosure_service.Release(view=disclosed.view, case_id=row[2]))
     return views, releases
 
 
@@ -112,7 +223,8 @@ def linked_cases(
     """Every case linked to ``victim``, disclosed, each read accounted for in ``session``
     as a release through ``channel`` (the API, or the victims' web pages)."""
     assert victim.id is not None
-    views, releases = _disclose_linked(session.connection(), victim.id, policy)
+    rows = session.connection().execute(_LINKED, {"victim_id": victim.id, "now": utcnow()})
+    views, releases = _disclose_linked(rows, policy)
     disclosures = _disclosures(victim.id, policy, releases, channel)
     accounting.append_many(
         session=session,
@@ -121,24 +233,46 @@ def linked_cases(
     return views
 
 
+class SessionEnded(Exception):
+    """The caller's session ended after the access check passed it: answer as to a stranger."""
+
+
 def _snapshot(
-    engine: Engine, victim_id: int, policy: Policy
+    engine: Engine, victim_id: int, policy: Policy, token: str | None
 ) -> tuple[list[LinkedCaseView], disclosure_service.Disclosures]:
     with read_only(engine).connect() as connection:
-        views, releases = _disclose_linked(connection, victim_id, policy)
+        if token is None:
+            rows = connection.execute(_LINKED, {"victim_id": victim_id, "now": utcnow()}).all()
+        else:
+            parameters = {
+                "victim_id": victim_id,
+                "token_hash": credentials.hash_token(token),
+                "now": utcnow(),
+            }
+            rows = connection.execute(_SIGNED_IN_LINKED, parameters).all()
+            if not rows:
+                raise SessionEnded
+    views, releases = _disclose_linked(rows, policy)
     return views, _disclosures(victim_id, policy, releases)
 
 
 async def read_linked_cases(
-    *, engine: Engine, writer: AccountingWriter, victim_id: int, policy: Policy
+    *,
+    engine: Engine,
+    writer: AccountingWriter,
+    victim_id: int,
+    policy: Policy,
+    session_token: str | None = None,
 ) -> list[LinkedCaseView]:
     """``linked_cases`` for a read on its own: a read-only snapshot (where ``run_read`` puts
     it), then a group commit (``AccountingWriter``) that holds no thread while it waits.
 
-    The views are returned only once their accounting has committed.
+    With ``session_token``, the same statement checks that the session is still live, and
+    raises ``SessionEnded`` if not. The views are returned only once their accounting has
+    committed.
     """
-    views, disclosures = await run_read(engine, _snapshot, engine, victim_id, policy)
-    await writer.record_async(disclosures)
+    views, disclosures = await run_read(engine, _snapshot, engine, victim_id, policy, session_token)
+    await lookup_accounting.record(writer, disclosures)
     return views
 
 

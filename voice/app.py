@@ -143,7 +143,7 @@ def create_app(
             allow_headers=["authorization", "content-type"],
         )
     app.add_middleware(SecurityHeadersMiddleware)
-    app.middleware("http")(metrics.record_request)
+    app.add_middleware(metrics.RequestMetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
     install_problem_handlers(app)
     install_docs(app)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hmac
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from voice.database import utcnow
 
@@ -56,27 +57,45 @@ ACCOUNTING_QUEUE = Gauge(
 )  # fmt: skip
 
 
-def route_of(request: Request) -> str:
+def route_of(scope: Scope) -> str:
     """The route's template (``/api/v1/cases/{case_id}``), never the raw path: ids and tokens
     in paths would make one time series per value."""
-    route = request.scope.get("route")
+    route = scope.get("route")
     path = getattr(route, "path", None)
     return str(path) if path is not None else "unmatched"
 
 
-async def record_request(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    started = time.perf_counter()
-    status = 500
-    try:
-        response = await call_next(request)
-        status = response.status_code
-        return response
-    finally:
-        route = route_of(request)
-        LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
-        REQUESTS.labels(request.method, route, str(status)).inc()
+class RequestMetricsMiddleware:
+    """Request rate and latency per route, as plain ASGI.
+
+    Plain ASGI rather than an ``@app.middleware("http")`` function: that style wraps every
+    request and response in extra tasks and streams, a cost paid on every lookup.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            # The router has put the matched route into this same scope by now.
+            route = route_of(scope)
+            method = str(scope.get("method", ""))
+            LATENCY.labels(method, route).observe(time.perf_counter() - started)
+            REQUESTS.labels(method, route, str(status)).inc()
 
 
 class DatabaseCollector(Collector):

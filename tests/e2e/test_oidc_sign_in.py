@@ -113,9 +113,10 @@ def test_authorization_code_flow_with_pkce_ends_on_a_portal_page_with_the_mapped
             landed = browser.get(callback, follow_redirects=True)
             assert landed.status_code == 200
             assert str(landed.url) == f"{base}/portal"  # the work queue is home
-            assert '<span class="role">supervisor</span>' in landed.text
-            assert "Pat Example" in landed.text
-            assert "grp-cafeteria" not in landed.text  # unmapped groups grant nothing
+            account = browser.get(f"{base}/portal/me")
+            assert '<span class="role">supervisor</span>' in account.text
+            assert "Pat Example" in account.text
+            assert "grp-cafeteria" not in account.text  # unmapped groups grant nothing
             cookie = next(c for c in browser.cookies.jar if c.name == "voice_session")
             assert cookie.has_nonstandard_attr("httponly")
             assert cookie.get_nonstandard_attr("samesite") == "lax"

@@ -16,7 +16,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
 
 from voice.deps import IdPath, SessionDep
-from voice.selfservice import web_reads
+from voice.disclosure.policy import Policy
+from voice.selfservice import plain, service, web_reads
 from voice.selfservice.layout import page_language, render
 from voice.selfservice.web_session import PostingVictim, WebVictim
 from voice.victims.models import Victim, VictimCaseLink
@@ -63,6 +64,7 @@ def preferences_page(
     context = {
         "victim": victim,
         "links": web_reads.links_of(session=session, victim=victim),
+        "case_titles": _case_titles(request, session=session, victim=victim, language=language),
         "languages_offered": [(c, i18n.language_name(c)) for c in i18n.offered_languages()],
         "time_zones": [(z, _zone_label(z, language)) for z in TIME_ZONES],
         "hours": [(str(h), _hour_label(h, language)) for h in range(24)],
@@ -77,6 +79,23 @@ def preferences_page(
         language=language,
         status_code=status_code,
     )
+
+
+def _case_titles(
+    request: Request, *, session: Session, victim: Victim, language: str
+) -> dict[int, str]:
+    """Each case's title as My cases shows it ("The case of …"), so the victim can tell them
+    apart. It is read through the one door and accounted for like any other read; a case
+    that may not be shown keeps its number alone."""
+    policy: Policy = request.app.state.policy
+    titles = {}
+    for view in service.linked_cases(
+        session=session, victim=victim, policy=policy, channel=web_reads.CHANNEL
+    ):
+        if view.message is None:
+            told = plain.story(view.disclosed, [], language=language, zone=victim.time_zone)
+            titles[view.case_id] = told.title
+    return titles
 
 
 @router.get("/preferences", response_class=HTMLResponse)

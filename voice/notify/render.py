@@ -6,11 +6,11 @@ can do next (shown in email), and a short explanation (shown in a text message).
 layout chosen at render time: the email's text and HTML parts share the notice's template, so
 the two parts can never say different things.
 
-Every word comes from the ``notices`` gettext catalogue through jinja2's i18n extension. The
-environment is built once; its gettext looks the language up in the render's context, so a
-template is compiled once for all languages and each language's catalogue is compiled once per
-process (voice.notify.catalogue). Dates and times are formatted by Babel in the notice's language
-and the victim's time zone.
+Every word comes from the ``notices`` gettext catalogue through jinja2's i18n extension. There is
+one environment per language (and per text or HTML), built once per process: its templates are
+compiled once and its catalogue is compiled once (voice.notify.catalogue), since the worker
+renders per notification. Dates and times are formatted by Babel in the notice's language and the
+victim's time zone.
 
 The HTML part is rendered with autoescape on (a translation is trusted, the values put into it
 are escaped); the text part and the SMS are not HTML, so escaping would only garble them. Both

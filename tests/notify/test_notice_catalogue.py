@@ -277,3 +277,13 @@ def test_the_acknowledgement_page_is_in_the_victims_language(language: str, word
     assert words in page
     assert f'<html lang="{"en" if language == FALLBACK else language}">' in page
     assert f"{OFFICE}." in page
+
+
+def test_a_date_the_victims_calendar_cannot_hold_still_renders() -> None:
+    released = dict(sample_view("custody.booked").released)
+    released["event.occurred_at"] = "0001-01-01T00:00:00+00:00"  # New York's is in year 0
+    view = DisclosedView(audience=Audience.VICTIM_VERIFIED, released=MappingProxyType(released))
+
+    notice = render_notice(view=view, channel=Channel.EMAIL, language="es", office_contact=OFFICE)
+
+    assert "(a partir del 0001-01-01)." in notice.body

@@ -19,6 +19,7 @@ environments use StrictUndefined: a misspelt variable is an error, never a blank
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -104,6 +105,22 @@ def _as_datetime(value: object) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _formatted(
+    form: Callable[[datetime, str, str | None], str],
+    value: datetime | None,
+    language: str,
+    time_zone: str | None,
+) -> str:
+    """``value`` in words, or its ISO date where the victim's calendar cannot hold it (a year
+    at the edge of what Python dates allow): a notice is never lost to a date's formatting."""
+    if value is None:
+        return ""
+    try:
+        return form(value, language, time_zone)
+    except (OverflowError, ValueError):
+        return value.date().isoformat()
+
+
 def _context(
     view: DisclosedView,
     language: str,
@@ -141,8 +158,8 @@ def _context(
         "subject_name": name,
         "headline": phrases.headline(event["event_type"], language),
         "critical": is_critical(event["event_type"]),
-        "occurred_on": long_date(occurred, language, time_zone) if occurred else "",
-        "hearing_when": date_time(hearing, language, time_zone) if hearing else "",
+        "occurred_on": _formatted(long_date, occurred, language, time_zone),
+        "hearing_when": _formatted(date_time, hearing, language, time_zone),
         "facility": ", ".join(facility),
         "custody_label": phrases.custody(str(case.get("custody_status")), language),
         "release_label": phrases.release_type(release_type, language),

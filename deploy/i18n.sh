@@ -18,3 +18,18 @@ for lang in $LANGUAGES; do
   fi
 done
 pybabel compile --statistics -d "$LOCALES" -o /dev/null -l en -i "$LOCALES/en/LC_MESSAGES/messages.po"
+
+# The same for the notices, text messages and replies (domain `notices`, babel-notices.cfg).
+NOTICES=voice/notify/locales
+pybabel extract -F babel-notices.cfg --no-location --sort-output \
+  -k _ -k gettext -k ngettext:1,2 -k N_ -o "$NOTICES/notices.pot" voice/
+for lang in $LANGUAGES; do
+  if [ -f "$NOTICES/$lang/LC_MESSAGES/notices.po" ]; then
+    pybabel update --no-fuzzy-matching --ignore-obsolete -D notices -i "$NOTICES/notices.pot" \
+      -d "$NOTICES" -l "$lang"
+  else
+    pybabel init -D notices -i "$NOTICES/notices.pot" -d "$NOTICES" -l "$lang"
+  fi
+done
+pybabel compile --statistics -D notices -d "$NOTICES" -o /dev/null -l es \
+  -i "$NOTICES/es/LC_MESSAGES/notices.po"

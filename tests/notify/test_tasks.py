@@ -25,7 +25,7 @@ from voice.notify import tasks
 from voice.notify.adapters.base import DeliveryError, OutgoingEmail, OutgoingSms
 from voice.notify.adapters.memory import MemoryEmailSender, MemorySmsSender
 from voice.notify.models import FINAL_STATUSES, Channel, Notification, NotificationStatus
-from voice.notify.phrases import HEADLINES
+from voice.notify.phrases import headline
 from voice.notify.quiet_hours import QuietUntil
 from voice.notify.settle import _finish
 from voice.notify.tasks import WorkerContext, _Prepared, claim, deliver, run_once
@@ -206,10 +206,10 @@ def test_run_once_sends_each_notification_once_and_accounts_for_it(
     assert mail.to == VICTIM_EMAIL
     assert mail.sender == settings.email_from
     assert mail.subject
-    assert "Ramon Example " + HEADLINES["en"]["custody.booked"] in mail.text
+    assert "Ramon Example " + headline("custody.booked", "en") in mail.text
     assert text.to == VICTIM_PHONE
     assert text.sender == settings.sms_from
-    assert HEADLINES["en"]["custody.booked"] in text.body
+    assert headline("custody.booked", "en") in text.body
 
     rows = notifications(engine)
     assert {row.channel for row in rows} == {Channel.EMAIL, Channel.SMS}
@@ -265,7 +265,7 @@ def test_spanish_speaker_is_written_to_in_spanish(
     assert run_once(ctx) == 1
 
     (mail,) = email_out.calls
-    assert HEADLINES["es"]["custody.booked"] in mail.text
+    assert headline("custody.booked", "es") in mail.text
     assert "Este es un aviso" in mail.text
     assert "Aviso de VOICE" in mail.subject
 

@@ -38,6 +38,7 @@ from voice.messages.gate import MessageStatus, ReviewError, check_review, ready_
 from voice.messages.scan import scan
 from voice.notify import phrases
 from voice.victims.models import Victim
+from voice.web.i18n import long_date
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,8 @@ _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 UNVERIFIED_RECIPIENT = "unverified_recipient"
 
 
-def _phrase(table: dict[str, dict[str, str]]) -> Callable[[str, str], str]:
-    return lambda value, language: table.get(language, table["en"]).get(value, value)
+def _phrase(table: dict[str, str]) -> Callable[[str, str], str]:
+    return lambda value, language: phrases.phrase(table, value, language, default=value)
 
 
 def _as_is(value: str, language: str) -> str:
@@ -54,7 +55,10 @@ def _as_is(value: str, language: str) -> str:
 
 
 def _day(value: str, language: str) -> str:
-    return value[:10]
+    try:
+        return long_date(datetime.fromisoformat(value), language, None)
+    except ValueError:
+        return value[:10]
 
 
 # Placeholder -> (the disclosed field it needs, how it reads in the answer's language).
@@ -65,7 +69,7 @@ CASE_PLACEHOLDERS: dict[str, tuple[str, Callable[[str, str], str]]] = {
     "facility": ("case.facility_name", _as_is),
     "facility_city": ("case.facility_city", _as_is),
     "facility_state": ("case.facility_state", _as_is),
-    "proceedings_stage": ("case.proceedings_stage", _as_is),
+    "proceedings_stage": ("case.proceedings_stage", _phrase(phrases.PROCEEDINGS_STAGES)),
     "hearing_date": ("case.hearing_at", _day),
     "hearing_court": ("case.hearing_court", _as_is),
     "removed_to_country": ("case.removed_to_country", _as_is),

@@ -108,6 +108,7 @@ def prepare(
             view=view,
             channel=channel,
             language=victim.preferred_language,
+            time_zone=victim.time_zone,
             office_contact=ctx.settings.office_contact,
             ack_url=ack_link,
             retracted=retracted[1] if retracted else None,

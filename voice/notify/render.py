@@ -1,32 +1,37 @@
 """Rendering notices from a disclosed view, and nothing else.
 
-Each event type has its own template per language and channel (``email/<type>.<lang>.j2``,
-``sms/<type>.<lang>.j2``), holding the plain-language explanation of the status and what the
-victim can do next. It extends a layout chosen at render time: the email's text and HTML parts
-share one template, so the two parts can never say different things. The HTML part is rendered
-with autoescape on; the text part and the SMS are not HTML, so escaping would only garble them.
-Both environments use StrictUndefined: a misspelt variable is an error, never a blank.
+Each kind of notice (an event type) has one template, ``notices/<type>.j2``, for every language
+and channel: its blocks hold the plain-language explanation of the status and what the victim
+can do next (shown in email), and a short explanation (shown in a text message). It extends a
+layout chosen at render time: the email's text and HTML parts share the notice's template, so
+the two parts can never say different things.
+
+Every word comes from the ``notices`` gettext catalogue through jinja2's i18n extension. There is
+one environment per language (and per text or HTML), built once per process: its templates are
+compiled once and its catalogue is compiled once (voice.notify.catalogue), since the worker
+renders per notification. Dates and times are formatted by Babel in the notice's language and the
+victim's time zone.
+
+The HTML part is rendered with autoescape on (a translation is trusted, the values put into it
+are escaped); the text part and the SMS are not HTML, so escaping would only garble them. Both
+environments use StrictUndefined: a misspelt variable is an error, never a blank.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from voice.disclosure.release import DisclosedView
-from voice.notify import sms
+from voice.notify import phrases, sms
+from voice.notify.catalogue import notice_language, translations
 from voice.notify.models import CRITICAL_EVENT_TYPES, Channel
-from voice.notify.phrases import (
-    CUSTODY,
-    HEADLINES,
-    PROCEEDINGS_STAGES,
-    RELEASE_EXPLANATIONS,
-    RELEASE_TYPES,
-    SUPPORTED_LANGUAGES,
-)
+from voice.web.i18n import date_time, long_date, text_direction
 
 
 class NoticeTooLong(ValueError):
@@ -40,31 +45,91 @@ class RenderedNotice:
     html: str = ""
 
 
-def _make_environment(*, html: bool) -> Environment:
-    return Environment(
+def _make_environment(*, html: bool, language: str) -> Environment:
+    env = Environment(
         loader=PackageLoader("voice.notify", "templates"),
         undefined=StrictUndefined,
         # Text parts and SMS are not HTML: escaping them would only turn "&" into "&amp;".
         autoescape=html,  # noqa: S701
         keep_trailing_newline=False,
+        extensions=["jinja2.ext.i18n"],
+        # Templates ship inside the package and never change under a running process: no
+        # file-system check on every lookup.
+        auto_reload=False,
     )
+    # The i18n extension adds this method. Old-style gettext is a plain call per message; the
+    # new style looks the function up through the render's context each time, which made
+    # notices several times slower to render.
+    env.install_gettext_translations(  # type: ignore[attr-defined]
+        translations(language), newstyle=False
+    )
+    env.globals["_"] = env.globals["gettext"]  # the same, without the extension's alias hop
+    return env
 
 
-@lru_cache(maxsize=2)
-def _environment(html: bool = False) -> Environment:
-    return _make_environment(html=html)
+@cache
+def _environment(html: bool = False, language: str = "en") -> Environment:
+    """One environment per language and kind of output, built once per process: its templates
+    are compiled on first use and its catalogue is compiled once."""
+    return _make_environment(html=html, language=language)
+
+
+def render_text(template: str, *, language: str, **context: Any) -> str:
+    """A plain-text message (not HTML) from ``template`` in ``language``'s words."""
+    return _environment(language=language).get_template(template).render(context, language=language)
+
+
+def render_page(template: str, *, language: str, **context: Any) -> str:
+    """A small HTML page from ``template``, marked with ``language`` and its direction."""
+    return (
+        _environment(html=True, language=language)
+        .get_template(template)
+        .render(context, language=language, direction=text_direction(language))
+    )
 
 
 def is_critical(event_type: str) -> bool:
     return event_type in CRITICAL_EVENT_TYPES
 
 
+def _as_datetime(value: object) -> datetime | None:
+    """A released timestamp (ISO text, or a datetime in a view built in code) as an aware
+    datetime; a naive one is UTC, as everything the service stores is."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _formatted(
+    form: Callable[[datetime, str, str | None], str],
+    value: datetime | None,
+    language: str,
+    time_zone: str | None,
+) -> str:
+    """``value`` in words, or its ISO date where the victim's calendar cannot hold it (a year
+    at the edge of what Python dates allow): a notice is never lost to a date's formatting."""
+    if value is None:
+        return ""
+    try:
+        return form(value, language, time_zone)
+    except (OverflowError, ValueError):
+        return value.date().isoformat()
+
+
 def _context(
     view: DisclosedView,
     language: str,
+    time_zone: str | None,
     office_contact: str,
     ack_url: str,
     retracted: DisclosedView | None,
+    *,
+    dated: bool,
 ) -> dict[str, Any]:
     nested = view.nested()
     subject = nested.get("subject", {})
@@ -77,29 +142,37 @@ def _context(
         (retracted.nested().get("event", {}) if retracted else {}).get("event_type")
     )
     release_type = str(case.get("release_type"))
+    # Text messages show no dates: no time spent formatting them.
+    occurred = _as_datetime(event.get("occurred_at")) if dated else None
+    hearing = _as_datetime(case.get("hearing_at")) if dated else None
+    facility = [
+        str(case[part])
+        for part in ("facility_name", "facility_city", "facility_state")
+        if part in case
+    ]
     return {
+        "language": language,
+        "direction": text_direction(language),
         "event": event,
         "case": case,
         "subject_name": name,
-        "headline": HEADLINES[language][event["event_type"]],
+        "headline": phrases.headline(event["event_type"], language),
         "critical": is_critical(event["event_type"]),
-        "custody_label": CUSTODY[language].get(str(case.get("custody_status")), ""),
-        "release_label": RELEASE_TYPES[language].get(release_type, ""),
-        "release_explanation": RELEASE_EXPLANATIONS[language].get(release_type, ""),
-        "stage_label": PROCEEDINGS_STAGES[language].get(str(case.get("proceedings_stage")), ""),
-        "retracted_headline": HEADLINES[language].get(retracted_type, ""),
+        "occurred_on": _formatted(long_date, occurred, language, time_zone),
+        "hearing_when": _formatted(date_time, hearing, language, time_zone),
+        "facility": ", ".join(facility),
+        "custody_label": phrases.custody(str(case.get("custody_status")), language),
+        "release_label": phrases.release_type(release_type, language),
+        "release_explanation": phrases.release_explanation(release_type, language),
+        "stage_label": phrases.proceedings_stage(str(case.get("proceedings_stage")), language),
+        "retracted_headline": phrases.headline(retracted_type, language),
         "office_contact": office_contact,
         "ack_url": ack_url,
     }
 
 
-def _template_name(channel: Channel, event_type: str, language: str) -> str:
-    return f"{channel.value}/{event_type}.{language}.j2"
-
-
-def _render_sms(context: dict[str, Any], template: str, language: str) -> str:
-    env = _environment()
-    layout = f"sms/_layout.{language}.txt.j2"
+def _render_sms(context: dict[str, Any], template: str) -> str:
+    env = _environment(language=context["language"])
     # The full text first; then without the explanation; then without the name as well.
     attempts: list[dict[str, Any]] = [
         {"brief": False},
@@ -107,7 +180,9 @@ def _render_sms(context: dict[str, Any], template: str, language: str) -> str:
         {"brief": True, "subject_name": ""},
     ]
     for override in attempts:
-        text = env.get_template(template).render({**context, "layout": layout, **override})
+        text = env.get_template(template).render(
+            {**context, "layout": "layouts/sms.txt.j2", **override}
+        )
         text = sms.to_gsm7_where_possible(" ".join(text.split()))
         if sms.fits(text):
             return text
@@ -122,20 +197,29 @@ def render_notice(
     office_contact: str,
     ack_url: str = "",
     retracted: DisclosedView | None = None,
+    time_zone: str | None = None,
 ) -> RenderedNotice:
-    """Render one notice. ``ack_url`` adds the signed acknowledgement link to a critical email;
-    ``retracted`` (for a correction) is the disclosed view of the event being corrected."""
-    language = language if language in SUPPORTED_LANGUAGES else "en"
-    context = _context(view, language, office_contact, ack_url, retracted)
-    template = _template_name(channel, context["event"]["event_type"], language)
-    if channel is Channel.SMS:
-        return RenderedNotice(subject="", body=_render_sms(context, template, language) + "\n")
-    text_env, html_env = _environment(), _environment(html=True)
-    subject = text_env.get_template(f"email/subject.{language}.txt.j2").render(context).strip()
-    body = text_env.get_template(template).render(
-        {**context, "layout": f"email/_layout.{language}.txt.j2"}
+    """Render one notice in the victim's ``language`` (English while that language's catalogue
+    is incomplete), with dates in their ``time_zone`` (the office's default when None).
+    ``ack_url`` adds the signed acknowledgement link to a critical email; ``retracted`` (for a
+    correction) is the disclosed view of the event being corrected."""
+    language = notice_language(language)
+    context = _context(
+        view,
+        language,
+        time_zone,
+        office_contact,
+        ack_url,
+        retracted,
+        dated=channel is Channel.EMAIL,
     )
+    template = f"notices/{context['event']['event_type']}.j2"
+    if channel is Channel.SMS:
+        return RenderedNotice(subject="", body=_render_sms(context, template) + "\n")
+    text_env, html_env = _environment(language=language), _environment(True, language)
+    subject = text_env.get_template("layouts/email_subject.txt.j2").render(context).strip()
+    body = text_env.get_template(template).render({**context, "layout": "layouts/email.txt.j2"})
     html = html_env.get_template(template).render(
-        {**context, "subject": subject, "layout": f"email/_layout.{language}.html.j2"}
+        {**context, "subject": subject, "layout": "layouts/email.html.j2"}
     )
     return RenderedNotice(subject=subject, body=body.strip() + "\n", html=html.strip() + "\n")

@@ -1,11 +1,14 @@
 """Sending the confirmation link (email) and code (SMS) that prove a contact point.
 
-Texts are in the victim's language, like every notice. Logs carry the challenge id only.
+Texts are in the victim's language, like every notice, from the ``notices`` catalogue
+(templates ``messages/confirm_email.txt.j2`` and ``messages/confirm_phone.txt.j2``). Logs carry
+the challenge id only.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from voice.config import Settings
 from voice.notify.adapters.base import (
@@ -15,6 +18,8 @@ from voice.notify.adapters.base import (
     OutgoingSms,
     SmsSender,
 )
+from voice.notify.catalogue import notice_language
+from voice.notify.render import render_text
 from voice.notify.sms import to_gsm7_where_possible
 from voice.victims.verification import Challenge
 from voice.victims.verification_models import ContactKind
@@ -22,36 +27,6 @@ from voice.victims.verification_models import ContactKind
 log = logging.getLogger(__name__)
 
 CONFIRM_PATH = "/self-service/confirm-email"
-
-_EMAIL = {
-    "en": (
-        "Confirm your email address for VOICE",
-        "The VOICE office registered this email address to keep you informed about a case.\n\n"
-        "To confirm that it reaches you, open this link within {hours} hours. It works once:\n"
-        "{url}\n\n"
-        "Until you confirm it, we will not send notices to this address.\n"
-        "If you did not expect this, contact the {office}.\n",
-    ),
-    "es": (
-        "Confirme su correo electrónico para VOICE",
-        "La oficina de VOICE registró este correo electrónico para informarle sobre un caso.\n\n"
-        "Para confirmar que le llega, abra este enlace en las próximas {hours} horas. Sirve una "
-        "sola vez:\n{url}\n\n"
-        "Hasta que lo confirme, no enviaremos avisos a esta dirección.\n"
-        "Si no esperaba este mensaje, comuníquese con la {office}.\n",
-    ),
-}
-
-_SMS = {
-    "en": (
-        "VOICE: Your code is {code}. Reply with it to this number, or enter it on the VOICE "
-        "self-service page, within {minutes} minutes, to confirm this phone number."
-    ),
-    "es": (
-        "VOICE: Su código es {code}. Respóndalo a este número, o escríbalo en la página de "
-        "autoservicio de VOICE, en los próximos {minutes} minutos, para confirmar este teléfono."
-    ),
-}
 
 
 def confirm_url(settings: Settings, token: str) -> str:
@@ -76,27 +51,32 @@ class VerificationCourier:
             log.warning("challenge %s not sent (%s)", challenge.challenge_id, exc.code)
 
     def _email(self, challenge: Challenge, reference: str) -> OutgoingEmail:
-        subject, body = _EMAIL.get(challenge.language, _EMAIL["en"])
+        words: dict[str, Any] = {
+            "language": notice_language(challenge.language),
+            "hours": self.settings.contact_link_hours,
+            "url": confirm_url(self.settings, challenge.secret),
+            "office": self.settings.office_contact,
+        }
+        template = "messages/confirm_email.txt.j2"
         return OutgoingEmail(
             to=challenge.to,
             sender=self.settings.email_from,
-            subject=subject,
-            text=body.format(
-                hours=self.settings.contact_link_hours,
-                url=confirm_url(self.settings, challenge.secret),
-                office=self.settings.office_contact,
-            ),
+            subject=render_text(template, part="subject", **words).strip(),
+            text=render_text(template, part="body", **words).strip() + "\n",
             message_id=f"<{reference}@voice.invalid>",
             reference=reference,
         )
 
     def _sms(self, challenge: Challenge, reference: str) -> OutgoingSms:
-        text = _SMS.get(challenge.language, _SMS["en"]).format(
-            code=challenge.secret, minutes=self.settings.contact_code_minutes
+        text = render_text(
+            "messages/confirm_phone.txt.j2",
+            language=notice_language(challenge.language),
+            code=challenge.secret,
+            minutes=self.settings.contact_code_minutes,
         )
         return OutgoingSms(
             to=challenge.to,
             sender=self.settings.sms_from,
-            body=to_gsm7_where_possible(text),
+            body=to_gsm7_where_possible(" ".join(text.split())),
             reference=reference,
         )

@@ -76,14 +76,20 @@ def offered_languages() -> tuple[str, ...]:
     )
 
 
+@cache
+def _locale(language: str) -> Locale:
+    # Parsing a locale looks for its data file on disk: once per language, not per date.
+    return Locale.parse(language)
+
+
 def language_name(language: str) -> str:
     """A language's name in that language, as a language switch shows it."""
-    name = Locale.parse(language).get_display_name(language) or language
+    name = _locale(language).get_display_name(language) or language
     return name[:1].upper() + name[1:]
 
 
 def text_direction(language: str) -> str:
-    return "rtl" if Locale.parse(language).text_direction == "rtl" else "ltr"
+    return "rtl" if _locale(language).text_direction == "rtl" else "ltr"
 
 
 def negotiate(*wanted: str | None, accept_language: str = "") -> str:
@@ -111,14 +117,14 @@ def long_date(value: date | datetime, language: str, time_zone: str | None) -> s
     """ "3 November 2026" in the victim's language, on the calendar day of their time zone."""
     if isinstance(value, datetime):
         value = value.astimezone(zone(time_zone)).date()
-    return format_date(value, format="long", locale=language)
+    return format_date(value, format="long", locale=_locale(language))
 
 
 def date_time(value: datetime, language: str, time_zone: str | None) -> str:
     """ "3 November 2026, 10:30 AM" in the victim's language and time zone: no seconds, no
     offsets, nothing a person has to decode."""
     local = value.astimezone(zone(time_zone))
-    day = format_date(local.date(), format="long", locale=language)
-    time = format_time(local, format="short", locale=language)
-    pattern = str(Locale.parse(language).datetime_formats["medium"]).replace("'", "")
+    day = format_date(local.date(), format="long", locale=_locale(language))
+    time = format_time(local, format="short", locale=_locale(language))
+    pattern = str(_locale(language).datetime_formats["medium"]).replace("'", "")
     return pattern.replace("{1}", day).replace("{0}", time)

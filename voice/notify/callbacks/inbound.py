@@ -31,7 +31,7 @@ from voice.notify.models import (
     Notification,
     SuppressionReason,
 )
-from voice.notify.sms import to_gsm7_where_possible
+from voice.notify.replies import reply_text
 from voice.victims import verification
 from voice.victims.models import Victim, VictimCaseLink
 
@@ -42,41 +42,6 @@ START_WORDS = frozenset({"START"})
 HELP_WORDS = frozenset({"HELP"})
 YES_WORDS = frozenset({"YES", "Y", "SI"})
 CODE = re.compile(r"^[0-9]{6}$")
-
-REPLIES: dict[str, dict[str, str]] = {
-    "en": {
-        "stopped": (
-            "VOICE: You will get no more texts from us. We may still write by email. "
-            "Reply START to get texts again."
-        ),
-        "started": "VOICE: You will get texts from us again. Reply STOP to stop.",
-        "help": "VOICE: For help, contact the {office}. Reply STOP to stop texts.",
-        "acknowledged": "VOICE: Thank you. We have recorded that you received our notice.",
-        "nothing": "VOICE: There is no notice waiting for your reply. Questions: {office}",
-        "confirmed": "VOICE: Thank you. This number is confirmed; our notices will reach you here.",
-        "bad_code": "VOICE: That code is not right or has expired. Questions: {office}",
-        "received": (
-            "VOICE: We received your message. Staff will answer you. Urgent questions: {office}"
-        ),
-    },
-    "es": {
-        "stopped": (
-            "VOICE: No recibirá más mensajes de texto. Podemos seguir escribiéndole por correo "
-            "electrónico. Responda START para volver a recibirlos."
-        ),
-        "started": "VOICE: Volverá a recibir nuestros mensajes. Responda STOP para dejarlos.",
-        "help": (
-            "VOICE: Para ayuda, comuníquese con la {office}. Responda STOP para dejar los textos."
-        ),
-        "acknowledged": "VOICE: Gracias. Registramos que recibió nuestro aviso.",
-        "nothing": "VOICE: No hay ningún aviso pendiente de respuesta. Preguntas: {office}",
-        "confirmed": "VOICE: Gracias. Este número quedó confirmado; le enviaremos los avisos aquí.",
-        "bad_code": "VOICE: Ese código no es correcto o venció. Preguntas: {office}",
-        "received": (
-            "VOICE: Recibimos su mensaje. El personal le responderá. Preguntas urgentes: {office}"
-        ),
-    },
-}
 
 
 class FreeTextSink(Protocol):
@@ -103,8 +68,7 @@ def _victims_with(session: Session, phone: str) -> list[Victim]:
 
 
 def _reply(settings: Settings, language: str, key: str) -> str:
-    table = REPLIES.get(language, REPLIES["en"])
-    return to_gsm7_where_possible(table[key].format(office=settings.office_contact))
+    return reply_text(key, language=language, office_contact=settings.office_contact)
 
 
 def handle_inbound(

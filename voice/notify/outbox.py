@@ -108,19 +108,36 @@ def channel_key(ctx: WorkerContext, message: OutgoingEmail | OutgoingSms) -> str
     return f"sms:{ctx.settings.sms_adapter}"[:64]
 
 
-def send_all(ctx: WorkerContext, outbox: Outbox[R], ready: Sequence[R]) -> dict[int, Any]:
+def permits(
+    session: Session, ctx: WorkerContext, ready: Sequence[R], now: datetime
+) -> dict[str, breaker.Permit]:
+    """The breakers' word on every channel the batch sends to."""
+    return {
+        key: breaker.permit(
+            session=session, key=key, worker_id=ctx.worker_id, now=now, settings=ctx.settings
+        )
+        for key in sorted({channel_key(ctx, r.message) for r in ready})
+    }
+
+
+def send_all(
+    ctx: WorkerContext,
+    outbox: Outbox[R],
+    ready: Sequence[R],
+    *,
+    asked: tuple[dict[str, breaker.Permit], datetime] | None = None,
+) -> dict[int, Any]:
     """Send side by side, on up to ``worker_send_concurrency`` threads, each outcome committed
-    before its thread sends again; rows the breakers hold back go back to due."""
+    before its thread sends again; rows the breakers hold back go back to due.
+
+    ``asked`` holds the breakers' permits and when they were asked for, if the caller already
+    asked them in its own transaction."""
     keys = {r.row_id: channel_key(ctx, r.message) for r in ready}
-    now = ctx.now()
-    with transaction(ctx.engine) as session:
-        permits = {
-            key: breaker.permit(
-                session=session, key=key, worker_id=ctx.worker_id, now=now, settings=ctx.settings
-            )
-            for key in sorted(set(keys.values()))
-        }
-    gate = Gate(permits, now)
+    if asked is None:
+        now = ctx.now()
+        with transaction(ctx.engine) as session:
+            asked = permits(session, ctx, ready, now), now
+    gate = Gate(*asked)
     deferred: list[tuple[R, datetime]] = []
     handover: HandOver[R] = HandOver(ctx, outbox, gate)
 
@@ -167,10 +184,13 @@ def deliver_batch(ctx: WorkerContext, outbox: Outbox[R], ids: list[int]) -> dict
     A crash anywhere leaves the unsettled rows leased; they are sent again, under the same
     reference, once the lease runs out. Only messages in flight at the crash are repeated.
     """
+    now = ctx.now()
     with transaction(ctx.engine) as session:
         ready, outcomes = outbox.prepare(session, ctx, ids)
+        # The breakers are asked in the same transaction: one commit before the sends.
+        asked = permits(session, ctx, ready, now), now
     if ready:
-        outcomes.update(send_all(ctx, outbox, ready))
+        outcomes.update(send_all(ctx, outbox, ready, asked=asked))
     return outcomes
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
@@ -110,3 +111,34 @@ def test_a_probe_that_succeeds_lets_the_rest_of_the_batch_go() -> None:
     gate.answered("sms:twilio", BreakerState.CLOSED, now)
     other.join(timeout=60)
     assert admitted == [None]
+
+
+def test_a_batch_prepared_in_chunks_is_sent_once_and_accounted_for(
+    committed_engine: Engine, settings: Settings, policy: Policy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first chunk is sent while the next ones are prepared; every row still goes out once.
+    monkeypatch.setattr(outbox, "PREPARE_CHUNK", 4)
+    queue_release(committed_engine, policy, 11)
+    watcher = WatchingEmailSender(committed_engine)
+    ctx = WorkerContext(
+        engine=committed_engine,
+        settings=settings.model_copy(update={"worker_send_concurrency": 3}),
+        policy=policy,
+        email=watcher,
+        sms=MemorySmsSender(),
+        worker_id="w-chunks",
+    )
+
+    assert outbox.run_once(ctx, tasks.NOTIFICATIONS) == 11
+
+    assert len(watcher.seen) == 11
+    with Session(committed_engine) as session:
+        statuses = session.exec(select(Notification.status)).all()
+        accounted = session.exec(select(DisclosureRecord.notification_id)).all()
+    assert statuses == [NotificationStatus.SENT] * 11
+    assert sorted(n or 0 for n in accounted) == _ids(committed_engine)
+
+
+def _ids(engine: Engine) -> list[int]:
+    with Session(engine) as session:
+        return sorted(n or 0 for n in session.exec(select(Notification.id)).all())

@@ -59,6 +59,8 @@ _REFS = RecipientReference.__table__  # type: ignore[attr-defined]
 # Prebuilt: every disclosure in the service runs these, under the chain's lock.
 _READ_HEAD = sa.select(_HEAD.c.chain_seq, _HEAD.c.record_hash).where(_HEAD.c.id == 1)
 _MOVE_HEAD = sa.update(_HEAD).where(_HEAD.c.id == 1)
+# Bound parameters per query: well inside SQLite's limit for any batch.
+_CHUNK = 500
 _FIND_REF = sa.select(_REFS.c.ref).where(
     _REFS.c.recipient_kind == sa.bindparam("kind"), _REFS.c.recipient_id == sa.bindparam("id")
 )
@@ -82,6 +84,42 @@ def recipient_ref(*, session: Session, recipient_kind: str, recipient_id: str) -
         connection, ref=ref, recipient_kind=recipient_kind, recipient_id=recipient_id
     )
     return ref
+
+
+def recipient_refs(
+    *, session: Session, recipients: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """``recipient_ref`` for many recipients at once: one query for those already known.
+
+    Under the chain's lock, like ``recipient_ref``; the references of recipients seen for the
+    first time are created and chained together, in one more statement.
+    """
+    wanted = sorted(set(recipients))
+    if not wanted:
+        return {}
+    _lock_chain(session)
+    connection = session.connection()
+    found: dict[tuple[str, str], str] = {}
+    by_kind: dict[str, list[str]] = {}
+    for kind, recipient_id in wanted:
+        by_kind.setdefault(kind, []).append(recipient_id)
+    for kind, ids in by_kind.items():
+        for start in range(0, len(ids), _CHUNK):
+            rows = connection.execute(
+                sa.select(_REFS.c.recipient_id, _REFS.c.ref).where(
+                    _REFS.c.recipient_kind == kind,
+                    _REFS.c.recipient_id.in_(ids[start : start + _CHUNK]),
+                )
+            )
+            found.update({(kind, recipient_id): ref for recipient_id, ref in rows})
+    new = [
+        (kind, recipient_id) for kind, recipient_id in wanted if (kind, recipient_id) not in found
+    ]
+    for recipient in new:
+        found[recipient] = "rcp_" + secrets.token_hex(16)
+    # Chained, so that changing whom a reference names shows (voice/audit/reference_chain.py).
+    reference_chain.append_references(connection, [(found[r], *r) for r in new])
+    return found
 
 
 def _lock_chain(session: Session) -> None:

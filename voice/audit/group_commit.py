@@ -26,8 +26,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from voice.audit import chain as accounting
-from voice.audit.service import Disclosures, accounting_rows
+from voice.audit.service import Disclosures, record_all
 
 log = logging.getLogger(__name__)
 
@@ -129,11 +128,5 @@ class AccountingWriter:
 
     def _commit(self, batch: list[_Waiting]) -> None:
         with Session(self._engine) as session:
-            rows = []
-            refs: dict[tuple[str, str], str] = {}
-            for waiting in batch:
-                rows.extend(
-                    accounting_rows(session=session, disclosures=waiting.disclosures, refs=refs)
-                )
-            accounting.append_many(session=session, rows=rows)
+            record_all(session=session, batch=[waiting.disclosures for waiting in batch])
             session.commit()

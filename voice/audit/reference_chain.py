@@ -54,29 +54,42 @@ def append_reference(
     connection: sa.Connection, *, ref: str, recipient_kind: str, recipient_id: str
 ) -> None:
     """Insert a mapping row at the end of its chain. The caller holds the accounting's lock."""
+    append_references(connection, [(ref, recipient_kind, recipient_id)])
+
+
+def append_references(connection: sa.Connection, entries: list[tuple[str, str, str]]) -> None:
+    """Insert mapping rows, each ``(ref, recipient_kind, recipient_id)``, at the end of their
+    chain in one statement. The caller holds the accounting's lock."""
+    if not entries:
+        return
     was, prev = reference_head(connection)
-    values: dict[str, Any] = {
-        "ref": ref,
-        "recipient_kind": recipient_kind,
-        "recipient_id": recipient_id,
-        "created_at": utcnow(),
-        "chain_seq": was + 1,
-        "prev_hash": prev,
-    }
-    digest = entry_hash(values)
-    del values["prev_hash"]
-    connection.execute(sa.insert(_REFS).values(**values, entry_hash=digest))
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    for seq, (ref, recipient_kind, recipient_id) in enumerate(entries, start=was + 1):
+        values: dict[str, Any] = {
+            "ref": ref,
+            "recipient_kind": recipient_kind,
+            "recipient_id": recipient_id,
+            "created_at": now,
+            "chain_seq": seq,
+            "prev_hash": prev,
+        }
+        prev = entry_hash(values)
+        del values["prev_hash"]
+        rows.append({**values, "entry_hash": prev})
+    connection.execute(sa.insert(_REFS), rows)
+    last = was + len(rows)
     if was == 0:
         connection.execute(
             sa.insert(_HEAD).values(
-                id=REFERENCE_HEAD_ID, chain_seq=1, record_hash=digest, updated_at=utcnow()
+                id=REFERENCE_HEAD_ID, chain_seq=last, record_hash=prev, updated_at=now
             )
         )
     else:
         connection.execute(
             sa.update(_HEAD)
             .where(_HEAD.c.id == REFERENCE_HEAD_ID)
-            .values(chain_seq=was + 1, record_hash=digest, updated_at=utcnow())
+            .values(chain_seq=last, record_hash=prev, updated_at=now)
         )
 
 

@@ -41,6 +41,18 @@ class Gate:
         self._probing: set[str] = set()
         self._changed = threading.Condition()
 
+    def asked(self) -> set[str]:
+        """The channels whose breakers this gate has heard from."""
+        with self._changed:
+            return set(self._permits)
+
+    def add(self, permits: dict[str, breaker.Permit]) -> None:
+        """The word of breakers asked later in the batch, for channels not asked before."""
+        with self._changed:
+            for key, permit in permits.items():
+                self._permits.setdefault(key, permit)
+            self._changed.notify_all()
+
     def admit(self, key: str) -> datetime | None:
         """None to send now; else the time until which the row should wait."""
         with self._changed:

@@ -11,7 +11,7 @@ whose circuit breaker is open (``voice.notify.breaker``) is not sent to: its row
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
@@ -108,27 +108,81 @@ def channel_key(ctx: WorkerContext, message: OutgoingEmail | OutgoingSms) -> str
     return f"sms:{ctx.settings.sms_adapter}"[:64]
 
 
-def send_all(ctx: WorkerContext, outbox: Outbox[R], ready: Sequence[R]) -> dict[int, Any]:
-    """Send side by side, on up to ``worker_send_concurrency`` threads, each outcome committed
-    before its thread sends again; rows the breakers hold back go back to due."""
-    keys = {r.row_id: channel_key(ctx, r.message) for r in ready}
-    now = ctx.now()
-    with transaction(ctx.engine) as session:
-        permits = {
-            key: breaker.permit(
-                session=session, key=key, worker_id=ctx.worker_id, now=now, settings=ctx.settings
-            )
-            for key in sorted(set(keys.values()))
-        }
-    gate = Gate(permits, now)
-    deferred: list[tuple[R, datetime]] = []
-    handover: HandOver[R] = HandOver(ctx, outbox, gate)
+# Rows prepared per read: the first few are sent while the rest of the batch is prepared.
+PREPARE_CHUNK = 25
 
-    def one(item: R) -> None:
-        key = keys[item.row_id]
-        wait_until = gate.admit(key)
+
+def permits(
+    session: Session,
+    ctx: WorkerContext,
+    ready: Sequence[R],
+    now: datetime,
+    *,
+    known: set[str] | None = None,
+) -> dict[str, breaker.Permit]:
+    """The breakers' word on every channel the rows send to (but those already ``known``).
+
+    Only channels with a row to send are asked: asking takes a half-open breaker's probe."""
+    keys = {channel_key(ctx, r.message) for r in ready} - (known or set())
+    return {
+        key: breaker.permit(
+            session=session, key=key, worker_id=ctx.worker_id, now=now, settings=ctx.settings
+        )
+        for key in sorted(keys)
+    }
+
+
+class Sending(Generic[R]):
+    """A batch's sends, side by side on up to ``worker_send_concurrency`` threads, each outcome
+    committed before its thread sends again; rows the breakers hold back go back to due.
+
+    Rows are handed in as they are prepared, so the first are on their way while the rest of
+    the batch is still being read and rendered."""
+
+    def __init__(
+        self, ctx: WorkerContext, outbox: Outbox[R], asked: dict[str, breaker.Permit], now: datetime
+    ) -> None:
+        self._ctx = ctx
+        self._outbox = outbox
+        self.gate = Gate(asked, now)
+        self._deferred: list[tuple[R, datetime]] = []
+        self._handover: HandOver[R] = HandOver(ctx, outbox, self.gate)
+        self._workers = max(1, ctx.settings.worker_send_concurrency)
+        self._pool: ThreadPoolExecutor | None = None
+        self._futures: list[Future[None]] = []
+
+    def submit(self, ready: Sequence[R]) -> None:
+        if self._workers == 1:
+            for item in ready:
+                self._one(item)
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                max_workers=self._workers, thread_name_prefix="voice-send"
+            )
+        self._futures += [self._pool.submit(self._one, item) for item in ready]
+
+    def finish(self) -> dict[int, Any]:
+        """Wait for every send and its hand-over; put the held-back rows back to due."""
+        try:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+            for future in self._futures:
+                future.result()
+        finally:
+            self._handover.close()
+        outcomes = dict(self._handover.outcomes)
+        if self._deferred:
+            with transaction(self._ctx.engine) as session:
+                outcomes.update(self._outbox.defer(session, self._ctx, self._deferred))
+        return outcomes
+
+    def _one(self, item: R) -> None:
+        ctx = self._ctx
+        key = channel_key(ctx, item.message)
+        wait_until = self.gate.admit(key)
         if wait_until is not None:
-            deferred.append((item, wait_until))
+            self._deferred.append((item, wait_until))
             return
         # The send continues the trace of the ingest that queued the row (voice.tracing).
         attributes: dict[str, int | str] = {
@@ -142,35 +196,47 @@ def send_all(ctx: WorkerContext, outbox: Outbox[R], ready: Sequence[R]) -> dict[
             # Looked up on this module each time: the crash harness replaces it.
             result = globals()["attempt"](ctx, item.message)
         _measure(key, result)
-        handover.submit(item, result, key)
+        self._handover.submit(item, result, key)
 
-    workers = min(max(1, ctx.settings.worker_send_concurrency), len(ready))
-    try:
-        if workers == 1:
-            for item in ready:
-                one(item)
-        else:
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="voice-send") as pool:
-                list(pool.map(one, ready))
-    finally:
-        handover.close()
-    outcomes = dict(handover.outcomes)
-    if deferred:
-        with transaction(ctx.engine) as session:
-            outcomes.update(outbox.defer(session, ctx, deferred))
-    return outcomes
+
+def send_all(ctx: WorkerContext, outbox: Outbox[R], ready: Sequence[R]) -> dict[int, Any]:
+    """Send rows already prepared (see ``Sending``), asking their breakers first."""
+    now = ctx.now()
+    with transaction(ctx.engine) as session:
+        asked = permits(session, ctx, ready, now)
+    sending = Sending(ctx, outbox, asked, now)
+    sending.submit(ready)
+    return sending.finish()
 
 
 def deliver_batch(ctx: WorkerContext, outbox: Outbox[R], ids: list[int]) -> dict[int, Any]:
-    """Deliver claimed rows: one read, the sends side by side, each outcome committed at once.
+    """Deliver claimed rows: read in chunks, the sends side by side (starting with the first
+    chunk's), each outcome committed at once.
 
     A crash anywhere leaves the unsettled rows leased; they are sent again, under the same
     reference, once the lease runs out. Only messages in flight at the crash are repeated.
     """
-    with transaction(ctx.engine) as session:
-        ready, outcomes = outbox.prepare(session, ctx, ids)
-    if ready:
-        outcomes.update(send_all(ctx, outbox, ready))
+    now = ctx.now()
+    outcomes: dict[int, Any] = {}
+    sending: Sending[R] | None = None
+    try:
+        for start in range(0, len(ids), PREPARE_CHUNK):
+            with transaction(ctx.engine) as session:
+                ready, settled = outbox.prepare(session, ctx, ids[start : start + PREPARE_CHUNK])
+                # The breakers are asked in the same transaction: one commit before the sends.
+                known = sending.gate.asked() if sending is not None else set()
+                asked = permits(session, ctx, ready, now, known=known)
+            outcomes.update(settled)
+            if not ready:
+                continue
+            if sending is None:
+                sending = Sending(ctx, outbox, asked, now)
+            else:
+                sending.gate.add(asked)
+            sending.submit(ready)
+    finally:
+        if sending is not None:
+            outcomes.update(sending.finish())
     return outcomes
 
 

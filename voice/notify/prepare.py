@@ -92,7 +92,7 @@ def prepare(
     if wait is not None:
         return QuietUntil(wait)
     # Released again at send time: a hold or a protection flag set after ingest wins. The
-    # release is accounted for once the provider has accepted the message (tasks._account).
+    # release is accounted for once the provider has accepted the message (settle._disclosures).
     view = release(
         session=session, policy=ctx.policy, audience=Audience.VICTIM_VERIFIED, event=event
     )

@@ -128,6 +128,7 @@ def _settle_all(
     )
     outcomes: dict[int, NotificationStatus | None] = {}
     finished: list[dict[str, object]] = []
+    accounted: list[disclosure_service.Disclosures] = []
     for prepared, outcome in zip(ready, results, strict=True):
         notification_id = prepared.notification_id
         if outcome.provider_ref is None:
@@ -147,7 +148,9 @@ def _settle_all(
             {"b_id": notification_id, "b_status": status, "b_ref": outcome.provider_ref}
         )
         outcomes[notification_id] = status
-        _account(session, ctx, prepared)
+        accounted.append(_disclosures(ctx, prepared))
+    # Every hand-over's accounting in one insert, in the same commit as its sent state.
+    disclosure_service.record_all(session=session, batch=accounted)
     if finished:
         now = utcnow()
         table = Notification.__table__  # type: ignore[attr-defined]
@@ -173,24 +176,30 @@ def _settle_all(
     return outcomes
 
 
-def _account(session: Session, ctx: WorkerContext, prepared: _Prepared) -> None:
-    common = {
-        "session": session,
-        "policy": ctx.policy,
-        "recipient_kind": "victim",
-        "recipient_id": prepared.recipient_id,
-        "channel": prepared.channel.value,
-        "case_id": prepared.case_id,
-        "notification_id": prepared.notification_id,
-    }
-    disclosure_service.record_disclosure(view=prepared.view, event_id=prepared.event_id, **common)  # type: ignore[arg-type]
+def _disclosures(ctx: WorkerContext, prepared: _Prepared) -> disclosure_service.Disclosures:
+    """What a handed-over notice released to its recipient, for the accounting."""
+    releases = [
+        disclosure_service.Release(
+            prepared.view, prepared.case_id, prepared.event_id, prepared.notification_id
+        )
+    ]
     if prepared.retracted is not None and prepared.retracted.released:
         # A correction names the notice it corrects: that, too, is a release, of that event.
-        disclosure_service.record_disclosure(
-            view=prepared.retracted,
-            event_id=prepared.retracted_event_id,
-            **common,  # type: ignore[arg-type]
+        releases.append(
+            disclosure_service.Release(
+                prepared.retracted,
+                prepared.case_id,
+                prepared.retracted_event_id,
+                prepared.notification_id,
+            )
         )
+    return disclosure_service.Disclosures(
+        releases=releases,
+        policy=ctx.policy,
+        recipient_kind="victim",
+        recipient_id=prepared.recipient_id,
+        channel=prepared.channel.value,
+    )
 
 
 def _record_failure(

@@ -8,13 +8,16 @@ stable reference per notification, so the repeat replaces rather than duplicates
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from voice.cases.models import Case, CaseEvent, Subject
 from voice.database import UTCDateTime
+from voice.holds import service as holds_service
 from voice.notify import contacts, leases, outbox, quiet_hours
 from voice.notify.context import WorkerContext
 from voice.notify.models import Notification, NotificationStatus
@@ -86,30 +89,34 @@ class NotificationOutbox:
     ) -> tuple[list[_Prepared], dict[int, Any]]:
         outcomes: dict[int, Any] = {}
         ready: list[_Prepared] = []
-        _preload(session, ids)
-        for notification_id in ids:
-            notification = session.get_one(Notification, notification_id)
-            if notification.attempts > ctx.settings.worker_max_attempts:
-                # A row that keeps killing its workers must stop somewhere.
-                outcomes[notification_id] = _fail(
-                    session, ctx, notification_id, "attempt budget spent"
+        # Held for the whole loop: the session's identity map keeps only what is referenced.
+        loaded = _preload(session, ids)
+        with holds_service.known(session=session, case_ids=loaded.case_ids):
+            for notification_id in ids:
+                notification = loaded.notifications.get(notification_id) or session.get_one(
+                    Notification, notification_id
                 )
-                continue
-            # Looked up on this module each time: tests and the crash harness replace it.
-            prepared = globals()["_prepare"](session, ctx, notification_id)
-            if isinstance(prepared, _Prepared):
-                ready.append(prepared)
-            elif isinstance(prepared, quiet_hours.QuietUntil):
-                # Inside the recipient's quiet hours: not sent, due again in their morning.
-                outcomes[notification_id] = quiet_hours.defer(
-                    session, ctx, notification_id, prepared.until
-                )
-            elif prepared == "lease lost":
-                outcomes[notification_id] = None
-            elif prepared == RENDER_FAILED:
-                outcomes[notification_id] = _fail(session, ctx, notification_id, prepared)
-            else:
-                outcomes[notification_id] = _cancel(session, ctx, notification_id, prepared)
+                if notification.attempts > ctx.settings.worker_max_attempts:
+                    # A row that keeps killing its workers must stop somewhere.
+                    outcomes[notification_id] = _fail(
+                        session, ctx, notification_id, "attempt budget spent"
+                    )
+                    continue
+                # Looked up on this module each time: tests and the crash harness replace it.
+                prepared = globals()["_prepare"](session, ctx, notification_id)
+                if isinstance(prepared, _Prepared):
+                    ready.append(prepared)
+                elif isinstance(prepared, quiet_hours.QuietUntil):
+                    # Inside the recipient's quiet hours: not sent, due again in their morning.
+                    outcomes[notification_id] = quiet_hours.defer(
+                        session, ctx, notification_id, prepared.until
+                    )
+                elif prepared == "lease lost":
+                    outcomes[notification_id] = None
+                elif prepared == RENDER_FAILED:
+                    outcomes[notification_id] = _fail(session, ctx, notification_id, prepared)
+                else:
+                    outcomes[notification_id] = _cancel(session, ctx, notification_id, prepared)
         return ready, outcomes
 
     def settle(
@@ -132,17 +139,43 @@ class NotificationOutbox:
 NOTIFICATIONS = NotificationOutbox()
 
 
-def _preload(session: Session, notification_ids: list[int]) -> None:
-    """Load a batch's rows in three queries, so the per-row reads hit the identity map."""
-    rows = session.exec(select(Notification).where(col(Notification.id).in_(notification_ids)))
-    link_ids = {row.link_id for row in rows.all()}
-    links = session.exec(select(VictimCaseLink).where(col(VictimCaseLink.id).in_(link_ids))).all()
-    victim_ids = {link.victim_id for link in links}
-    victims = session.exec(select(Victim).where(col(Victim.id).in_(victim_ids))).all()
+@dataclass
+class _Loaded:
+    """A batch's rows, read in one query per table. Holding them keeps them in the session's
+    identity map, so that the per-notice reads (``session.get``) find them without a query."""
+
+    notifications: dict[int, Notification]
+    rows: list[Any]
+    case_ids: set[int]
+
+
+def _by_id(session: Session, model: Any, ids: set[int]) -> list[Any]:
+    if not ids:
+        return []
+    return list(session.exec(select(model).where(col(model.id).in_(sorted(ids)))).all())
+
+
+def _preload(session: Session, notification_ids: list[int]) -> _Loaded:
+    """Load a batch's notifications, events, links, victims, cases and subjects, one query
+    each, and its contact points' suppressions in one more."""
+    notifications: list[Notification] = _by_id(session, Notification, set(notification_ids))
+    events: list[CaseEvent] = _by_id(session, CaseEvent, {n.event_id for n in notifications})
+    links: list[VictimCaseLink] = _by_id(
+        session, VictimCaseLink, {n.link_id for n in notifications}
+    )
+    victims: list[Victim] = _by_id(session, Victim, {link.victim_id for link in links})
+    case_ids = {event.case_id for event in events}
+    cases: list[Case] = _by_id(session, Case, case_ids)
+    subjects: list[Subject] = _by_id(session, Subject, {case.subject_id for case in cases})
     contacts.preload(
         session=session,
         emails={v.email for v in victims if v.email},
         phones={v.phone for v in victims if v.phone},
+    )
+    return _Loaded(
+        notifications={n.id: n for n in notifications if n.id is not None},
+        rows=[*events, *links, *victims, *cases, *subjects],
+        case_ids=case_ids,
     )
 
 

@@ -1,0 +1,67 @@
+"""Accounting many releases at once: one reference per recipient, new ones chained, and the
+records chained in order, as one by one would have."""
+
+from __future__ import annotations
+
+from enum import Enum
+from types import MappingProxyType
+
+from sqlalchemy.engine import Engine
+from sqlmodel import col, func, select
+
+from tests.factories import booking, case_of
+from voice.audit import chain as accounting
+from voice.audit import reference_chain
+from voice.audit import service as audit_service
+from voice.audit.models import DisclosureRecord, RecipientReference
+from voice.database import transaction
+from voice.disclosure.policy import Policy
+from voice.ingest.service import ingest_event
+
+
+class _Audience(Enum):
+    VICTIM_VERIFIED = "victim_verified"
+
+
+class _View:
+    audience = _Audience.VICTIM_VERIFIED
+    released = MappingProxyType({"event.event_type": "custody.released"})
+    withheld: tuple[()] = ()
+
+
+def _to(recipient_id: str, case_id: int, policy: Policy) -> audit_service.Disclosures:
+    return audit_service.Disclosures(
+        releases=[audit_service.Release(_View(), case_id)],
+        policy=policy,
+        recipient_kind="victim",
+        recipient_id=recipient_id,
+        channel="email",
+    )
+
+
+def test_record_all_reuses_known_references_and_chains_new_ones(
+    committed_engine: Engine, policy: Policy
+) -> None:
+    with transaction(committed_engine) as session:
+        ingest_event(session=session, candidate=booking(), policy=policy)
+        case_id = case_of(session).id
+        assert case_id is not None
+        known = accounting.recipient_ref(session=session, recipient_kind="victim", recipient_id="1")
+    with transaction(committed_engine) as session:
+        audit_service.record_all(
+            session=session,
+            batch=[_to(r, case_id, policy) for r in ("1", "2", "3", "2")],
+        )
+
+    with transaction(committed_engine) as session:
+        refs = dict(
+            session.exec(select(RecipientReference.recipient_id, RecipientReference.ref)).all()
+        )
+        records = session.exec(
+            select(DisclosureRecord.recipient_ref).order_by(col(DisclosureRecord.chain_seq))
+        ).all()
+        assert session.exec(select(func.count()).select_from(RecipientReference)).one() == 3
+        assert refs["1"] == known
+        assert records == [refs["1"], refs["2"], refs["3"], refs["2"]]
+        assert accounting.verify(session=session).ok
+        assert reference_chain.verify_references(session=session)[0]

@@ -1,4 +1,4 @@
-"""The email that carries a one-time sign-in link, in the victim's language."""
+"""The email that carries a one-time sign-in link, in the victim's language (catalogues)."""
 
 from __future__ import annotations
 
@@ -7,23 +7,9 @@ import uuid
 
 from voice.config import Settings
 from voice.notify.adapters.base import DeliveryError, EmailSender, OutgoingEmail
+from voice.web import i18n
 
 log = logging.getLogger(__name__)
-
-_TEXT = {
-    "en": (
-        "Your VOICE sign-in link",
-        "Someone asked to sign in to VOICE with your Victim ID.\n\n"
-        "To sign in, open this link within {minutes} minutes. It works once:\n{url}\n\n"
-        "If this was not you, you need not do anything. Questions: {office}\n",
-    ),
-    "es": (
-        "Su enlace para entrar en VOICE",
-        "Alguien pidió entrar en VOICE con su número de víctima (Victim ID).\n\n"
-        "Para entrar, abra este enlace en los próximos {minutes} minutos. Sirve una sola vez:\n"
-        "{url}\n\nSi no fue usted, no tiene que hacer nada. Preguntas: {office}\n",
-    ),
-}
 
 
 def link_url(settings: Settings, token: str) -> str:
@@ -34,17 +20,24 @@ def send_sign_in_link(
     *, sender: EmailSender, settings: Settings, to: str, token: str, language: str
 ) -> None:
     """Runs after the response is sent, so answering takes the same time for every Victim ID."""
-    subject, body = _TEXT.get(language, _TEXT["en"])
+    t = i18n.translations(language)
+    subject = t.gettext("Your VOICE sign-in link")
+    body = t.gettext(
+        "Someone asked to sign in to VOICE with your Victim ID.\n\n"
+        "To sign in, open this link within %(minutes)s minutes. It works once:\n%(url)s\n\n"
+        "If this was not you, you need not do anything. Questions: %(office)s\n"
+    )
     reference = uuid.uuid4().hex
     message = OutgoingEmail(
         to=to,
         sender=settings.email_from,
         subject=subject,
-        text=body.format(
-            minutes=settings.sign_in_link_minutes,
-            url=link_url(settings, token),
-            office=settings.office_contact,
-        ),
+        text=body
+        % {
+            "minutes": settings.sign_in_link_minutes,
+            "url": link_url(settings, token),
+            "office": settings.office_contact,
+        },
         message_id=f"<sign-in-{reference}@voice.invalid>",
         reference=f"sign-in-{reference}",
     )

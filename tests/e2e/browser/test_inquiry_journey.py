@@ -56,9 +56,7 @@ def test_a_victim_asks_staff_answer_and_the_victim_reads_the_answer(
         inquiry_id = asked.json()["inquiry_id"]
 
         sign_in(page, base, "liaison", name="Liaison Tester")
-        page.get_by_role("navigation", name="Portal").get_by_role(
-            "link", name="Inquiries"
-        ).click()
+        page.get_by_role("navigation", name="Portal").get_by_role("link", name="Inquiries").click()
         page.get_by_role("heading", name="Inquiries").wait_for()
         _wide_and_narrow(page, live_server, "inbox")
         page.get_by_label("Category").select_option("hearing")

@@ -21,6 +21,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, or_, select
 
 from voice.cases import service as case_service
@@ -148,11 +149,7 @@ def _store_plain(run: _Run, plain: list[NewEvent]) -> list[Stored]:
     session = run.session
     subjects = _subjects(session, plain)
     cases = _cases(session, plain, subjects)
-    rows = [
-        _row(new, subjects[_subject_key(new)], case) for new, case in zip(plain, cases, strict=True)
-    ]
-    session.add_all(rows)
-    session.flush()  # one multi-row INSERT, ids back in order
+    rows = _insert(session, plain, subjects, cases)
     run.fanout.expect(case.id for case in cases if case.id is not None)
     histories: dict[int, list[CaseEvent]] = {}
     stored = []
@@ -180,7 +177,8 @@ def _fold(
 ) -> None:
     """``record_event``'s fold step for a plain event: on top when it is the newest, else a
     refold over the history up to this event (read once per subject and run)."""
-    assert event.id is not None and subject.id is not None
+    assert event.id is not None
+    assert subject.id is not None
     if case_service.is_newest(subject.last_event_at, event) and case_service.is_newest(
         case.last_event_at, event
     ):
@@ -266,21 +264,39 @@ def _cases(
     return chosen
 
 
-def _row(new: NewEvent, subject: Subject, case: Case) -> CaseEvent:
-    payload = new.payload
-    return CaseEvent(
-        source=payload["source"],
-        source_event_id=payload["source_event_id"],
-        event_type=payload["event_type"],
-        occurred_at=case_service.parse_datetime(payload["occurred_at"]),
-        subject_id=subject.id,  # type: ignore[arg-type]
-        case_id=case.id,  # type: ignore[arg-type]
-        corrects=None,
-        payload=payload,
-        markings=dict(payload.get("markings", {})),
-        payload_sha256=new.digest,
-        receipt_id=new.receipt_id,
-    )
+def _insert(
+    session: Session,
+    plain: list[NewEvent],
+    subjects: dict[tuple[str, str], Subject],
+    cases: list[Case],
+) -> list[CaseEvent]:
+    """One multi-row INSERT of the run's events; each comes back as a CaseEvent with its id."""
+    now = utcnow()
+    values = [
+        {
+            "source": new.payload["source"],
+            "source_event_id": new.payload["source_event_id"],
+            "event_type": new.payload["event_type"],
+            "occurred_at": case_service.parse_datetime(new.payload["occurred_at"]),
+            "received_at": now,
+            "subject_id": subjects[_subject_key(new)].id,
+            "case_id": case.id,
+            "corrects": None,
+            "retracted_by_id": None,
+            "payload": new.payload,
+            "markings": dict(new.payload.get("markings", {})),
+            "payload_sha256": new.digest,
+            "receipt_id": new.receipt_id,
+        }
+        for new, case in zip(plain, cases, strict=True)
+    ]
+    ids = session.scalars(
+        sa.insert(CaseEvent).returning(col(CaseEvent.id), sort_by_parameter_order=True), values
+    ).all()
+    # Built without validation (a table model's __init__ costs more than the insert): the
+    # values are the validated event's and the row's just stored. They are read-only copies
+    # for the fold and the releases; the session does not track them.
+    return [CaseEvent.model_construct(id=id_, **row) for id_, row in zip(ids, values, strict=True)]
 
 
 def no_scope(event: CaseEvent) -> AbstractContextManager[object]:

@@ -17,8 +17,8 @@ from voice.config import Settings, get_settings
 from voice.database import utcnow
 from voice.disclosure.policy import Policy
 from voice.disclosure.release import Audience, release
-from voice.notify import contacts, guard
 from voice.holds import service as holds_service
+from voice.notify import contacts, guard
 from voice.notify.models import CRITICAL_EVENT_TYPES, Channel, Notification, NotificationStatus
 from voice.victims.models import VerificationStatus, Victim, VictimCaseLink
 
@@ -105,6 +105,8 @@ class Fanout:
         self._recipients: dict[int, list[tuple[VictimCaseLink, Victim]]] = {}
         self._suppressed: set[tuple[Channel, str]] = set()
         self._rows: list[dict[str, object]] = []
+        # Critical events among the unsaved rows, with guarded notices: the guard counts them.
+        self._critical: set[int | None] = set()
 
     def expect(self, case_ids: Iterable[int]) -> None:
         """Cases whose events are coming: their links and holds are read together."""
@@ -152,11 +154,14 @@ class Fanout:
         ]
         if not targets:
             return 0
-        if event.event_type in CRITICAL_EVENT_TYPES and not guard.is_suspended():
-            self.flush()  # the guard counts the notices queued so far
         pause_id = guard.pause_for(
-            session=self._session, settings=self._settings or get_settings(), event=event
+            session=self._session,
+            settings=self._settings or get_settings(),
+            event=event,
+            unsaved=len(self._critical),
         )
+        if pause_id is not None:
+            self._join(pause_id)
         traceparent = tracing.current_traceparent()
         now = utcnow()
         self._rows += [
@@ -177,7 +182,15 @@ class Fanout:
             }
             for link, channel in targets
         ]
+        if event.event_type in CRITICAL_EVENT_TYPES and not guard.is_suspended():
+            self._critical.add(event.id)
         return len(targets)
+
+    def _join(self, pause_id: int) -> None:
+        """What the guard does to stored notices when it trips, done to the unsaved ones."""
+        for row in self._rows:
+            if row["event_id"] in self._critical and row["status"] == NotificationStatus.CREATED:
+                row["status"], row["pause_id"] = NotificationStatus.PAUSED, pause_id
 
     def flush(self) -> None:
         if self._rows:
@@ -185,6 +198,7 @@ class Fanout:
             # statement, and a batch of events in one too.
             self._session.execute(sa.insert(Notification), self._rows)
             self._rows = []
+            self._critical = set()
 
 
 def _address(victim: Victim, channel: Channel) -> str:

@@ -8,7 +8,7 @@ deliveries and the accounting of disclosures.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -24,7 +24,8 @@ from voice.ingest.service import BatchResult, ingest_batch, ingest_event
 from voice.ingest.validation import InvalidEvent
 from voice.notify.models import MassEventPause, Notification
 from voice.webhooks import service as webhook_service
-from voice.webhooks.models import EndpointCreate, WebhookDelivery
+from voice.victims.models import VictimCaseLink
+from voice.webhooks.models import EndpointCreate, WebhookDelivery, WebhookEndpoint
 
 Snapshot = dict[str, Any]
 
@@ -57,6 +58,10 @@ def outcome(result: BatchResult) -> Any:
     return (result.receipt.status, getattr(result.receipt, "notifications", None))
 
 
+def rank(ids: Sequence[int | None]) -> dict[int | None, int]:
+    return {id_: n for n, id_ in enumerate(sorted(i for i in ids if i is not None))}
+
+
 def snapshot(session: Session) -> Snapshot:
     session.expire_all()
     seid = dict(session.exec(select(CaseEvent.id, CaseEvent.source_event_id)).all())
@@ -73,12 +78,15 @@ def snapshot(session: Session) -> Snapshot:
         (e.source_event_id, numbers[e.case_id], seid.get(e.retracted_by_id))
         for e in session.exec(select(CaseEvent))
     )
+    # Ids from PostgreSQL sequences differ from world to world: rank them instead.
+    links = rank(session.exec(select(VictimCaseLink.id)).all())
+    endpoints = rank(session.exec(select(WebhookEndpoint.id)).all())
     notices = sorted(
-        (seid[n.event_id], n.link_id, n.channel, n.status, n.pause_id is not None, n.guarded)
+        (seid[n.event_id], links[n.link_id], n.channel, n.status, n.pause_id is not None, n.guarded)
         for n in session.exec(select(Notification))
     )
     deliveries = sorted(
-        (seid[d.event_id] if d.event_id else None, d.endpoint_id, d.event_type, d.status)
+        (seid[d.event_id] if d.event_id else None, endpoints[d.endpoint_id], d.event_type, d.status)
         for d in session.exec(select(WebhookDelivery))
     )
     accounting = sorted(

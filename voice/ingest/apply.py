@@ -290,8 +290,10 @@ def _insert(
         }
         for new, case in zip(plain, cases, strict=True)
     ]
+    # A Core insert on the table: the ORM's bulk path costs more than the statement itself.
+    table: sa.Table = CaseEvent.__table__  # type: ignore[attr-defined]
     ids = session.scalars(
-        sa.insert(CaseEvent).returning(col(CaseEvent.id), sort_by_parameter_order=True), values
+        table.insert().returning(table.c.id, sort_by_parameter_order=True), values
     ).all()
     # Built without validation (a table model's __init__ costs more than the insert): the
     # values are the validated event's and the row's just stored. They are read-only copies

@@ -107,6 +107,7 @@ class Fanout:
         self._rows: list[dict[str, object]] = []
         # Critical events among the unsaved rows, with guarded notices: the guard counts them.
         self._critical: set[int | None] = set()
+        self._pause: int | None = None
 
     def expect(self, case_ids: Iterable[int]) -> None:
         """Cases whose events are coming: their links and holds are read together."""
@@ -154,13 +155,19 @@ class Fanout:
         ]
         if not targets:
             return 0
-        pause_id = guard.pause_for(
-            session=self._session,
-            settings=self._settings or get_settings(),
-            event=event,
-            unsaved=len(self._critical),
-        )
-        if pause_id is not None:
+        critical = event.event_type in CRITICAL_EVENT_TYPES and not guard.is_suspended()
+        pause_id = self._pause if critical else None
+        if pause_id is None:
+            pause_id = guard.pause_for(
+                session=self._session,
+                settings=self._settings or get_settings(),
+                event=event,
+                unsaved=len(self._critical),
+            )
+        if pause_id is not None and critical and self._pause is None:
+            # Once open, a pause takes every critical notice after it in the run: holding
+            # notices is the safe side, and no one can decide a pause inside this transaction.
+            self._pause = pause_id
             self._join(pause_id)
         traceparent = tracing.current_traceparent()
         now = utcnow()
@@ -182,7 +189,7 @@ class Fanout:
             }
             for link, channel in targets
         ]
-        if event.event_type in CRITICAL_EVENT_TYPES and not guard.is_suspended():
+        if critical:
             self._critical.add(event.id)
         return len(targets)
 
@@ -196,7 +203,8 @@ class Fanout:
         if self._rows:
             # One multi-row INSERT: a case with thousands of registrants fans out in one
             # statement, and a batch of events in one too.
-            self._session.execute(sa.insert(Notification), self._rows)
+            table: sa.Table = Notification.__table__  # type: ignore[attr-defined]
+            self._session.execute(table.insert(), self._rows)
             self._rows = []
             self._critical = set()
 

@@ -23,8 +23,8 @@ from voice.ingest import apply, bulk
 from voice.ingest.service import BatchResult, ingest_batch, ingest_event
 from voice.ingest.validation import InvalidEvent
 from voice.notify.models import MassEventPause, Notification
-from voice.webhooks import service as webhook_service
 from voice.victims.models import VictimCaseLink
+from voice.webhooks import service as webhook_service
 from voice.webhooks.models import EndpointCreate, WebhookDelivery, WebhookEndpoint
 
 Snapshot = dict[str, Any]

@@ -129,7 +129,7 @@ def ingest_many(
             session=session, candidates=events, policy=policy, batch_size=batch_size
         )
         session.commit()
-    outcomes = []
+    outcomes: list[tuple[str, int]] = []
     for result in results:
         receipt = result.receipt
         if receipt is None or receipt.status == "quarantined":

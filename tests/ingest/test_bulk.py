@@ -19,7 +19,7 @@ from tests.factories import booking, event, victim_with_link
 from voice.audit.models import DisclosureRecord
 from voice.cases.models import Case, CaseEvent, Subject
 from voice.disclosure.policy import Policy
-from voice.ingest import apply, bulk
+from voice.ingest import apply, bulk, freshness
 from voice.ingest.service import BatchResult, ingest_batch, ingest_event
 from voice.ingest.validation import InvalidEvent
 from voice.notify.models import MassEventPause, Notification
@@ -361,7 +361,7 @@ def test_a_crash_mid_batch_leaves_nothing_half_written(
         raise RuntimeError("the process died here")
 
     # At the very end of the batch: events, notices, subjects and cases are written by then.
-    monkeypatch.setattr(apply.freshness, "seen", crash)
+    monkeypatch.setattr(freshness, "seen", crash)
     savepoint = session.begin_nested()
     with pytest.raises(RuntimeError):
         ingest_batch(

@@ -121,7 +121,7 @@ def _corrected(session: Session, events: Sequence[NewEvent]) -> set[tuple[str, s
     for source, source_event_id in (new.key for new in events):
         by_source.setdefault(source, set()).add(source_event_id)
     conditions = [
-        (CaseEvent.source == source) & col(CaseEvent.corrects).in_(sorted(ids))
+        sa.and_(col(CaseEvent.source) == source, col(CaseEvent.corrects).in_(sorted(ids)))
         for source, ids in by_source.items()
     ]
     rows = session.exec(select(CaseEvent.source, CaseEvent.corrects).where(or_(*conditions)))
@@ -211,7 +211,7 @@ def _subjects(session: Session, plain: list[NewEvent]) -> dict[tuple[str, str], 
     for source, upstream_id in keys:
         by_source.setdefault(source, []).append(upstream_id)
     conditions = [
-        (Subject.source == source) & col(Subject.upstream_id).in_(ids)
+        sa.and_(col(Subject.source) == source, col(Subject.upstream_id).in_(ids))
         for source, ids in by_source.items()
     ]
     found = {
@@ -240,17 +240,19 @@ def _cases(
     ).all()
     numbered: dict[tuple[int, str], Case] = {}
     latest: dict[int, Case] = {}
-    for case in existing:
-        if case.case_number is not None:
-            numbered.setdefault((case.subject_id, case.case_number), case)
-        latest[case.subject_id] = case
+    for found in existing:
+        if found.case_number is not None:
+            numbered.setdefault((found.subject_id, found.case_number), found)
+        latest[found.subject_id] = found
     created: list[Case] = []
     chosen: list[Case] = []
     for new in plain:
         subject_id = subjects[_subject_key(new)].id
         assert subject_id is not None
         number = new.payload.get("case", {}).get("case_number")
-        case = numbered.get((subject_id, number)) if number is not None else latest.get(subject_id)
+        case: Case | None = (
+            numbered.get((subject_id, number)) if number is not None else latest.get(subject_id)
+        )
         if case is None:
             case = Case(subject_id=subject_id, case_number=number)
             created.append(case)

@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, func, or_, select
 
@@ -110,7 +111,7 @@ def _stored(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, st
     for source, source_event_id in keys:
         by_source.setdefault(source, set()).add(source_event_id)
     conditions = [
-        (CaseEvent.source == source) & col(CaseEvent.source_event_id).in_(sorted(ids))
+        sa.and_(col(CaseEvent.source) == source, col(CaseEvent.source_event_id).in_(sorted(ids)))
         for source, ids in by_source.items()
     ]
     rows = session.exec(select(CaseEvent).where(or_(*conditions)))

@@ -14,7 +14,7 @@ import math
 import os
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -44,9 +44,18 @@ _BASE_TIME = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 def parse_args(
-    description: str, *, count_flag: str, default: int, quick: int, subjects: int, rounds: int
+    description: str,
+    *,
+    count_flag: str,
+    default: int,
+    quick: int,
+    subjects: int,
+    rounds: int,
+    extra: Callable[[argparse.ArgumentParser], None] | None = None,
 ) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
+    if extra is not None:
+        extra(parser)
     parser.add_argument("--database", choices=DATABASES, default="sqlite")
     parser.add_argument(
         f"--{count_flag}", type=int, default=None, help=f"{count_flag} to measure ({default})"

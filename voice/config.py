@@ -139,6 +139,8 @@ class Settings(BaseSettings):
     # a whole request (a batch).
     ingest_max_event_bytes: int = 128 * 1024
     ingest_max_batch_bytes: int = 10 * 1024 * 1024
+    # Events stored together in one multi-row write (API batches and ``voice ingest``).
+    ingest_batch_size: int = Field(default=500, ge=1, le=5000)
 
     # Where the service is reached from outside: providers' callbacks, acknowledgement and
     # sign-in links, and the OIDC redirect all use it. Required outside development and test;

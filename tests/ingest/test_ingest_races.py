@@ -6,10 +6,10 @@ import pytest
 from sqlmodel import Session, func, select
 
 from tests.factories import booking, event
-from voice.cases import service as case_service
 from voice.cases.fields import markings_for
 from voice.cases.models import CaseEvent, Subject
 from voice.disclosure.policy import Policy
+from voice.ingest import apply
 from voice.ingest.service import ingest_event
 
 
@@ -17,20 +17,22 @@ def test_a_subject_created_concurrently_is_used_on_the_next_attempt(
     session: Session, policy: Policy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ingest_event(session=session, candidate=booking(source_event_id="first"), policy=policy)
-    real = case_service.get_or_create_subject
-    calls: list[str] = []
+    real = apply._subjects
+    calls: list[int] = []
 
-    def lookup_misses_once(*, session: Session, source: str, upstream_id: str) -> Subject:
-        calls.append(upstream_id)
+    def lookup_misses_once(
+        session: Session, plain: list[apply.NewEvent]
+    ) -> dict[tuple[str, str], Subject]:
+        calls.append(len(plain))
         if len(calls) == 1:
             # As if another request inserted this subject between our lookup and our insert.
-            subject = Subject(source=source, upstream_id=upstream_id)
-            session.add(subject)
+            for new in plain:
+                source, upstream_id = apply._subject_key(new)
+                session.add(Subject(source=source, upstream_id=upstream_id))
             session.flush()
-            return subject
-        return real(session=session, source=source, upstream_id=upstream_id)
+        return real(session, plain)
 
-    monkeypatch.setattr(case_service, "get_or_create_subject", lookup_misses_once)
+    monkeypatch.setattr(apply, "_subjects", lookup_misses_once)
     receipt = ingest_event(
         session=session,
         policy=policy,

@@ -7,6 +7,7 @@ corrections exact, at the cost of reading one case's history, which is short.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -93,13 +94,13 @@ def record_event(
     # The usual event is the newest one: apply it on top of the current state. Anything
     # else (a late arrival, a correction, an event already retracted) refolds the history.
     plain = event.corrects is None and event.retracted_by_id is None
-    if plain and _is_newest(subject.last_event_at, event):
-        _apply_to_subject(subject, event)
+    if plain and is_newest(subject.last_event_at, event):
+        apply_to_subject(subject, event)
         _save(session, subject)
     else:
         refold_subject(session=session, subject=subject)
-    if plain and _is_newest(case.last_event_at, event):
-        _apply_to_case(case, event)
+    if plain and is_newest(case.last_event_at, event):
+        apply_to_case(case, event)
         _save(session, case)
     else:
         refold_case(session=session, case=case)
@@ -123,7 +124,9 @@ def _retract_if_already_corrected(session: Session, event: CaseEvent) -> None:
         session.flush()
 
 
-def _is_newest(last_event_at: datetime | None, event: CaseEvent) -> bool:
+def is_newest(last_event_at: datetime | None, event: CaseEvent) -> bool:
+    """Whether ``event`` lands on top of a state last moved at ``last_event_at``: then laying
+    it over the state gives what a refold would."""
     return last_event_at is None or event.occurred_at >= last_event_at
 
 
@@ -160,7 +163,7 @@ def _live_events(session: Session, *filters: Any) -> list[CaseEvent]:
     )
 
 
-def _apply_to_case(case: Case, event: CaseEvent) -> None:
+def apply_to_case(case: Case, event: CaseEvent) -> None:
     """Lay one live event over the case's state."""
     case_in: dict[str, Any] = event.payload.get("case", {})
     markings = dict(case.markings)
@@ -177,17 +180,22 @@ def _apply_to_case(case: Case, event: CaseEvent) -> None:
     case.last_event_at = event.occurred_at
 
 
-def refold_case(*, session: Session, case: Case) -> None:
+def fold_case(case: Case, events: Iterable[CaseEvent]) -> None:
+    """Rebuild the case from ``events``: its live events, ordered by (occurred_at, id)."""
     for name in _CASE_STATE_FIELDS:
         setattr(case, name, None)
     case.markings = {}
     case.last_event_at = None
-    for event in _live_events(session, CaseEvent.case_id == case.id):
-        _apply_to_case(case, event)
+    for event in events:
+        apply_to_case(case, event)
+
+
+def refold_case(*, session: Session, case: Case) -> None:
+    fold_case(case, _live_events(session, CaseEvent.case_id == case.id))
     _save(session, case)
 
 
-def _apply_to_subject(subject: Subject, event: CaseEvent) -> None:
+def apply_to_subject(subject: Subject, event: CaseEvent) -> None:
     """Lay one event over the subject's state; a retracted one only adds its flags."""
     subject_in: dict[str, Any] = event.payload["subject"]
     flags: dict[str, bool] = subject_in.get("flags", {})
@@ -208,19 +216,32 @@ def _apply_to_subject(subject: Subject, event: CaseEvent) -> None:
     subject.last_event_at = event.occurred_at
 
 
-def refold_subject(*, session: Session, subject: Subject) -> None:
+def fold_subject(subject: Subject, events: Iterable[CaseEvent]) -> None:
+    """Rebuild the subject from ``events``: all of its events, retracted ones too, ordered by
+    (occurred_at, id)."""
     for name in SUBJECT_FIELDS:
         setattr(subject, name, [] if name == "aliases" else None)
     subject.markings = {}
     subject.last_event_at = None
     subject.is_minor = subject.protected_1367 = False
-    events = session.exec(
-        select(CaseEvent)
-        .where(CaseEvent.subject_id == subject.id)
-        .order_by(col(CaseEvent.occurred_at), col(CaseEvent.id))
-    )
     for event in events:
-        _apply_to_subject(subject, event)
+        apply_to_subject(subject, event)
+
+
+def subject_history(*, session: Session, subject_id: int) -> list[CaseEvent]:
+    """Every event of a subject, retracted ones too, in fold order."""
+    return list(
+        session.exec(
+            select(CaseEvent)
+            .where(CaseEvent.subject_id == subject_id)
+            .order_by(col(CaseEvent.occurred_at), col(CaseEvent.id))
+        )
+    )
+
+
+def refold_subject(*, session: Session, subject: Subject) -> None:
+    assert subject.id is not None
+    fold_subject(subject, subject_history(session=session, subject_id=subject.id))
     _save(session, subject)
 
 

@@ -69,11 +69,14 @@ def release(
     event: CaseEvent | None = None,
     recipient: Recipient | None = None,
     notification_id: int | None = None,
+    held: bool | None = None,
 ) -> DisclosedView:
     """Release a case's current state, or what one event says, to ``audience``.
 
     Give ``case`` or ``event``. With a ``recipient``, the release is accounted for in
-    ``session`` before this returns.
+    ``session`` before this returns. ``held`` is the case's safety-hold state when the caller
+    read it in this same transaction (bulk ingest reads a batch's holds at once); without it,
+    it is read here.
     """
     if (case is None) == (event is None):
         raise ValueError("release needs exactly one of a case or an event")
@@ -82,7 +85,8 @@ def release(
     assert case is not None
     assert case.id is not None
     subject = session.get_one(Subject, case.subject_id)
-    held = holds_service.is_held(session=session, case_id=case.id)
+    if held is None:
+        held = holds_service.is_held(session=session, case_id=case.id)
     record = (
         event_record(event, subject, case, safety_hold=held)
         if event is not None

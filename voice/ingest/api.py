@@ -64,7 +64,7 @@ def _ingest(
 ) -> JSONResponse:
     event_limit = settings.ingest_max_event_bytes
     if content_type.split(";")[0].strip() == body.NDJSON:
-        return _batch(session, policy, body.ndjson_items(raw, event_limit=event_limit))
+        return _batch(session, policy, settings, body.ndjson_items(raw, event_limit=event_limit))
     if not body.is_array(raw) and len(raw) > event_limit:
         return problem(413, "Content Too Large", f"an event holds at most {event_limit} bytes")
     try:
@@ -74,7 +74,7 @@ def _ingest(
     except (UnicodeDecodeError, json.JSONDecodeError):
         return problem(400, "Bad Request", "the body is not valid UTF-8 JSON or NDJSON")
     if isinstance(parsed, list):
-        return _batch(session, policy, body.array_items(parsed, event_limit=event_limit))
+        return _batch(session, policy, settings, body.array_items(parsed, event_limit=event_limit))
 
     try:
         receipt = service.ingest_event(session=session, candidate=parsed, policy=policy)
@@ -96,12 +96,17 @@ def _invalid(exc: InvalidEvent) -> JSONResponse:
     )
 
 
-def _batch(session: Session, policy: Policy, items: list[body.Item]) -> JSONResponse:
+def _batch(
+    session: Session, policy: Policy, settings: Settings, items: list[body.Item]
+) -> JSONResponse:
     if len(items) > MAX_BATCH:
         return problem(413, "Content Too Large", f"a batch holds at most {MAX_BATCH} events")
     parsed = [item for item in items if not item.problems]
     applied = service.ingest_batch(
-        session=session, candidates=[item.candidate for item in parsed], policy=policy
+        session=session,
+        candidates=[item.candidate for item in parsed],
+        policy=policy,
+        batch_size=settings.ingest_batch_size,
     )
     by_index = {item.index: result for item, result in zip(parsed, applied, strict=True)}
     results = []

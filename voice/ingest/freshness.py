@@ -28,12 +28,16 @@ log = logging.getLogger(__name__)
 _WEIGHT = 0.2
 
 
-def seen(*, session: Session, source: str, at: datetime | None = None) -> None:
-    """Record that ``source`` just sent an event (called in the ingest transaction)."""
+def seen(*, session: Session, source: str, at: datetime | None = None, events: int = 1) -> None:
+    """Record that ``source`` just sent ``events`` events (called in the ingest transaction).
+
+    A batch arrives at one moment: it counts as one arrival for the cadence, so a backlog sent
+    in one request does not make the feed look busier than it is.
+    """
     now = at or utcnow()
     feed = session.get(SourceFeed, source)
     if feed is None:
-        session.add(SourceFeed(source=source, first_seen_at=now, last_event_at=now, events=1))
+        session.add(SourceFeed(source=source, first_seen_at=now, last_event_at=now, events=events))
         session.flush()
         return
     gap = (now - feed.last_event_at).total_seconds()
@@ -44,7 +48,7 @@ def seen(*, session: Session, source: str, at: datetime | None = None) -> None:
             else (1 - _WEIGHT) * feed.cadence_seconds + _WEIGHT * gap
         )
         feed.last_event_at = now
-    feed.events += 1
+    feed.events += events
     feed.silent_since = None
     session.add(feed)
     session.flush()

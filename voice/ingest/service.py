@@ -1,7 +1,8 @@
 """Ingest: validate, deduplicate, store, derive, and enqueue, one event at a time.
 
 Each event is applied inside its own savepoint, so an event either lands whole (with every
-notification it causes) or not at all, and a batch never half-applies one.
+notification it causes) or not at all. Batches go through ``voice.ingest.bulk``, which stores
+many events at once with the same outcome.
 """
 
 from __future__ import annotations
@@ -18,14 +19,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from voice import tracing
-from voice.cases import service as case_service
 from voice.cases.models import CaseEvent
 from voice.disclosure.policy import Policy
-from voice.ingest import freshness, hostile
+from voice.ingest import apply, hostile
 from voice.ingest import quarantine as spillage
 from voice.ingest.validation import InvalidEvent, Problem, validate_event
 from voice.notify import service as notify_service
-from voice.webhooks import outgoing as webhook_outgoing
 
 log = logging.getLogger(__name__)
 
@@ -175,8 +174,8 @@ def ingest_event(*, session: Session, candidate: Any, policy: Policy) -> Receipt
         return receipt
 
 
-def _ingest_event(*, session: Session, candidate: Any, policy: Policy) -> Receipt:
-    """Apply one event; a replay of a known (source, source_event_id) changes nothing.
+def admit(*, session: Session, candidate: Any) -> tuple[dict[str, Any], str]:
+    """Screen, scan and validate one candidate; return the event and its digest.
 
     Spillage is looked for first, before validation, so that neither a stored row nor a
     validation error can carry anything of a classified event: such an event raises
@@ -189,25 +188,23 @@ def _ingest_event(*, session: Session, candidate: Any, policy: Policy) -> Receip
     if spill_rule is not None:
         raise EventQuarantined(_quarantine(session, candidate, spill_rule))
     event_in = validate_event(candidate)
+    return event_in, payload_digest(event_in)
+
+
+def _ingest_event(*, session: Session, candidate: Any, policy: Policy) -> Receipt:
+    """Apply one event; a replay of a known (source, source_event_id) changes nothing."""
+    event_in, digest = admit(session=session, candidate=candidate)
     source, source_event_id = event_in["source"], event_in["source_event_id"]
-    digest = payload_digest(event_in)
     existing = _existing(session, source, source_event_id)
     if existing is not None:
         return _replay(session, existing, digest)
+    new = apply.NewEvent(event_in, digest, str(uuid.uuid4()))
     for attempt in range(_ATTEMPTS):
         try:
             with session.begin_nested():
-                event = case_service.record_event(
-                    session=session,
-                    payload=event_in,
-                    payload_sha256=digest,
-                    receipt_id=str(uuid.uuid4()),
+                (stored,) = apply.store(
+                    session=session, events=[new], policy=policy, scope=apply.no_scope
                 )
-                queued = notify_service.enqueue_for_event(
-                    session=session, event=event, policy=policy
-                )
-                webhook_outgoing.enqueue_for_event(session=session, event=event, policy=policy)
-                freshness.seen(session=session, source=event.source)
             break
         except IntegrityError:
             # A concurrent request stored the same event first: answer with its receipt.
@@ -218,19 +215,19 @@ def _ingest_event(*, session: Session, candidate: Any, policy: Policy) -> Receip
             if attempt == _ATTEMPTS - 1:
                 # The IntegrityError's text quotes the row's values; raise without it.
                 raise IngestConflict("event could not be stored after retries") from None
+    event = stored.event
     log.info("event ingested id=%s case=%s type=%s", event.id, event.case_id, event.event_type)
-    return _receipt(session, event, "accepted", notifications=queued)
+    return _receipt(session, event, "accepted", notifications=stored.notifications)
 
 
-def ingest_batch(*, session: Session, candidates: list[Any], policy: Policy) -> list[BatchResult]:
-    results = []
-    for index, candidate in enumerate(candidates):
-        try:
-            receipt = ingest_event(session=session, candidate=candidate, policy=policy)
-        except InvalidEvent as exc:
-            results.append(BatchResult(index=index, problems=tuple(exc.problems)))
-        except EventQuarantined as exc:
-            results.append(BatchResult(index=index, receipt=exc.receipt))
-        else:
-            results.append(BatchResult(index=index, receipt=receipt))
-    return results
+def ingest_batch(
+    *, session: Session, candidates: list[Any], policy: Policy, batch_size: int | None = None
+) -> list[BatchResult]:
+    """Apply a batch in the caller's transaction, ``batch_size`` events at a time (``bulk``);
+    one result per candidate, in order."""
+    # Imported here: the batch path falls back on this module's one-at-a-time path.
+    from voice.ingest import bulk
+
+    return bulk.ingest_batch(
+        session=session, candidates=candidates, policy=policy, batch_size=batch_size
+    )

@@ -86,8 +86,15 @@ def open_pause(session: Session) -> MassEventPause | None:
     ).first()
 
 
-def pause_for(*, session: Session, settings: Settings, event: CaseEvent) -> int | None:
-    """The pause a critical event's notices must join, opening one if the guard trips."""
+def pause_for(
+    *, session: Session, settings: Settings, event: CaseEvent, unsaved: int = 0
+) -> int | None:
+    """The pause a critical event's notices must join, opening one if the guard trips.
+
+    ``unsaved`` counts the critical events whose guarded notices the caller holds, not yet
+    inserted (bulk ingest writes a batch's notices at once); should the guard trip, the caller
+    puts those notices in the pause as the update below does for the stored ones.
+    """
     if event.event_type not in CRITICAL_EVENT_TYPES or _suspended.get():
         return None
     existing = open_pause(session)
@@ -95,7 +102,7 @@ def pause_for(*, session: Session, settings: Settings, event: CaseEvent) -> int 
         return existing.id
     now = utcnow()
     since = now - timedelta(seconds=settings.guard_window_seconds)
-    recent = _critical_events_since(session, since) + 1  # and this one
+    recent = _critical_events_since(session, since) + unsaved + 1  # and this one
     over_rate = recent > settings.guard_max_critical_events
     over_share = (
         recent >= settings.guard_min_events

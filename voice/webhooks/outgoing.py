@@ -18,7 +18,7 @@ from voice.database import utcnow
 from voice.disclosure.policy import Policy
 from voice.disclosure.release import Audience, Recipient, release
 from voice.webhooks import catalogue, service
-from voice.webhooks.models import WebhookDelivery, WebhookEndpoint
+from voice.webhooks.models import EndpointStatus, WebhookDelivery, WebhookEndpoint
 
 
 def recipient_id(endpoint: WebhookEndpoint) -> str:
@@ -42,6 +42,15 @@ def _payload_for(session: Session, policy: Policy, event: CaseEvent) -> service.
         )
 
     return payload_for
+
+
+def any_active_endpoint(*, session: Session) -> bool:
+    """Whether any partner endpoint could receive a delivery: without one, a batch skips the
+    per-event lookups that would each find none."""
+    found = session.exec(
+        select(WebhookEndpoint.id).where(WebhookEndpoint.status == EndpointStatus.ACTIVE).limit(1)
+    ).first()
+    return found is not None
 
 
 def enqueue_for_event(

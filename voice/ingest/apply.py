@@ -1,0 +1,308 @@
+"""Storing new events, many at a time, with exactly the outcome of storing them one by one.
+
+For a run of plain events (neither a correction nor already corrected) the subjects and cases
+are read or created together, the events go in as one multi-row insert, and the fold moves in
+memory, event after event. Each event's notices are released and queued right after its own
+fold step, so each notice sees the subject and case as that event left them, as it would have
+event by event. A subject whose run holds a late arrival reads its history once, for the whole
+run. The touched subjects and cases are written once, at the end.
+
+A correction, or an event that a stored correction already retracts, moves other events' state
+and other people's notices: it goes the one-at-a-time way (``record_event``), between runs.
+
+The caller holds the savepoint: any database error leaves nothing of the call behind.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, or_, select
+
+from voice.cases import service as case_service
+from voice.cases.models import Case, CaseEvent, Subject
+from voice.database import utcnow
+from voice.disclosure.policy import Policy
+from voice.ingest import freshness
+from voice.notify import service as notify_service
+from voice.webhooks import outgoing as webhook_outgoing
+
+CORRECTION = "correction"
+
+# Wraps each stored event's own work (its fold step and what it queues): a tracing span.
+EventScope = Callable[[CaseEvent], AbstractContextManager[object]]
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """A valid event, not stored before: the payload and its digest."""
+
+    payload: dict[str, Any]
+    digest: str
+    receipt_id: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.payload["source"], self.payload["source_event_id"]
+
+
+@dataclass(frozen=True)
+class Stored:
+    event: CaseEvent
+    notifications: int
+
+
+class _Run:
+    """What one call keeps across its runs: the fanout, and whether partners are listening."""
+
+    def __init__(self, session: Session, policy: Policy, scope: EventScope) -> None:
+        self.session = session
+        self.policy = policy
+        self.scope = scope
+        self.fanout = notify_service.Fanout(session=session, policy=policy)
+        self.partners = webhook_outgoing.any_active_endpoint(session=session)
+
+    def queue(self, event: CaseEvent) -> int:
+        queued = self.fanout.add(event)
+        if self.partners:
+            webhook_outgoing.enqueue_for_event(
+                session=self.session, event=event, policy=self.policy
+            )
+        return queued
+
+
+def store(
+    *, session: Session, events: Sequence[NewEvent], policy: Policy, scope: EventScope
+) -> list[Stored]:
+    """Store ``events`` in order, as if one at a time; return each with its notice count."""
+    if not events:
+        return []
+    run = _Run(session, policy, scope)
+    corrected = _corrected(session, events)
+    stored: list[Stored] = []
+    plain: list[NewEvent] = []
+    for new in events:
+        if _is_plain(new, corrected):
+            plain.append(new)
+            continue
+        stored += _store_plain(run, plain)
+        plain = []
+        stored.append(_store_one(run, new))
+    stored += _store_plain(run, plain)
+    run.fanout.flush()
+    for source, count in Counter(new.key[0] for new in events).items():
+        freshness.seen(session=session, source=source, events=count)
+    return stored
+
+
+def _is_plain(new: NewEvent, corrected: set[tuple[str, str]]) -> bool:
+    payload = new.payload
+    return (
+        payload["event_type"] != CORRECTION
+        and payload.get("corrects") is None
+        and new.key not in corrected
+    )
+
+
+def _corrected(session: Session, events: Sequence[NewEvent]) -> set[tuple[str, str]]:
+    """(source, source_event_id) of the events that a correction names: a stored one, or one
+    in this call."""
+    found = {
+        (new.key[0], new.payload["corrects"])
+        for new in events
+        if new.payload.get("corrects") is not None
+    }
+    by_source: dict[str, set[str]] = {}
+    for source, source_event_id in (new.key for new in events):
+        by_source.setdefault(source, set()).add(source_event_id)
+    conditions = [
+        sa.and_(col(CaseEvent.source) == source, col(CaseEvent.corrects).in_(sorted(ids)))
+        for source, ids in by_source.items()
+    ]
+    rows = session.exec(select(CaseEvent.source, CaseEvent.corrects).where(or_(*conditions)))
+    found |= {(source, corrects) for source, corrects in rows if corrects is not None}
+    return found
+
+
+def _store_one(run: _Run, new: NewEvent) -> Stored:
+    """A correction or an already-corrected event: the one-at-a-time way, on flushed state."""
+    run.fanout.flush()
+    run.session.flush()
+    event = case_service.record_event(
+        session=run.session,
+        payload=new.payload,
+        payload_sha256=new.digest,
+        receipt_id=new.receipt_id,
+    )
+    with run.scope(event):
+        return Stored(event, run.queue(event))
+
+
+def _store_plain(run: _Run, plain: list[NewEvent]) -> list[Stored]:
+    if not plain:
+        return []
+    session = run.session
+    subjects = _subjects(session, plain)
+    cases = _cases(session, plain, subjects)
+    rows = _insert(session, plain, subjects, cases)
+    run.fanout.expect(case.id for case in cases if case.id is not None)
+    histories: dict[int, list[CaseEvent]] = {}
+    stored = []
+    touched: dict[int, Subject | Case] = {}
+    with session.no_autoflush:
+        for new, row, case in zip(plain, rows, cases, strict=True):
+            subject = subjects[_subject_key(new)]
+            with run.scope(row):
+                _fold(session, subject, case, row, histories)
+                stored.append(Stored(row, run.queue(row)))
+            touched[id(subject)], touched[id(case)] = subject, case
+    now = utcnow()
+    for changed in touched.values():
+        changed.updated_at = now
+    session.flush()
+    return stored
+
+
+def _fold(
+    session: Session,
+    subject: Subject,
+    case: Case,
+    event: CaseEvent,
+    histories: dict[int, list[CaseEvent]],
+) -> None:
+    """``record_event``'s fold step for a plain event: on top when it is the newest, else a
+    refold over the history up to this event (read once per subject and run)."""
+    assert event.id is not None
+    assert subject.id is not None
+    if case_service.is_newest(subject.last_event_at, event) and case_service.is_newest(
+        case.last_event_at, event
+    ):
+        case_service.apply_to_subject(subject, event)
+        case_service.apply_to_case(case, event)
+        return
+    if subject.id not in histories:
+        histories[subject.id] = case_service.subject_history(session=session, subject_id=subject.id)
+    history = [e for e in histories[subject.id] if e.id is not None and e.id <= event.id]
+    if case_service.is_newest(subject.last_event_at, event):
+        case_service.apply_to_subject(subject, event)
+    else:
+        case_service.fold_subject(subject, history)
+    if case_service.is_newest(case.last_event_at, event):
+        case_service.apply_to_case(case, event)
+    else:
+        case_service.fold_case(
+            case, (e for e in history if e.case_id == case.id and e.retracted_by_id is None)
+        )
+
+
+def _subject_key(new: NewEvent) -> tuple[str, str]:
+    return new.payload["source"], new.payload["subject"]["subject_id"]
+
+
+def _subjects(session: Session, plain: list[NewEvent]) -> dict[tuple[str, str], Subject]:
+    """Every subject the run names, created in order of first mention where missing."""
+    keys = list(dict.fromkeys(_subject_key(new) for new in plain))
+    by_source: dict[str, list[str]] = {}
+    for source, upstream_id in keys:
+        by_source.setdefault(source, []).append(upstream_id)
+    conditions = [
+        sa.and_(col(Subject.source) == source, col(Subject.upstream_id).in_(ids))
+        for source, ids in by_source.items()
+    ]
+    found = {
+        (s.source, s.upstream_id): s for s in session.exec(select(Subject).where(or_(*conditions)))
+    }
+    missing = [
+        Subject(source=source, upstream_id=upstream)
+        for source, upstream in keys
+        if (source, upstream) not in found
+    ]
+    if missing:
+        session.add_all(missing)
+        session.flush()
+        found.update({(s.source, s.upstream_id): s for s in missing})
+    return found
+
+
+def _cases(
+    session: Session, plain: list[NewEvent], subjects: dict[tuple[str, str], Subject]
+) -> list[Case]:
+    """Each event's case, as ``get_or_create_case`` finds it at that event's turn: by number,
+    or the subject's latest case; created in order where missing."""
+    subject_ids = sorted({s.id for s in subjects.values() if s.id is not None})
+    existing = session.exec(
+        select(Case).where(col(Case.subject_id).in_(subject_ids)).order_by(col(Case.id))
+    ).all()
+    numbered: dict[tuple[int, str], Case] = {}
+    latest: dict[int, Case] = {}
+    for found in existing:
+        if found.case_number is not None:
+            numbered.setdefault((found.subject_id, found.case_number), found)
+        latest[found.subject_id] = found
+    created: list[Case] = []
+    chosen: list[Case] = []
+    for new in plain:
+        subject_id = subjects[_subject_key(new)].id
+        assert subject_id is not None
+        number = new.payload.get("case", {}).get("case_number")
+        case: Case | None = (
+            numbered.get((subject_id, number)) if number is not None else latest.get(subject_id)
+        )
+        if case is None:
+            case = Case(subject_id=subject_id, case_number=number)
+            created.append(case)
+            latest[subject_id] = case
+            if number is not None:
+                numbered[(subject_id, number)] = case
+        chosen.append(case)
+    if created:
+        session.add_all(created)
+        session.flush()
+    return chosen
+
+
+def _insert(
+    session: Session,
+    plain: list[NewEvent],
+    subjects: dict[tuple[str, str], Subject],
+    cases: list[Case],
+) -> list[CaseEvent]:
+    """One multi-row INSERT of the run's events; each comes back as a CaseEvent with its id."""
+    now = utcnow()
+    values = [
+        {
+            "source": new.payload["source"],
+            "source_event_id": new.payload["source_event_id"],
+            "event_type": new.payload["event_type"],
+            "occurred_at": case_service.parse_datetime(new.payload["occurred_at"]),
+            "received_at": now,
+            "subject_id": subjects[_subject_key(new)].id,
+            "case_id": case.id,
+            "corrects": None,
+            "retracted_by_id": None,
+            "payload": new.payload,
+            "markings": dict(new.payload.get("markings", {})),
+            "payload_sha256": new.digest,
+            "receipt_id": new.receipt_id,
+        }
+        for new, case in zip(plain, cases, strict=True)
+    ]
+    # A Core insert on the table: the ORM's bulk path costs more than the statement itself.
+    table: sa.Table = CaseEvent.__table__  # type: ignore[attr-defined]
+    ids = session.scalars(
+        table.insert().returning(table.c.id, sort_by_parameter_order=True), values
+    ).all()
+    # Built without validation (a table model's __init__ costs more than the insert): the
+    # values are the validated event's and the row's just stored. They are read-only copies
+    # for the fold and the releases; the session does not track them.
+    return [CaseEvent.model_construct(id=id_, **row) for id_, row in zip(ids, values, strict=True)]
+
+
+def no_scope(event: CaseEvent) -> AbstractContextManager[object]:
+    """For a caller whose own span already covers the event."""
+    return nullcontext()

@@ -91,6 +91,8 @@ def test_serve_demo_on_the_embedded_default(tmp_path: Path) -> None:
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=30)
-    assert f"http://127.0.0.1:{port}/portal/cases" in output
+    # Where staff and victims start, and the demo victims' sign-ins, are printed.
+    assert f"Staff portal:          http://127.0.0.1:{port}/portal\n" in output
+    assert f"Victims' self-service: http://127.0.0.1:{port}/self-service\n" in output
     assert "V-0000-0001" in output
     assert "20260001" in output

@@ -6,6 +6,7 @@ places where the two differ are handled here, once.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -99,7 +100,43 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return sa.create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # Sized like SQLite's, for the same reason: past the pool, every checkout opened a new
+    # server connection (a fork on the server) and closed it again, and under 64 concurrent
+    # lookups that churn, not the reads, was what the requests waited for.
+    engine = sa.create_engine(url, echo=echo, pool_size=40, max_overflow=20)
+    _ping_idle_connections(engine)
+    return engine
+
+
+# A connection back in the pool for longer than this is pinged before it is used again.
+PING_IDLE_SECONDS = 5.0
+_IDLE_SINCE = "voice_idle_since"
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """Ping a pooled connection before reuse only if it has been idle.
+
+    A ping on every checkout (``pool_pre_ping``) cost a round trip per read, as much as the
+    read itself. A connection returned moments ago has just proved itself, so only one that
+    sat idle (long enough for a server restart or a dropped socket) is checked. A dead one is
+    replaced before anyone sees it; one that dies in the gap fails its unit of work once, and
+    SQLAlchemy then discards every connection that was in the pool with it.
+    """
+
+    @sa.event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is None or time.monotonic() - idle_since < PING_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            # The pool closes this connection and checks out a fresh one instead.
+            raise sa.exc.DisconnectionError(str(exc)) from exc
 
 
 def read_only(engine: Engine) -> Engine:
@@ -108,13 +145,19 @@ def read_only(engine: Engine) -> Engine:
     On SQLite these begin DEFERRED instead of IMMEDIATE: in WAL mode a reader works on its own
     snapshot and neither waits for the writer nor holds it up. Only for reads: a write inside
     such a transaction fails with SQLITE_BUSY once another write has committed since its
-    snapshot began. PostgreSQL's readers never block writers, so there it changes nothing.
+    snapshot began. PostgreSQL's readers never block writers; there they run in autocommit mode.
     """
     found: Engine | None = getattr(engine, _READ_ONLY_ENGINE, None)
     if found is None:
         # Made once per engine and kept on it: building an option engine costs more than a
         # SQLite read does.
-        found = engine.execution_options(**{READ_ONLY: True})
+        options: dict[str, Any] = {READ_ONLY: True}
+        if engine.dialect.name == "postgresql":
+            # A read's statements need no transaction around them: under READ COMMITTED each
+            # statement takes its own snapshot either way. Without one, a read costs its one
+            # round trip instead of three (BEGIN with the first statement, then ROLLBACK).
+            options["isolation_level"] = "AUTOCOMMIT"
+        found = engine.execution_options(**options)
         setattr(engine, _READ_ONLY_ENGINE, found)
     return found
 

@@ -9,13 +9,14 @@ from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
+from sqlalchemy.engine import Engine
 
-from voice.audit.deps import AccountingWriterDep
-from voice.auth import victim_sessions
+from voice.audit.group_commit import AccountingWriter
+from voice.auth import access, victim_sessions
 from voice.auth.credentials import hash_token
 from voice.auth.deps import CurrentVictimId
-from voice.deps import EngineDep, SessionDep, SettingsDep
-from voice.disclosure.deps import PolicyDep
+from voice.deps import SessionDep, SettingsDep
+from voice.disclosure.policy import Policy
 from voice.errors import refused
 from voice.notify.adapters.base import EmailSender
 from voice.selfservice import service
@@ -193,17 +194,18 @@ def sign_out(
     summary="The cases linked to the signed-in victim, as disclosed to them",
     responses=_REFUSED,
 )
-async def my_cases(
-    victim_id: CurrentVictimId,
-    engine: EngineDep,
-    writer: AccountingWriterDep,
-    policy: PolicyDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Response:
+async def my_cases(victim_id: CurrentVictimId, request: Request) -> Response:
     # The busiest self-service route, so no worker thread is held for it: the read runs
     # where database.run_read puts it, and the answer waits for the accounting's commit.
     # Each case comes encoded with its view (lookup_json), so the answer only joins them.
-    token = credentials.credentials.strip() if credentials is not None else None
+    # The engine, writer and policy come straight from the app's state rather than as a
+    # dependency each: FastAPI resolves every dependency per request, and for this route
+    # that had cost more than the read itself.
+    state = request.app.state
+    engine: Engine = state.engine
+    writer: AccountingWriter = state.accounting_writer
+    policy: Policy = state.policy
+    token = access.victim_session_token(request)
     try:
         views = await service.read_linked_cases(
             engine=engine, writer=writer, victim_id=victim_id, policy=policy, session_token=token

@@ -110,10 +110,20 @@ async def run_open(url: str, token: str, rate: float, seconds: float) -> dict[st
         async with slots:
             if idle:
                 stream = idle.pop()
+                try:
+                    status = await _one(*stream, request)
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    # The server closed this keep-alive connection while it sat idle (its
+                    # keep-alive timeout): send again on a new one, as an HTTP client does. The
+                    # request stays timed from when it was due.
+                    stream[1].close()
+                    stream = await asyncio.open_connection(parts.hostname, parts.port)
+                    opened += 1
+                    status = await _one(*stream, request)
             else:
                 stream = await asyncio.open_connection(parts.hostname, parts.port)
                 opened += 1
-            status = await _one(*stream, request)
+                status = await _one(*stream, request)
             latencies.append(time.perf_counter() - due)
             failures += status != 200
             idle.append(stream)

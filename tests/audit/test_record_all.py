@@ -6,6 +6,7 @@ from __future__ import annotations
 from enum import Enum
 from types import MappingProxyType
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
@@ -65,3 +66,36 @@ def test_record_all_reuses_known_references_and_chains_new_ones(
         assert records == [refs["1"], refs["2"], refs["3"], refs["2"]]
         assert accounting.verify(session=session).ok
         assert reference_chain.verify_references(session=session)[0]
+
+
+def test_the_chain_lock_is_asked_for_once_per_transaction_and_savepoint(
+    committed_engine: Engine, policy: Policy
+) -> None:
+    with transaction(committed_engine) as session:
+        ingest_event(session=session, candidate=booking(), policy=policy)
+        case_id = case_of(session).id
+        assert case_id is not None
+    taken: list[str] = []
+
+    def note(_c: object, _cur: object, statement: str, *_: object) -> None:
+        if "pg_advisory_xact_lock" in statement:
+            taken.append(statement)
+
+    sa.event.listen(committed_engine, "before_cursor_execute", note)
+    try:
+        with transaction(committed_engine) as session:
+            audit_service.record_all(session=session, batch=[_to("1", case_id, policy)])
+            audit_service.record_all(session=session, batch=[_to("2", case_id, policy)])
+            after_root = len(taken)
+            # A savepoint rolled back releases a lock taken inside it, so one asks again.
+            with session.begin_nested():
+                audit_service.record_all(session=session, batch=[_to("3", case_id, policy)])
+            after_savepoint = len(taken)
+        with transaction(committed_engine) as session:
+            audit_service.record_all(session=session, batch=[_to("1", case_id, policy)])
+    finally:
+        sa.event.remove(committed_engine, "before_cursor_execute", note)
+    if committed_engine.dialect.name == "postgresql":
+        assert (after_root, after_savepoint, len(taken)) == (1, 2, 3)
+    else:
+        assert taken == []  # SQLite's write lock is the transaction's own

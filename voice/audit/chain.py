@@ -122,10 +122,20 @@ def recipient_refs(
     return found
 
 
+_LOCKED_IN = "voice_chain_locked_in"
+
+
 def _lock_chain(session: Session) -> None:
-    # Transaction-scoped and re-entrant: taking it again in the same transaction is free.
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
+    # Transaction-scoped and re-entrant. Taking it again in the same transaction changes
+    # nothing but costs a round trip, so the transaction (or savepoint: one rolled back
+    # releases what it took) that took it is remembered, and not asked again.
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    current = session.get_nested_transaction() or session.get_transaction()
+    if current is not None and current.is_active and session.info.get(_LOCKED_IN) is current:
+        return
+    session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
+    session.info[_LOCKED_IN] = session.get_nested_transaction() or session.get_transaction()
 
 
 def chain_head(connection: sa.Connection) -> tuple[int, str]:

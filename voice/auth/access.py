@@ -8,6 +8,7 @@ import secrets
 from typing import Any
 
 import fastapi.routing
+import sqlalchemy as sa
 from fastapi import HTTPException, Request, status
 from fastapi.routing import APIRoute
 from sqlalchemy.engine import Engine
@@ -51,15 +52,13 @@ def resolve(
             raise _UNAUTHENTICATED
         token = token.strip()
         if token.startswith(SESSION_PREFIX):
-            victim_id = remembered(token)
-            if victim_id is None:
-                # A short read of its own, finished before the route runs: the route's own
-                # transaction (on SQLite, a write lock) must not be held across the request.
-                with read_only(engine).connect() as connection:
-                    victim_id = victim_id_for_session(connection=connection, token=token)
-            if victim_id is None:
-                raise _UNAUTHENTICATED
-            return principals.victim(victim_id)
+            remembered_id = remembered(token)
+            if remembered_id is not None:
+                return principals.victim(remembered_id)
+            # A short read of its own, finished before the route runs: the route's own
+            # transaction (on SQLite, a write lock) must not be held across the request.
+            with read_only(engine).connect() as connection:
+                return victim_from_session(connection, token)
         try:
             claims = verifier.verify(token)
         except InvalidToken as exc:
@@ -69,9 +68,12 @@ def resolve(
     return staff_from_session(request, settings, engine)
 
 
-def presents_victim_session(request: Request) -> bool:
-    """Whether the request carries a victim self-service session token (not yet checked)."""
-    return victim_session_token(request) is not None
+def victim_from_session(connection: sa.Connection, token: str) -> Principal:
+    """The victim whose live session ``token`` is, read on ``connection``; else a 401."""
+    victim_id = victim_id_for_session(connection=connection, token=token)
+    if victim_id is None:
+        raise _UNAUTHENTICATED
+    return principals.victim(victim_id)
 
 
 def victim_session_token(request: Request) -> str | None:

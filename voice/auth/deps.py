@@ -36,14 +36,16 @@ async def authorize(request: Request, settings: SettingsDep) -> None:
         # mailbox's token) gets its Authorization header untouched.
         request.state.principal = ANONYMOUS
         return
-    if access.presents_victim_session(request):
+    token = access.victim_session_token(request)
+    if token is not None:
         # Checked a moment ago in this process, or one indexed read of the session (where
         # database.run_read puts it).
         remembered = access.remembered_victim(request)
         if remembered is not None:
             principal = remembered
         else:
-            principal = await run_read(request.app.state.engine, _resolve, request, settings)
+            engine = request.app.state.engine
+            principal = await run_read(engine, access.victim_from_session, token)
     else:
         principal = await run_in_threadpool(_resolve, request, settings)
     request.state.principal = principal

@@ -26,7 +26,7 @@ from voice.audit import service as disclosure_service
 from voice.audit.group_commit import AccountingWriter
 from voice.auth import credentials, victim_sessions
 from voice.cases.models import Case, CaseEvent, Subject
-from voice.database import UTCDateTime, read_only, run_read, utcnow
+from voice.database import UTCDateTime, run_read, utcnow
 from voice.disclosure.policy import Policy
 from voice.disclosure.release import (
     CASE_COLUMNS,
@@ -238,20 +238,19 @@ class SessionEnded(Exception):
 
 
 def _snapshot(
-    engine: Engine, victim_id: int, policy: Policy, token: str | None
+    connection: sa.Connection, victim_id: int, policy: Policy, token: str | None
 ) -> tuple[list[LinkedCaseView], disclosure_service.Disclosures]:
-    with read_only(engine).connect() as connection:
-        if token is None:
-            rows = connection.execute(_LINKED, {"victim_id": victim_id, "now": utcnow()}).all()
-        else:
-            parameters = {
-                "victim_id": victim_id,
-                "token_hash": credentials.hash_token(token),
-                "now": utcnow(),
-            }
-            rows = connection.execute(_SIGNED_IN_LINKED, parameters).all()
-            if not rows:
-                raise SessionEnded
+    if token is None:
+        rows = connection.execute(_LINKED, {"victim_id": victim_id, "now": utcnow()}).all()
+    else:
+        parameters = {
+            "victim_id": victim_id,
+            "token_hash": credentials.hash_token(token),
+            "now": utcnow(),
+        }
+        rows = connection.execute(_SIGNED_IN_LINKED, parameters).all()
+        if not rows:
+            raise SessionEnded
     views, releases = _disclose_linked(rows, policy)
     return views, _disclosures(victim_id, policy, releases)
 
@@ -271,7 +270,7 @@ async def read_linked_cases(
     raises ``SessionEnded`` if not. The views are returned only once their accounting has
     committed.
     """
-    views, disclosures = await run_read(engine, _snapshot, engine, victim_id, policy, session_token)
+    views, disclosures = await run_read(engine, _snapshot, victim_id, policy, session_token)
     await lookup_accounting.record(writer, disclosures)
     return views
 

@@ -182,3 +182,27 @@ def test_a_bad_contact_point_is_refused_in_words_and_changes_nothing(
     assert courier.sent == []
     with Session(committed_engine) as session:
         assert session.exec(select(LiaisonTask)).all() == []
+
+
+def test_an_unproven_number_with_no_code_sent_is_offered_one_not_told_it_was_sent(
+    web: TestClient, committed_engine: Engine, courier: RecordingCourier
+) -> None:
+    # Registered by staff with a phone number nobody has proven, and no code ever texted.
+    victim, _ = _signed_in(web, committed_engine, phone="+15550100111")
+    with transaction(committed_engine) as session:
+        stored = session.get_one(Victim, victim.id)
+        stored.phone_verified = False
+        session.add(stored)
+    page = web.get(f"{PREFERENCES}/phone")
+    assert page.status_code == 200
+    assert "Confirm your phone number" in page.text
+    assert "We have no code waiting for +15550100111" in page.text
+    assert "We sent a text message" not in page.text
+    assert 'name="code"' not in page.text  # nothing to type yet
+    asked = post_form(web, f"{PREFERENCES}/phone", f"{PREFERENCES}/phone/resend", {})
+    assert asked.headers["location"] == f"{PREFERENCES}/phone?resent=1"
+    [challenge] = courier.sent
+    assert challenge.to == "+15550100111"
+    now_waiting = web.get(asked.headers["location"])
+    assert "Enter the code we texted you" in now_waiting.text
+    assert 'name="code"' in now_waiting.text

@@ -161,17 +161,32 @@ def change_phone(
 
 
 def _code_page(
-    request: Request, victim: Victim, *, error: str | None = None, status_code: int = 200
+    request: Request,
+    victim: Victim,
+    *,
+    waiting: bool,
+    error: str | None = None,
+    status_code: int = 200,
 ) -> HTMLResponse:
-    context = {"phone": victim.phone, "error": error, "resent": "resent" in request.query_params}
+    context = {
+        "phone": victim.phone,
+        "error": error,
+        "resent": "resent" in request.query_params,
+        # Whether a code was texted and can still be used: if not, the page offers to send
+        # one rather than saying one was sent.
+        "waiting": waiting,
+    }
     return render(request, "phone_code.html", context, victim=victim, status_code=status_code)
 
 
 @router.get("/preferences/phone", response_class=HTMLResponse)
-def code_form(request: Request, victim: WebVictim) -> Response:
+def code_form(
+    request: Request, victim: WebVictim, session: SessionDep, clock: ClockDep
+) -> Response:
     if victim.phone is None or victim.phone_verified:
         return RedirectResponse(PREFERENCES, status_code=303)
-    return _code_page(request, victim)
+    waiting = verification.code_waiting(session=session, victim=victim, now=clock())
+    return _code_page(request, victim, waiting=waiting)
 
 
 @router.post("/preferences/phone/code", response_class=HTMLResponse)
@@ -202,7 +217,8 @@ def confirm_code(
                 "Ask for a new code below."
             )
         # Answered, not raised: the wrong try counts, so the request's unit of work commits it.
-        return _code_page(request, victim, error=error, status_code=422)
+        # The form stays, with the error beside the code they typed.
+        return _code_page(request, victim, waiting=True, error=error, status_code=422)
     contact_tasks.reconcile_victim(session=session, settings=settings, victim=victim, now=now)
     return RedirectResponse(f"{PREFERENCES}?phone_confirmed=1", status_code=303)
 

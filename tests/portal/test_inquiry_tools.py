@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
@@ -326,3 +327,32 @@ def test_the_api_lets_only_supervisors_write_templates_as_the_portal_does(
     saved = client.post("/api/v1/inquiries/templates", json=body, headers=supervisor)
     assert saved.status_code == 200, saved.text
     assert client.get("/api/v1/inquiries/templates").status_code == 200
+
+
+def test_the_inbox_page_links_keep_its_filters(
+    client: TestClient,
+    committed_engine: Engine,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from voice.portal import inquiries as inbox_page
+
+    monkeypatch.setattr(inbox_page, "PAGE_SIZE", 2)
+    with transaction(committed_engine) as session:
+        for category in (Category.HEARING, Category.HEARING, Category.HEARING, Category.REMOVAL):
+            intake.log_call(
+                session=session,
+                settings=settings,
+                staff="liaison-1",
+                summary="A call.",
+                category=category,
+                caller_phone="+12025550143",
+                now=utcnow(),
+            )
+    sign_in(client, "liaison", "liaison-1")
+    first = client.get("/portal/inquiries", params={"category": "hearing"})
+    assert 'href="?category=hearing&amp;page=2"' in first.text
+    second = client.get("/portal/inquiries", params={"category": "hearing", "page": "2"})
+    # The second page of the hearing inquiries: the third one, and no removal inquiry.
+    assert len(set(re.findall(r'href="/portal/inquiries/(\d+)"', second.text))) == 1
+    assert 'href="?category=hearing&amp;page=1"' in second.text

@@ -95,6 +95,21 @@ def inbox(
         .offset((page - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE + 1)
     ).all()
+    filters = {
+        "status": status,
+        "category": category,
+        "channel": channel,
+        "mine": mine,
+        "overdue": overdue,
+    }
+    # The page links keep the filters: the next page is of the same list.
+    kept = urlencode(
+        {
+            name: str(value).lower() if isinstance(value, bool) else value
+            for name, value in filters.items()
+            if value
+        }
+    )
     return _render(
         request,
         "inquiries.html",
@@ -103,13 +118,8 @@ def inbox(
             "rows": [inquiry_public(i, settings, now) for i in rows[:PAGE_SIZE]],
             "page": page,
             "has_next": len(rows) > PAGE_SIZE,
-            "filters": {
-                "status": status,
-                "category": category,
-                "channel": channel,
-                "mine": mine,
-                "overdue": overdue,
-            },
+            "page_href": f"?{kept}&page=" if kept else "?page=",
+            "filters": filters,
             "status_options": _options([s.value for s in InquiryStatus], "Open (any)"),
             "category_options": _options([c.value for c in Category], "Any category"),
             "channel_options": _options([c.value for c in InquiryChannel], "Any channel"),

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, select
 
 from voice.cases import service as case_service
 from voice.cases.models import Case, CaseEvent, Subject
@@ -36,6 +36,23 @@ CORRECTION = "correction"
 
 # Wraps each stored event's own work (its fold step and what it queues): a tracing span.
 EventScope = Callable[[CaseEvent], AbstractContextManager[object]]
+
+
+# The lookups every call makes, built once: building a statement costs more than running it.
+# Each is per source, with the ids as one expanding parameter.
+_CORRECTIONS_OF = sa.select(col(CaseEvent.corrects)).where(
+    col(CaseEvent.source) == sa.bindparam("source"),
+    col(CaseEvent.corrects).in_(sa.bindparam("ids", expanding=True)),
+)
+_SUBJECTS_OF = select(Subject).where(
+    col(Subject.source) == sa.bindparam("source"),
+    col(Subject.upstream_id).in_(sa.bindparam("ids", expanding=True)),
+)
+_CASES_OF = (
+    select(Case)
+    .where(col(Case.subject_id).in_(sa.bindparam("ids", expanding=True)))
+    .order_by(col(Case.id))
+)
 
 
 @dataclass(frozen=True)
@@ -120,12 +137,9 @@ def _corrected(session: Session, events: Sequence[NewEvent]) -> set[tuple[str, s
     by_source: dict[str, set[str]] = {}
     for source, source_event_id in (new.key for new in events):
         by_source.setdefault(source, set()).add(source_event_id)
-    conditions = [
-        sa.and_(col(CaseEvent.source) == source, col(CaseEvent.corrects).in_(sorted(ids)))
-        for source, ids in by_source.items()
-    ]
-    rows = session.exec(select(CaseEvent.source, CaseEvent.corrects).where(or_(*conditions)))
-    found |= {(source, corrects) for source, corrects in rows if corrects is not None}
+    for source, ids in by_source.items():
+        rows = session.execute(_CORRECTIONS_OF, {"source": source, "ids": sorted(ids)})
+        found |= {(source, corrects) for (corrects,) in rows if corrects is not None}
     return found
 
 
@@ -210,12 +224,10 @@ def _subjects(session: Session, plain: list[NewEvent]) -> dict[tuple[str, str], 
     by_source: dict[str, list[str]] = {}
     for source, upstream_id in keys:
         by_source.setdefault(source, []).append(upstream_id)
-    conditions = [
-        sa.and_(col(Subject.source) == source, col(Subject.upstream_id).in_(ids))
-        for source, ids in by_source.items()
-    ]
     found = {
-        (s.source, s.upstream_id): s for s in session.exec(select(Subject).where(or_(*conditions)))
+        (s.source, s.upstream_id): s
+        for source, ids in by_source.items()
+        for s in session.exec(_SUBJECTS_OF, params={"source": source, "ids": ids})
     }
     missing = [
         Subject(source=source, upstream_id=upstream)
@@ -235,9 +247,7 @@ def _cases(
     """Each event's case, as ``get_or_create_case`` finds it at that event's turn: by number,
     or the subject's latest case; created in order where missing."""
     subject_ids = sorted({s.id for s in subjects.values() if s.id is not None})
-    existing = session.exec(
-        select(Case).where(col(Case.subject_id).in_(subject_ids)).order_by(col(Case.id))
-    ).all()
+    existing = session.exec(_CASES_OF, params={"ids": subject_ids}).all()
     numbered: dict[tuple[int, str], Case] = {}
     latest: dict[int, Case] = {}
     for found in existing:

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -142,11 +143,17 @@ def _receipt(
     )
 
 
+# Built once: the dedupe lookup runs for every event, and building a statement costs more
+# than running it.
+_BY_KEY = select(CaseEvent).where(
+    CaseEvent.source == sa.bindparam("source"),
+    CaseEvent.source_event_id == sa.bindparam("source_event_id"),
+)
+
+
 def _existing(session: Session, source: str, source_event_id: str) -> CaseEvent | None:
     return session.exec(
-        select(CaseEvent).where(
-            CaseEvent.source == source, CaseEvent.source_event_id == source_event_id
-        )
+        _BY_KEY, params={"source": source, "source_event_id": source_event_id}
     ).first()
 
 

@@ -52,10 +52,15 @@ def _verified() -> Any:
     )
 
 
+# Built once: ingest reads the links of every event's case.
+_LINKED = _verified().where(
+    col(VictimCaseLink.case_id).in_(sa.bindparam("case_ids", expanding=True))
+)
+
+
 def _linked(session: Session, case_ids: Iterable[int]) -> list[tuple[VictimCaseLink, Victim]]:
     """The active, verified links of these cases, in link order."""
-    query = _verified().where(col(VictimCaseLink.case_id).in_(sorted(case_ids)))
-    return list(session.exec(query).all())
+    return list(session.exec(_LINKED, params={"case_ids": sorted(case_ids)}).all())
 
 
 def _told(session: Session, correction: CaseEvent) -> list[tuple[VictimCaseLink, Victim]]:

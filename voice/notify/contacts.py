@@ -81,6 +81,28 @@ def suppressed_among(*, session: Session, channel: Channel, addresses: set[str])
     return found
 
 
+_SUPPRESSED_PAIRS = sa.select(
+    col(ContactSuppression.channel), col(ContactSuppression.address)
+).where(col(ContactSuppression.address).in_(sa.bindparam("addresses", expanding=True)))
+
+
+def suppressed_pairs(
+    *, session: Session, wanted: set[tuple[Channel, str]]
+) -> set[tuple[Channel, str]]:
+    """The (channel, normalised address) pairs of ``wanted`` that are suppressed: every
+    channel in one query, as ``suppressed_among`` answers for each."""
+    normalised = {(channel, normalise(channel, address)) for channel, address in wanted}
+    addresses = sorted({address for _, address in normalised})
+    found: set[tuple[Channel, str]] = set()
+    for start in range(0, len(addresses), _CHUNK):
+        params = {"addresses": addresses[start : start + _CHUNK]}
+        for channel, address in session.execute(_SUPPRESSED_PAIRS, params):
+            pair = (Channel(channel), address)
+            if pair in normalised:
+                found.add(pair)
+    return found
+
+
 def suppress(
     *, session: Session, channel: Channel, address: str, reason: SuppressionReason
 ) -> bool:

@@ -222,15 +222,16 @@ def _address(victim: Victim, channel: Channel) -> str:
 def _suppressed(
     session: Session, recipients: list[tuple[VictimCaseLink, Victim]]
 ) -> set[tuple[Channel, str]]:
-    found: set[tuple[Channel, str]] = set()
-    for channel in Channel:
-        addresses = {_address(v, channel) for _, v in recipients if v.email or v.phone}
-        addresses.discard("")
-        for address in contacts.suppressed_among(
-            session=session, channel=channel, addresses=addresses
-        ):
-            found.add((channel, address))
-    return found
+    wanted = {
+        (channel, _address(v, channel))
+        for channel in Channel
+        for _, v in recipients
+        if v.email or v.phone
+    }
+    wanted = {(channel, address) for channel, address in wanted if address}
+    if not wanted:
+        return set()
+    return contacts.suppressed_pairs(session=session, wanted=wanted)
 
 
 def count_for_event(*, session: Session, event_id: int) -> int:

@@ -44,14 +44,14 @@ _CORRECTIONS_OF = sa.select(col(CaseEvent.corrects)).where(
     col(CaseEvent.source) == sa.bindparam("source"),
     col(CaseEvent.corrects).in_(sa.bindparam("ids", expanding=True)),
 )
-_SUBJECTS_OF = select(Subject).where(
-    col(Subject.source) == sa.bindparam("source"),
-    col(Subject.upstream_id).in_(sa.bindparam("ids", expanding=True)),
-)
-_CASES_OF = (
-    select(Case)
-    .where(col(Case.subject_id).in_(sa.bindparam("ids", expanding=True)))
-    .order_by(col(Case.id))
+# Each subject with each of its cases (or none): one query for both.
+_SUBJECTS_OF = (
+    select(Subject, Case)
+    .outerjoin(Case, col(Case.subject_id) == col(Subject.id))
+    .where(
+        col(Subject.source) == sa.bindparam("source"),
+        col(Subject.upstream_id).in_(sa.bindparam("ids", expanding=True)),
+    )
 )
 
 
@@ -161,8 +161,8 @@ def _store_plain(run: _Run, plain: list[NewEvent]) -> list[Stored]:
     if not plain:
         return []
     session = run.session
-    subjects = _subjects(session, plain)
-    cases = _cases(session, plain, subjects)
+    subjects, existing = _subjects(session, plain)
+    cases = _cases(session, plain, subjects, existing)
     rows = _insert(session, plain, subjects, cases)
     run.fanout.expect(case.id for case in cases if case.id is not None)
     histories: dict[int, list[CaseEvent]] = {}
@@ -218,17 +218,22 @@ def _subject_key(new: NewEvent) -> tuple[str, str]:
     return new.payload["source"], new.payload["subject"]["subject_id"]
 
 
-def _subjects(session: Session, plain: list[NewEvent]) -> dict[tuple[str, str], Subject]:
-    """Every subject the run names, created in order of first mention where missing."""
+def _subjects(
+    session: Session, plain: list[NewEvent]
+) -> tuple[dict[tuple[str, str], Subject], list[Case]]:
+    """Every subject the run names, created in order of first mention where missing; and the
+    cases those subjects already have, in id order (read in the same query)."""
     keys = list(dict.fromkeys(_subject_key(new) for new in plain))
     by_source: dict[str, list[str]] = {}
     for source, upstream_id in keys:
         by_source.setdefault(source, []).append(upstream_id)
-    found = {
-        (s.source, s.upstream_id): s
-        for source, ids in by_source.items()
-        for s in session.exec(_SUBJECTS_OF, params={"source": source, "ids": ids})
-    }
+    found: dict[tuple[str, str], Subject] = {}
+    cases: list[Case] = []
+    for source, ids in by_source.items():
+        for subject, case in session.exec(_SUBJECTS_OF, params={"source": source, "ids": ids}):
+            found[(subject.source, subject.upstream_id)] = subject
+            if case is not None:
+                cases.append(case)
     missing = [
         Subject(source=source, upstream_id=upstream)
         for source, upstream in keys
@@ -238,16 +243,19 @@ def _subjects(session: Session, plain: list[NewEvent]) -> dict[tuple[str, str], 
         session.add_all(missing)
         session.flush()
         found.update({(s.source, s.upstream_id): s for s in missing})
-    return found
+    # A new subject has no case yet.
+    return found, sorted(cases, key=lambda case: case.id or 0)
 
 
 def _cases(
-    session: Session, plain: list[NewEvent], subjects: dict[tuple[str, str], Subject]
+    session: Session,
+    plain: list[NewEvent],
+    subjects: dict[tuple[str, str], Subject],
+    existing: list[Case],
 ) -> list[Case]:
     """Each event's case, as ``get_or_create_case`` finds it at that event's turn: by number,
-    or the subject's latest case; created in order where missing."""
-    subject_ids = sorted({s.id for s in subjects.values() if s.id is not None})
-    existing = session.exec(_CASES_OF, params={"ids": subject_ids}).all()
+    or the subject's latest case; created in order where missing. ``existing`` holds the
+    subjects' stored cases in id order."""
     numbered: dict[tuple[int, str], Case] = {}
     latest: dict[int, Case] = {}
     for found in existing:

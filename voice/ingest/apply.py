@@ -94,13 +94,23 @@ class _Run:
 
 
 def store(
-    *, session: Session, events: Sequence[NewEvent], policy: Policy, scope: EventScope
+    *,
+    session: Session,
+    events: Sequence[NewEvent],
+    policy: Policy,
+    scope: EventScope,
+    corrected: set[tuple[str, str]] | None = None,
 ) -> list[Stored]:
-    """Store ``events`` in order, as if one at a time; return each with its notice count."""
+    """Store ``events`` in order, as if one at a time; return each with its notice count.
+
+    ``corrected`` holds the keys of ``events`` that a stored correction retracts, when the
+    caller read them in this transaction (the one-at-a-time path reads them with its dedupe
+    lookup); without it, they are read here.
+    """
     if not events:
         return []
     run = _Run(session, policy, scope)
-    corrected = _corrected(session, events)
+    corrected = _corrected(session, events, stored=corrected)
     stored: list[Stored] = []
     plain: list[NewEvent] = []
     for new in events:
@@ -126,14 +136,18 @@ def _is_plain(new: NewEvent, corrected: set[tuple[str, str]]) -> bool:
     )
 
 
-def _corrected(session: Session, events: Sequence[NewEvent]) -> set[tuple[str, str]]:
-    """(source, source_event_id) of the events that a correction names: a stored one, or one
-    in this call."""
+def _corrected(
+    session: Session, events: Sequence[NewEvent], stored: set[tuple[str, str]] | None
+) -> set[tuple[str, str]]:
+    """(source, source_event_id) of the events that a correction names: a stored one (read
+    here unless ``stored`` holds them), or one in this call."""
     found = {
         (new.key[0], new.payload["corrects"])
         for new in events
         if new.payload.get("corrects") is not None
     }
+    if stored is not None:
+        return found | stored
     by_source: dict[str, set[str]] = {}
     for source, source_event_id in (new.key for new in events):
         by_source.setdefault(source, set()).add(source_event_id)

@@ -7,7 +7,7 @@ from sqlmodel import Session, func, select
 
 from tests.factories import booking, event
 from voice.cases.fields import markings_for
-from voice.cases.models import CaseEvent, Subject
+from voice.cases.models import Case, CaseEvent, Subject
 from voice.disclosure.policy import Policy
 from voice.ingest import apply
 from voice.ingest.service import ingest_event
@@ -22,7 +22,7 @@ def test_a_subject_created_concurrently_is_used_on_the_next_attempt(
 
     def lookup_misses_once(
         session: Session, plain: list[apply.NewEvent]
-    ) -> dict[tuple[str, str], Subject]:
+    ) -> tuple[dict[tuple[str, str], Subject], list[Case]]:
         calls.append(len(plain))
         if len(calls) == 1:
             # As if another request inserted this subject between our lookup and our insert.

@@ -243,19 +243,21 @@ def test_concurrent_duplicate_returns_the_original_receipt(
     assert original.notifications == 1
     before = counts(session)
 
-    real_existing = ingest_service._existing
+    real_first, real_existing = ingest_service._existing_or_corrected, ingest_service._existing
     calls: list[tuple[str, str]] = []
 
-    def first_lookup_misses(s: Session, source: str, source_event_id: str) -> CaseEvent | None:
+    def first_lookup_misses(s: Session, source: str, source_event_id: str) -> tuple[None, bool]:
+        return None, False
+
+    def lookup_after_conflict(s: Session, source: str, source_event_id: str) -> CaseEvent | None:
         calls.append((source, source_event_id))
-        if len(calls) == 1:
-            return None
         return real_existing(s, source, source_event_id)
 
-    monkeypatch.setattr(ingest_service, "_existing", first_lookup_misses)
+    monkeypatch.setattr(ingest_service, "_existing_or_corrected", first_lookup_misses)
+    monkeypatch.setattr(ingest_service, "_existing", lookup_after_conflict)
     again = ingest_event(session=session, candidate=dict(candidate), policy=policy)
 
-    assert len(calls) == 2, "the IntegrityError branch was not taken"
+    assert len(calls) == 1, "the IntegrityError branch was not taken"
     assert again.status == "duplicate"
     assert again.receipt_id == original.receipt_id
     assert again.event_id == original.event_id
@@ -263,6 +265,7 @@ def test_concurrent_duplicate_returns_the_original_receipt(
     assert counts(session) == before
 
     # The session is still usable: the savepoint, not the whole transaction, was rolled back.
+    monkeypatch.setattr(ingest_service, "_existing_or_corrected", real_first)
     monkeypatch.setattr(ingest_service, "_existing", real_existing)
     later = ingest_event(
         session=session,
@@ -280,6 +283,7 @@ def test_integrity_error_without_an_existing_row_is_raised(
     session: Session, policy: Policy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ingest_event(session=session, candidate=booking(source_event_id="race-3"), policy=policy)
+    monkeypatch.setattr(ingest_service, "_existing_or_corrected", lambda *args: (None, False))
     monkeypatch.setattr(ingest_service, "_existing", lambda *args: None)
     with pytest.raises(ingest_service.IngestConflict) as raised:
         ingest_event(session=session, candidate=booking(source_event_id="race-3"), policy=policy)

@@ -83,7 +83,11 @@ class CaseEvent(SQLModel, table=True):
     """One upstream event, stored exactly as received, with its markings."""
 
     __tablename__ = "case_event"
-    __table_args__ = (sa.UniqueConstraint("source", "source_event_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("source", "source_event_id"),
+        # Ingest asks of every event whether a stored correction already retracts it.
+        sa.Index("ix_case_event_source_corrects", "source", "corrects"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(sa_type=sa.String(64))

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from voice.cases.models import Case
-from voice.database import utcnow
+from voice.database import UTCDateTime, utcnow
 from voice.holds.models import SafetyHold, SafetyHoldChange
 
 
@@ -25,6 +25,13 @@ class HoldError(ValueError):
 
 def _active(now: datetime | sa.BindParameter[datetime]) -> sa.ColumnElement[bool]:
     return sa.and_(col(SafetyHold.lifted_at).is_(None), col(SafetyHold.expires_at) > now)
+
+
+# Built once: ingest asks it for every event.
+_HELD_AMONG = sa.select(col(SafetyHold.case_id)).where(
+    col(SafetyHold.case_id).in_(sa.bindparam("ids", expanding=True)),
+    _active(sa.bindparam("now", type_=UTCDateTime)),
+)
 
 
 def held(case_id: sa.ColumnElement[int], now: datetime | sa.BindParameter[datetime]) -> sa.Exists:
@@ -122,10 +129,8 @@ def held_case_ids(
     ids = list(case_ids)
     if not ids:
         return set()
-    rows = session.exec(
-        select(SafetyHold.case_id).where(col(SafetyHold.case_id).in_(ids), _active(now or utcnow()))
-    )
-    return set(rows.all())
+    rows = session.execute(_HELD_AMONG, {"ids": ids, "now": now or utcnow()})
+    return set(rows.scalars().all())
 
 
 def list_holds(*, session: Session, include_inactive: bool = False) -> list[SafetyHold]:

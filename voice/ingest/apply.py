@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, select
 
 from voice.cases import service as case_service
 from voice.cases.models import Case, CaseEvent, Subject
@@ -36,6 +36,23 @@ CORRECTION = "correction"
 
 # Wraps each stored event's own work (its fold step and what it queues): a tracing span.
 EventScope = Callable[[CaseEvent], AbstractContextManager[object]]
+
+
+# The lookups every call makes, built once: building a statement costs more than running it.
+# Each is per source, with the ids as one expanding parameter.
+_CORRECTIONS_OF = sa.select(col(CaseEvent.corrects)).where(
+    col(CaseEvent.source) == sa.bindparam("source"),
+    col(CaseEvent.corrects).in_(sa.bindparam("ids", expanding=True)),
+)
+# Each subject with each of its cases (or none): one query for both.
+_SUBJECTS_OF = (
+    select(Subject, Case)
+    .outerjoin(Case, col(Case.subject_id) == col(Subject.id))
+    .where(
+        col(Subject.source) == sa.bindparam("source"),
+        col(Subject.upstream_id).in_(sa.bindparam("ids", expanding=True)),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -77,13 +94,23 @@ class _Run:
 
 
 def store(
-    *, session: Session, events: Sequence[NewEvent], policy: Policy, scope: EventScope
+    *,
+    session: Session,
+    events: Sequence[NewEvent],
+    policy: Policy,
+    scope: EventScope,
+    corrected: set[tuple[str, str]] | None = None,
 ) -> list[Stored]:
-    """Store ``events`` in order, as if one at a time; return each with its notice count."""
+    """Store ``events`` in order, as if one at a time; return each with its notice count.
+
+    ``corrected`` holds the keys of ``events`` that a stored correction retracts, when the
+    caller read them in this transaction (the one-at-a-time path reads them with its dedupe
+    lookup); without it, they are read here.
+    """
     if not events:
         return []
     run = _Run(session, policy, scope)
-    corrected = _corrected(session, events)
+    corrected = _corrected(session, events, stored=corrected)
     stored: list[Stored] = []
     plain: list[NewEvent] = []
     for new in events:
@@ -109,23 +136,24 @@ def _is_plain(new: NewEvent, corrected: set[tuple[str, str]]) -> bool:
     )
 
 
-def _corrected(session: Session, events: Sequence[NewEvent]) -> set[tuple[str, str]]:
-    """(source, source_event_id) of the events that a correction names: a stored one, or one
-    in this call."""
+def _corrected(
+    session: Session, events: Sequence[NewEvent], stored: set[tuple[str, str]] | None
+) -> set[tuple[str, str]]:
+    """(source, source_event_id) of the events that a correction names: a stored one (read
+    here unless ``stored`` holds them), or one in this call."""
     found = {
         (new.key[0], new.payload["corrects"])
         for new in events
         if new.payload.get("corrects") is not None
     }
+    if stored is not None:
+        return found | stored
     by_source: dict[str, set[str]] = {}
     for source, source_event_id in (new.key for new in events):
         by_source.setdefault(source, set()).add(source_event_id)
-    conditions = [
-        sa.and_(col(CaseEvent.source) == source, col(CaseEvent.corrects).in_(sorted(ids)))
-        for source, ids in by_source.items()
-    ]
-    rows = session.exec(select(CaseEvent.source, CaseEvent.corrects).where(or_(*conditions)))
-    found |= {(source, corrects) for source, corrects in rows if corrects is not None}
+    for source, ids in by_source.items():
+        rows = session.execute(_CORRECTIONS_OF, {"source": source, "ids": sorted(ids)})
+        found |= {(source, corrects) for (corrects,) in rows if corrects is not None}
     return found
 
 
@@ -147,8 +175,8 @@ def _store_plain(run: _Run, plain: list[NewEvent]) -> list[Stored]:
     if not plain:
         return []
     session = run.session
-    subjects = _subjects(session, plain)
-    cases = _cases(session, plain, subjects)
+    subjects, existing = _subjects(session, plain)
+    cases = _cases(session, plain, subjects, existing)
     rows = _insert(session, plain, subjects, cases)
     run.fanout.expect(case.id for case in cases if case.id is not None)
     histories: dict[int, list[CaseEvent]] = {}
@@ -204,19 +232,22 @@ def _subject_key(new: NewEvent) -> tuple[str, str]:
     return new.payload["source"], new.payload["subject"]["subject_id"]
 
 
-def _subjects(session: Session, plain: list[NewEvent]) -> dict[tuple[str, str], Subject]:
-    """Every subject the run names, created in order of first mention where missing."""
+def _subjects(
+    session: Session, plain: list[NewEvent]
+) -> tuple[dict[tuple[str, str], Subject], list[Case]]:
+    """Every subject the run names, created in order of first mention where missing; and the
+    cases those subjects already have, in id order (read in the same query)."""
     keys = list(dict.fromkeys(_subject_key(new) for new in plain))
     by_source: dict[str, list[str]] = {}
     for source, upstream_id in keys:
         by_source.setdefault(source, []).append(upstream_id)
-    conditions = [
-        sa.and_(col(Subject.source) == source, col(Subject.upstream_id).in_(ids))
-        for source, ids in by_source.items()
-    ]
-    found = {
-        (s.source, s.upstream_id): s for s in session.exec(select(Subject).where(or_(*conditions)))
-    }
+    found: dict[tuple[str, str], Subject] = {}
+    cases: list[Case] = []
+    for source, ids in by_source.items():
+        for subject, case in session.exec(_SUBJECTS_OF, params={"source": source, "ids": ids}):
+            found[(subject.source, subject.upstream_id)] = subject
+            if case is not None:
+                cases.append(case)
     missing = [
         Subject(source=source, upstream_id=upstream)
         for source, upstream in keys
@@ -226,18 +257,19 @@ def _subjects(session: Session, plain: list[NewEvent]) -> dict[tuple[str, str], 
         session.add_all(missing)
         session.flush()
         found.update({(s.source, s.upstream_id): s for s in missing})
-    return found
+    # A new subject has no case yet.
+    return found, sorted(cases, key=lambda case: case.id or 0)
 
 
 def _cases(
-    session: Session, plain: list[NewEvent], subjects: dict[tuple[str, str], Subject]
+    session: Session,
+    plain: list[NewEvent],
+    subjects: dict[tuple[str, str], Subject],
+    existing: list[Case],
 ) -> list[Case]:
     """Each event's case, as ``get_or_create_case`` finds it at that event's turn: by number,
-    or the subject's latest case; created in order where missing."""
-    subject_ids = sorted({s.id for s in subjects.values() if s.id is not None})
-    existing = session.exec(
-        select(Case).where(col(Case.subject_id).in_(subject_ids)).order_by(col(Case.id))
-    ).all()
+    or the subject's latest case; created in order where missing. ``existing`` holds the
+    subjects' stored cases in id order."""
     numbered: dict[tuple[int, str], Case] = {}
     latest: dict[int, Case] = {}
     for found in existing:

@@ -13,10 +13,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from voice.config import Settings
-from voice.database import utcnow
+from voice.database import UTCDateTime, utcnow
 from voice.ingest.models import SourceFeed
 from voice.liaison import service as liaison_service
 from voice.liaison.models import TaskKind
@@ -28,6 +29,24 @@ log = logging.getLogger(__name__)
 _WEIGHT = 0.2
 
 
+_FEED = SourceFeed.__table__  # type: ignore[attr-defined]
+# Built once, in Core: every ingest call records its source. The ORM's get and flush cost
+# several times the two statements themselves.
+_READ = sa.select(_FEED.c.last_event_at, _FEED.c.cadence_seconds).where(
+    _FEED.c.source == sa.bindparam("source")
+)
+_WRITE = (
+    _FEED.update()
+    .where(_FEED.c.source == sa.bindparam("b_source"))
+    .values(
+        last_event_at=sa.bindparam("b_last_event_at", type_=UTCDateTime),
+        cadence_seconds=sa.bindparam("b_cadence_seconds"),
+        events=_FEED.c.events + sa.bindparam("b_events"),
+        silent_since=None,
+    )
+)
+
+
 def seen(*, session: Session, source: str, at: datetime | None = None, events: int = 1) -> None:
     """Record that ``source`` just sent ``events`` events (called in the ingest transaction).
 
@@ -35,19 +54,38 @@ def seen(*, session: Session, source: str, at: datetime | None = None, events: i
     in one request does not make the feed look busier than it is.
     """
     now = at or utcnow()
-    feed = session.get(SourceFeed, source)
-    if feed is None:
+    if session.identity_map.get(session.identity_key(SourceFeed, source)) is not None:
+        # The session holds the row as an object: change it there, so it stays true.
+        _seen_loaded(session, source, now, events)
+        return
+    row = session.execute(_READ, {"source": source}).first()
+    if row is None:
         session.add(SourceFeed(source=source, first_seen_at=now, last_event_at=now, events=events))
         session.flush()
         return
-    gap = (now - feed.last_event_at).total_seconds()
-    if gap > 0:
-        feed.cadence_seconds = (
-            gap
-            if feed.cadence_seconds is None
-            else (1 - _WEIGHT) * feed.cadence_seconds + _WEIGHT * gap
-        )
-        feed.last_event_at = now
+    last_event_at, cadence = _next(row.last_event_at, row.cadence_seconds, now)
+    params = {
+        "b_source": source,
+        "b_last_event_at": last_event_at,
+        "b_cadence_seconds": cadence,
+        "b_events": events,
+    }
+    session.execute(_WRITE, params)
+
+
+def _next(
+    last_event_at: datetime, cadence: float | None, now: datetime
+) -> tuple[datetime, float | None]:
+    """The feed's last event time and cadence once an arrival at ``now`` is counted."""
+    gap = (now - last_event_at).total_seconds()
+    if gap <= 0:
+        return last_event_at, cadence
+    return now, gap if cadence is None else (1 - _WEIGHT) * cadence + _WEIGHT * gap
+
+
+def _seen_loaded(session: Session, source: str, now: datetime, events: int) -> None:
+    feed = session.get_one(SourceFeed, source)
+    feed.last_event_at, feed.cadence_seconds = _next(feed.last_event_at, feed.cadence_seconds, now)
     feed.events += events
     feed.silent_since = None
     session.add(feed)

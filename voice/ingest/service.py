@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -142,12 +143,50 @@ def _receipt(
     )
 
 
+# Built once: the dedupe lookup runs for every event, and building a statement costs more
+# than running it.
+_BY_KEY = select(CaseEvent).where(
+    CaseEvent.source == sa.bindparam("source"),
+    CaseEvent.source_event_id == sa.bindparam("source_event_id"),
+)
+
+
 def _existing(session: Session, source: str, source_event_id: str) -> CaseEvent | None:
     return session.exec(
-        select(CaseEvent).where(
-            CaseEvent.source == source, CaseEvent.source_event_id == source_event_id
-        )
+        _BY_KEY, params={"source": source, "source_event_id": source_event_id}
     ).first()
+
+
+# The dedupe lookup, and whether a stored correction already retracts the event, in one
+# statement: each half is a lookup on an index of its own.
+_TABLE = CaseEvent.__table__  # type: ignore[attr-defined]
+_BY_KEY_OR_CORRECTS = select(CaseEvent).from_statement(
+    sa.union_all(
+        sa.select(_TABLE).where(
+            _TABLE.c.source == sa.bindparam("source"),
+            _TABLE.c.source_event_id == sa.bindparam("source_event_id"),
+        ),
+        sa.select(_TABLE).where(
+            _TABLE.c.source == sa.bindparam("source"),
+            _TABLE.c.corrects == sa.bindparam("source_event_id"),
+        ),
+    )
+)
+
+
+def _existing_or_corrected(
+    session: Session, source: str, source_event_id: str
+) -> tuple[CaseEvent | None, bool]:
+    """The stored event under this key, if any, and whether a stored correction names it."""
+    existing: CaseEvent | None = None
+    corrected = False
+    params = {"source": source, "source_event_id": source_event_id}
+    for row in session.execute(_BY_KEY_OR_CORRECTS, params).scalars():
+        if row.source_event_id == source_event_id:
+            existing = row
+        if row.corrects == source_event_id:
+            corrected = True
+    return existing, corrected
 
 
 def _replay(session: Session, existing: CaseEvent, digest: str) -> Receipt:
@@ -195,18 +234,25 @@ def _ingest_event(*, session: Session, candidate: Any, policy: Policy) -> Receip
     """Apply one event; a replay of a known (source, source_event_id) changes nothing."""
     event_in, digest = admit(session=session, candidate=candidate)
     source, source_event_id = event_in["source"], event_in["source_event_id"]
-    existing = _existing(session, source, source_event_id)
+    existing, corrected = _existing_or_corrected(session, source, source_event_id)
     if existing is not None:
         return _replay(session, existing, digest)
     new = apply.NewEvent(event_in, digest, str(uuid.uuid4()))
+    # What the first try read stands for it; a retry reads again.
+    known: set[tuple[str, str]] | None = {new.key} if corrected else set()
     for attempt in range(_ATTEMPTS):
         try:
             with session.begin_nested():
                 (stored,) = apply.store(
-                    session=session, events=[new], policy=policy, scope=apply.no_scope
+                    session=session,
+                    events=[new],
+                    policy=policy,
+                    scope=apply.no_scope,
+                    corrected=known,
                 )
             break
         except IntegrityError:
+            known = None
             # A concurrent request stored the same event first: answer with its receipt.
             existing = _existing(session, source, source_event_id)
             if existing is not None:

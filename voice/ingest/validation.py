@@ -19,6 +19,7 @@ from jsonschema.exceptions import ValidationError
 from rfc3339_validator import validate_rfc3339
 
 from voice.cases.service import parse_datetime
+from voice.ingest import conforms
 
 CONTRACT_PATH = Path(__file__).resolve().parent / "contract" / "event.schema.json"
 
@@ -120,9 +121,28 @@ def _describe(error: ValidationError) -> str:
     return f"fails the '{kind}' rule of the contract"
 
 
+@lru_cache(maxsize=1)
+def _certainly_valid() -> conforms.Check:
+    """The contract as plain checks (``conforms``), with the validator's own format checker
+    and pattern semantics."""
+    _validator()  # the schema is checked there first
+
+    def pattern(source: str) -> conforms.Check:
+        compiled = _compiled(source)
+        return lambda instance: compiled.search(instance) is not None
+
+    return conforms.compile_schema(contract_schema(), pattern=pattern, format_ok=_FORMATS.conforms)
+
+
+def contract_problems(candidate: Any) -> list[Problem]:
+    """Every way ``candidate`` breaks the contract, as jsonschema reports it."""
+    return [p for e in _validator().iter_errors(candidate) for p in _problems_of(e)]
+
+
 def validate_event(candidate: Any) -> dict[str, Any]:
     """Return the event if it matches the contract exactly, else raise with every problem."""
-    problems = [p for e in _validator().iter_errors(candidate) for p in _problems_of(e)]
+    # The fast yes settles the common case; anything else is validated in full.
+    problems = [] if _certainly_valid()(candidate) else contract_problems(candidate)
     if isinstance(candidate, dict):
         reported = {p.pointer for p in problems}
         problems += [p for p in _timestamp_problems(candidate) if p.pointer not in reported]

@@ -62,6 +62,13 @@ def is_suppressed(*, session: Session, channel: Channel | str, address: str) -> 
     return found is not None
 
 
+# Built once: ingest asks it for the recipients of every event.
+_SUPPRESSED_AMONG = sa.select(col(ContactSuppression.address)).where(
+    col(ContactSuppression.channel) == sa.bindparam("channel"),
+    col(ContactSuppression.address).in_(sa.bindparam("addresses", expanding=True)),
+)
+
+
 def suppressed_among(*, session: Session, channel: Channel, addresses: set[str]) -> set[str]:
     """The normalised addresses of ``addresses`` that are suppressed (one query)."""
     if not addresses:
@@ -69,14 +76,30 @@ def suppressed_among(*, session: Session, channel: Channel, addresses: set[str])
     wanted = sorted({normalise(channel, a) for a in addresses})
     found: set[str] = set()
     for start in range(0, len(wanted), _CHUNK):
-        found.update(
-            session.exec(
-                select(ContactSuppression.address).where(
-                    ContactSuppression.channel == channel.value,
-                    col(ContactSuppression.address).in_(wanted[start : start + _CHUNK]),
-                )
-            ).all()
-        )
+        params = {"channel": channel.value, "addresses": wanted[start : start + _CHUNK]}
+        found.update(session.execute(_SUPPRESSED_AMONG, params).scalars())
+    return found
+
+
+_SUPPRESSED_PAIRS = sa.select(
+    col(ContactSuppression.channel), col(ContactSuppression.address)
+).where(col(ContactSuppression.address).in_(sa.bindparam("addresses", expanding=True)))
+
+
+def suppressed_pairs(
+    *, session: Session, wanted: set[tuple[Channel, str]]
+) -> set[tuple[Channel, str]]:
+    """The (channel, normalised address) pairs of ``wanted`` that are suppressed: every
+    channel in one query, as ``suppressed_among`` answers for each."""
+    normalised = {(channel, normalise(channel, address)) for channel, address in wanted}
+    addresses = sorted({address for _, address in normalised})
+    found: set[tuple[Channel, str]] = set()
+    for start in range(0, len(addresses), _CHUNK):
+        params = {"addresses": addresses[start : start + _CHUNK]}
+        for channel, address in session.execute(_SUPPRESSED_PAIRS, params):
+            pair = (Channel(channel), address)
+            if pair in normalised:
+                found.add(pair)
     return found
 
 

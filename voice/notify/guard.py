@@ -21,7 +21,7 @@ from sqlmodel import Session, col, func, select
 
 from voice.cases.models import CaseEvent
 from voice.config import Settings
-from voice.database import utcnow
+from voice.database import UTCDateTime, utcnow
 from voice.liaison import service as liaison_service
 from voice.liaison.models import CloseReason, TaskKind
 from voice.notify.models import (
@@ -52,18 +52,30 @@ class PauseNotOpen(ValueError):
     pass
 
 
+# The guard's reads, built once: ingest makes them for every critical event.
+_CRITICAL_EVENTS_SINCE = (
+    select(func.count(func.distinct(Notification.event_id)))
+    .join(CaseEvent, col(CaseEvent.id) == col(Notification.event_id))
+    .where(
+        col(CaseEvent.event_type).in_(CRITICAL_EVENT_TYPES),
+        col(Notification.created_at) >= sa.bindparam("since", type_=UTCDateTime),
+        col(Notification.guarded).is_(True),
+    )
+)
+_ACTIVE_CASES = select(func.count(func.distinct(VictimCaseLink.case_id))).where(
+    VictimCaseLink.verification_status == VerificationStatus.VERIFIED
+)
+_OPEN_PAUSE = (
+    select(MassEventPause)
+    .where(MassEventPause.status == PauseStatus.OPEN)
+    .order_by(col(MassEventPause.id))
+)
+
+
 def _critical_events_since(session: Session, since: datetime) -> int:
     """Critical events that caused notices in the window: a burst that tells nobody is no
     danger, and notices written under ``suspended()`` do not count."""
-    return session.exec(
-        select(func.count(func.distinct(Notification.event_id)))
-        .join(CaseEvent, col(CaseEvent.id) == col(Notification.event_id))
-        .where(
-            col(CaseEvent.event_type).in_(CRITICAL_EVENT_TYPES),
-            Notification.created_at >= since,
-            col(Notification.guarded).is_(True),
-        )
-    ).one()
+    return session.exec(_CRITICAL_EVENTS_SINCE, params={"since": since}).one()
 
 
 def is_suspended() -> bool:
@@ -71,19 +83,11 @@ def is_suspended() -> bool:
 
 
 def _active_cases(session: Session) -> int:
-    return session.exec(
-        select(func.count(func.distinct(VictimCaseLink.case_id))).where(
-            VictimCaseLink.verification_status == VerificationStatus.VERIFIED
-        )
-    ).one()
+    return session.exec(_ACTIVE_CASES).one()
 
 
 def open_pause(session: Session) -> MassEventPause | None:
-    return session.exec(
-        select(MassEventPause)
-        .where(MassEventPause.status == PauseStatus.OPEN)
-        .order_by(col(MassEventPause.id))
-    ).first()
+    return session.exec(_OPEN_PAUSE).first()
 
 
 def pause_for(

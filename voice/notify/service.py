@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from voice import tracing
 from voice.cases.models import CaseEvent
 from voice.config import Settings, get_settings
-from voice.database import utcnow
+from voice.database import UTCDateTime, utcnow
 from voice.disclosure.policy import Policy
 from voice.disclosure.release import Audience, release
 from voice.holds import service as holds_service
@@ -52,10 +52,41 @@ def _verified() -> Any:
     )
 
 
+# Built once: ingest reads the links of every event's case.
+_LINKED = _verified().where(
+    col(VictimCaseLink.case_id).in_(sa.bindparam("case_ids", expanding=True))
+)
+# The same, with whether each link's case is under a safety hold: the two reads in one.
+_LINKED_HELD = _LINKED.add_columns(
+    holds_service.held(
+        VictimCaseLink.__table__.c.case_id,  # type: ignore[attr-defined]
+        sa.bindparam("now", type_=UTCDateTime),
+    )
+)
+
+
 def _linked(session: Session, case_ids: Iterable[int]) -> list[tuple[VictimCaseLink, Victim]]:
     """The active, verified links of these cases, in link order."""
-    query = _verified().where(col(VictimCaseLink.case_id).in_(sorted(case_ids)))
-    return list(session.exec(query).all())
+    return list(session.exec(_LINKED, params={"case_ids": sorted(case_ids)}).all())
+
+
+def _linked_and_held(
+    session: Session, case_ids: set[int]
+) -> tuple[list[tuple[VictimCaseLink, Victim]], set[int]]:
+    """``_linked`` for these cases, and those of them under a safety hold now: the holds of
+    linked cases come with their links, the others' (rarely any) from a query of their own."""
+    now = utcnow()
+    params = {"case_ids": sorted(case_ids), "now": now}
+    found: list[tuple[VictimCaseLink, Victim]] = []
+    held: set[int] = set()
+    for link, victim, is_held in session.exec(_LINKED_HELD, params=params):
+        found.append((link, victim))
+        if is_held:
+            held.add(link.case_id)
+    unlinked = case_ids - {link.case_id for link, _ in found}
+    if unlinked:
+        held |= holds_service.held_case_ids(session=session, case_ids=unlinked, now=now)
+    return found, held
 
 
 def _told(session: Session, correction: CaseEvent) -> list[tuple[VictimCaseLink, Victim]]:
@@ -117,11 +148,10 @@ class Fanout:
         wanted = {c for c in self._expected | {case_id} if c not in self._held}
         if not wanted:
             return
-        held = holds_service.held_case_ids(session=self._session, case_ids=wanted)
+        found, held = _linked_and_held(self._session, wanted)
         for id_ in wanted:
             self._held[id_] = id_ in held
             self._recipients[id_] = []
-        found = _linked(self._session, wanted)
         for link, victim in found:
             self._recipients[link.case_id].append((link, victim))
         self._suppressed |= _suppressed(self._session, found)
@@ -217,15 +247,16 @@ def _address(victim: Victim, channel: Channel) -> str:
 def _suppressed(
     session: Session, recipients: list[tuple[VictimCaseLink, Victim]]
 ) -> set[tuple[Channel, str]]:
-    found: set[tuple[Channel, str]] = set()
-    for channel in Channel:
-        addresses = {_address(v, channel) for _, v in recipients if v.email or v.phone}
-        addresses.discard("")
-        for address in contacts.suppressed_among(
-            session=session, channel=channel, addresses=addresses
-        ):
-            found.add((channel, address))
-    return found
+    wanted = {
+        (channel, _address(v, channel))
+        for channel in Channel
+        for _, v in recipients
+        if v.email or v.phone
+    }
+    wanted = {(channel, address) for channel, address in wanted if address}
+    if not wanted:
+        return set()
+    return contacts.suppressed_pairs(session=session, wanted=wanted)
 
 
 def count_for_event(*, session: Session, event_id: int) -> int:

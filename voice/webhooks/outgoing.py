@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from voice.cases.models import CaseEvent
@@ -44,13 +45,18 @@ def _payload_for(session: Session, policy: Policy, event: CaseEvent) -> service.
     return payload_for
 
 
+# Built once: every ingest call asks it.
+_ANY_ACTIVE = (
+    sa.select(col(WebhookEndpoint.id))
+    .where(col(WebhookEndpoint.status) == EndpointStatus.ACTIVE)
+    .limit(1)
+)
+
+
 def any_active_endpoint(*, session: Session) -> bool:
     """Whether any partner endpoint could receive a delivery: without one, a batch skips the
     per-event lookups that would each find none."""
-    found = session.exec(
-        select(WebhookEndpoint.id).where(WebhookEndpoint.status == EndpointStatus.ACTIVE).limit(1)
-    ).first()
-    return found is not None
+    return session.execute(_ANY_ACTIVE).first() is not None
 
 
 def enqueue_for_event(

@@ -282,6 +282,9 @@ def voice_env(url: str, tmp: Path, smtp_port: int, twilio_port: int) -> dict[str
         # A steady stream of releases is the load here, not a mass event to hold for review.
         "VOICE_GUARD_MAX_CRITICAL_EVENTS": "100000000",
         "VOICE_GUARD_MAX_CASE_SHARE": "1.0",
+        # The share test counts from this many events; with 100 cases and 3,000 events a
+        # sixth of them releases, it would trip the guard a few seconds into the load.
+        "VOICE_GUARD_MIN_EVENTS": "100000000",
     }
 
 

@@ -6,7 +6,9 @@ places where the two differ are handled here, once.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -202,12 +204,70 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    turns = WriterTurns()
+
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
         # Straight to the driver: through exec_driver_sql, with its events and result object,
         # a BEGIN cost as much CPU as the read it opened.
-        begin = "BEGIN" if connection.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE"
-        connection.connection.driver_connection.execute(begin)  # type: ignore[union-attr]
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        if connection.get_execution_options().get(READ_ONLY):
+            driver.execute("BEGIN")
+            return
+        # The writers of this process queue here, in order, rather than in SQLite's busy
+        # handler, which polls with growing sleeps: under load the lock sat free while every
+        # waiter slept, and a thread with few writes (the worker's) lost to many request
+        # threads. Held until the connection returns to the pool, after its COMMIT.
+        if not connection.info.get(_TURN) and turns.acquire(timeout=_TURN_TIMEOUT):
+            connection.info[_TURN] = True
+        driver.execute("BEGIN IMMEDIATE")
+
+    @sa.event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record.info.pop(_TURN, False):
+            turns.release()
+
+
+_TURN = "voice_writer_turn"
+# As long as SQLite's busy_timeout: past it, the writer goes on to SQLite's own lock.
+_TURN_TIMEOUT = 30.0
+
+
+class WriterTurns:
+    """A first-come, first-served lock for one process's SQLite writers.
+
+    Each waiter blocks on a lock of its own, and a release hands the turn straight to the
+    longest waiting, so no turn is lost between writers and none is overtaken."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._busy = False
+        self._waiting: deque[threading.Lock] = deque()
+
+    def acquire(self, *, timeout: float) -> bool:
+        with self._mutex:
+            if not self._busy:
+                self._busy = True
+                return True
+            mine = threading.Lock()
+            mine.acquire()
+            self._waiting.append(mine)
+        if mine.acquire(timeout=timeout):
+            return True
+        with self._mutex:
+            if mine in self._waiting:
+                self._waiting.remove(mine)
+                return False
+        # Handed over just as the wait ran out: the turn is ours.
+        return True
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiting:
+                self._waiting.popleft().release()
+            else:
+                self._busy = False
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from voice.audit import checkpoints
 from voice.config import Settings
-from voice.database import read_only, transaction
+from voice.database import read_only, transaction, writes_first
 from voice.disclosure.policy import Policy
 from voice.ingest import freshness
 from voice.inquiries import delivery as inquiry_answers
@@ -57,7 +57,7 @@ DUE_TABLES: tuple[tuple[Any, tuple[str, ...]], ...] = (
 def make_context(*, engine: Engine, settings: Settings, policy: Policy) -> WorkerContext:
     worker_id = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     return WorkerContext(
-        engine=engine,
+        engine=writes_first(engine),
         settings=settings,
         policy=policy,
         email=build_email_sender(settings),

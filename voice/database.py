@@ -6,7 +6,9 @@ places where the two differ are handled here, once.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -163,6 +165,28 @@ def read_only(engine: Engine) -> Engine:
 
 
 _READ_ONLY_ENGINE = "_voice_read_only_engine"
+WRITES_FIRST = "voice_writes_first"
+
+
+def writes_first(engine: Engine) -> Engine:
+    """The same engine (same pool) for the outbox worker: on SQLite its write transactions go
+    before the other writers of its process that are waiting for the lock.
+
+    Sending what was accepted comes before accepting more. In one process (``voice serve``
+    with its worker), a backlog of ingest requests had every worker transaction wait behind
+    dozens of them, so that the notices of accepted events waited minutes while the API kept
+    accepting; an upstream feed retries, a victim waits. A database server has no such queue.
+    """
+    if engine.dialect.name != "sqlite" or engine.get_execution_options().get(WRITES_FIRST):
+        return engine
+    found: Engine | None = getattr(engine, _WRITES_FIRST_ENGINE, None)
+    if found is None:
+        found = engine.execution_options(**{WRITES_FIRST: True})
+        setattr(engine, _WRITES_FIRST_ENGINE, found)
+    return found
+
+
+_WRITES_FIRST_ENGINE = "_voice_writes_first_engine"
 
 T = TypeVar("T")
 
@@ -202,12 +226,76 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    turns = WriterTurns()
+
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
         # Straight to the driver: through exec_driver_sql, with its events and result object,
         # a BEGIN cost as much CPU as the read it opened.
-        begin = "BEGIN" if connection.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE"
-        connection.connection.driver_connection.execute(begin)  # type: ignore[union-attr]
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        if connection.get_execution_options().get(READ_ONLY):
+            driver.execute("BEGIN")
+            return
+        # The writers of this process queue here, in order, rather than in SQLite's busy
+        # handler, which polls with growing sleeps: under load the lock sat free while every
+        # waiter slept, and a thread with few writes (the worker's) lost to many request
+        # threads. Held until the connection returns to the pool, after its COMMIT.
+        first = bool(connection.get_execution_options().get(WRITES_FIRST))
+        if not connection.info.get(_TURN) and turns.acquire(timeout=_TURN_TIMEOUT, first=first):
+            connection.info[_TURN] = True
+        driver.execute("BEGIN IMMEDIATE")
+
+    @sa.event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record.info.pop(_TURN, False):
+            turns.release()
+
+
+_TURN = "voice_writer_turn"
+# As long as SQLite's busy_timeout: past it, the writer goes on to SQLite's own lock.
+_TURN_TIMEOUT = 30.0
+
+
+class WriterTurns:
+    """A first-come, first-served lock for one process's SQLite writers, with a front queue.
+
+    Each waiter blocks on a lock of its own, and a release hands the turn straight to the
+    longest waiting, so no turn is lost between writers. Writers asking ``first`` (the
+    outbox worker's, ``writes_first``) go before every other waiter."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._busy = False
+        self._front: deque[threading.Lock] = deque()
+        self._back: deque[threading.Lock] = deque()
+
+    def acquire(self, *, timeout: float, first: bool = False) -> bool:
+        with self._mutex:
+            if not self._busy:
+                self._busy = True
+                return True
+            mine = threading.Lock()
+            mine.acquire()
+            queue = self._front if first else self._back
+            queue.append(mine)
+        if mine.acquire(timeout=timeout):
+            return True
+        with self._mutex:
+            if mine in queue:
+                queue.remove(mine)
+                return False
+        # Handed over just as the wait ran out: the turn is ours.
+        return True
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._front:
+                self._front.popleft().release()
+            elif self._back:
+                self._back.popleft().release()
+            else:
+                self._busy = False
 
 
 @contextmanager

@@ -17,18 +17,24 @@ from sqlmodel import Session
 
 from voice.audit import checkpoints
 from voice.config import Settings
-from voice.database import read_only, transaction
+from voice.database import read_only, transaction, writes_first
 from voice.disclosure.policy import Policy
 from voice.ingest import freshness
 from voice.inquiries import delivery as inquiry_answers
 from voice.inquiries import tasks as inquiry_tasks
+from voice.inquiries.models import InquiryAnswer
 from voice.liaison import contact_tasks
 from voice.messages import delivery as staff_messages
+from voice.messages.gate import SENDABLE
+from voice.messages.models import StaffMessage
 from voice.notify import escalation as periodic
-from voice.notify import outbox
+from voice.notify import leases, outbox
 from voice.notify.adapters import build_email_sender, build_sms_sender
+from voice.notify.models import Notification, NotificationStatus
 from voice.notify.tasks import NOTIFICATIONS, WorkerContext
 from voice.webhooks import tasks as webhook_tasks
+from voice.webhooks.models import READY as WEBHOOK_READY
+from voice.webhooks.models import WebhookDelivery
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +44,20 @@ OUTBOXES: tuple[outbox.Outbox[Any], ...] = (
     staff_messages.STAFF_MESSAGES,
     inquiry_answers.ANSWERS,
 )
+# The tables the outboxes above and the partner webhooks claim from, in that order, and the
+# statuses their claims take (``voice.notify.leases``).
+DUE_TABLES: tuple[tuple[Any, tuple[str, ...]], ...] = (
+    (Notification, (NotificationStatus.CREATED,)),
+    (StaffMessage, SENDABLE),
+    (InquiryAnswer, SENDABLE),
+    (WebhookDelivery, WEBHOOK_READY),
+)
 
 
 def make_context(*, engine: Engine, settings: Settings, policy: Policy) -> WorkerContext:
     worker_id = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     return WorkerContext(
-        engine=engine,
+        engine=writes_first(engine),
         settings=settings,
         policy=policy,
         email=build_email_sender(settings),
@@ -105,6 +119,26 @@ class PartnerWebhooks:
         self._loop.close()
 
 
+def due_now(ctx: WorkerContext) -> list[bool]:
+    """Which of ``DUE_TABLES`` have a row to claim: one read, so that only those are claimed.
+
+    A claim is a write transaction; on SQLite even an empty one waited for the database's
+    lock behind the API's writers, once per outbox and round."""
+    with Session(read_only(ctx.engine)) as session:
+        return leases.any_due(session=session, tables=DUE_TABLES, now=ctx.now())
+
+
+def deliver_due(ctx: WorkerContext, webhooks: PartnerWebhooks) -> int:
+    """One round over every outbox with something due; returns how many rows were claimed."""
+    *outboxes_due, webhooks_due = due_now(ctx)
+    claimed = sum(
+        outbox.run_once(ctx, kind) for kind, due in zip(OUTBOXES, outboxes_due, strict=True) if due
+    )
+    if webhooks_due:
+        claimed += webhooks.run_once()
+    return claimed
+
+
 def run_worker(ctx: WorkerContext, *, stop: threading.Event, once: bool = False) -> int:
     """Deliver until stopped; with ``once``, until nothing is due. Returns how many were claimed.
 
@@ -121,8 +155,7 @@ def run_worker(ctx: WorkerContext, *, stop: threading.Event, once: bool = False)
                 if time.monotonic() >= next_periodic:
                     next_periodic = time.monotonic() + ctx.settings.periodic_interval_seconds
                     run_periodic_jobs(ctx)
-                claimed = sum(outbox.run_once(ctx, kind) for kind in OUTBOXES)
-                claimed += webhooks.run_once()
+                claimed = deliver_due(ctx, webhooks)
             except Exception as exc:
                 # The database may be briefly unreachable; keep the worker alive and try again.
                 log.error("worker loop error (%s); retrying", type(exc).__name__)

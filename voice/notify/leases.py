@@ -29,10 +29,7 @@ def claim_due(
     also_set: dict[str, Any] | None = None,
 ) -> list[int]:
     """Lease up to ``limit`` due rows of ``model`` to this worker and return their ids."""
-    due = sa.or_(
-        sa.and_(col(model.status).in_(ready), col(model.next_attempt_at) <= now),
-        sa.and_(col(model.status) == SENDING, col(model.claimed_until) < now),
-    )
+    due = due_clause(model, ready, now)
     # FOR UPDATE SKIP LOCKED on PostgreSQL lets many workers claim side by side; SQLite ignores
     # it and serialises writers instead (BEGIN IMMEDIATE), which gives the same guarantee.
     candidates = (
@@ -56,3 +53,26 @@ def claim_due(
         .execution_options(synchronize_session=False)
     )
     return sorted(session.execute(statement).scalars().all())
+
+
+def due_clause(model: Any, ready: Sequence[str], now: datetime) -> sa.ColumnElement[bool]:
+    """What ``claim_due`` leases: ready and due, or sending with its lease run out."""
+    return sa.or_(
+        sa.and_(col(model.status).in_(ready), col(model.next_attempt_at) <= now),
+        sa.and_(col(model.status) == SENDING, col(model.claimed_until) < now),
+    )
+
+
+def any_due(
+    *, session: Session, tables: Sequence[tuple[Any, Sequence[str]]], now: datetime
+) -> list[bool]:
+    """For each (model, ready statuses), whether anything is due, in one statement.
+
+    A read, so a worker can skip claims that would find nothing: a claim is a write
+    transaction, and on SQLite an empty one still waits its turn for the database's lock."""
+    exists = [
+        sa.select(col(model.id)).where(due_clause(model, ready, now)).exists()
+        for model, ready in tables
+    ]
+    row = session.execute(sa.select(*exists)).one()
+    return [bool(value) for value in row]

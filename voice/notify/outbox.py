@@ -192,10 +192,15 @@ class Sending(Generic[R]):
         event_id = getattr(item, "event_id", None)
         if event_id is not None:
             attributes["voice.event_id"] = event_id
-        with tracing.continued(getattr(item, "traceparent", None), "outbox.send", **attributes):
-            # Looked up on this module each time: the crash harness replaces it.
-            result = globals()["attempt"](ctx, item.message)
-        _measure(key, result)
+        self._handover.started()
+        try:
+            with tracing.continued(getattr(item, "traceparent", None), "outbox.send", **attributes):
+                # Looked up on this module each time: the crash harness replaces it.
+                result = globals()["attempt"](ctx, item.message)
+            _measure(key, result)
+        except BaseException:
+            self._handover.abandoned()
+            raise
         self._handover.submit(item, result, key)
 
 

@@ -26,6 +26,7 @@ from functools import cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import escape
 
 from voice.disclosure.release import DisclosedView
 from voice.notify import phrases, sms
@@ -203,6 +204,84 @@ def render_notice(
     is incomplete), with dates in their ``time_zone`` (the office's default when None).
     ``ack_url`` adds the signed acknowledgement link to a critical email; ``retracted`` (for a
     correction) is the disclosed view of the event being corrected."""
+    # An event's notices differ only by language, time zone and (in a critical email) the
+    # recipient's own acknowledgement link: rendered once per kind, the link put in after.
+    # A release to 10,000 registrants renders a handful of notices, not 10,000.
+    link = _ACK_MARK if channel is Channel.EMAIL and ack_url else ack_url
+    rendered = _render_once(
+        _Key(
+            _view_key(view),
+            channel,
+            language,
+            office_contact,
+            link,
+            _view_key(retracted) if retracted is not None else None,
+            time_zone,
+        ),
+        view,
+        retracted,
+    )
+    if link != _ACK_MARK:
+        return rendered
+    return RenderedNotice(
+        subject=rendered.subject,
+        body=rendered.body.replace(_ACK_MARK, ack_url),
+        html=rendered.html.replace(_ACK_MARK, str(escape(ack_url))),
+    )
+
+
+# Letters and digits only: autoescape leaves it as it is, and no notice says it.
+_ACK_MARK = "VOICEACKLINK0d7c1f5e9b"
+
+
+@dataclass(frozen=True)
+class _Key:
+    view: tuple[Any, ...]
+    channel: Channel
+    language: str
+    office_contact: str
+    ack_url: str
+    retracted: tuple[Any, ...] | None
+    time_zone: str | None
+
+
+def _view_key(view: DisclosedView) -> tuple[Any, ...]:
+    """What a rendered notice depends on in a view: its audience and what it released."""
+    return (view.audience, tuple(sorted((k, repr(v)) for k, v in view.released.items())))
+
+
+_RENDERED: dict[_Key, RenderedNotice] = {}
+_RENDERED_MAX = 512
+
+
+def _render_once(key: _Key, view: DisclosedView, retracted: DisclosedView | None) -> RenderedNotice:
+    found = _RENDERED.get(key)
+    if found is None:
+        found = _render(
+            view=view,
+            channel=key.channel,
+            language=key.language,
+            office_contact=key.office_contact,
+            ack_url=key.ack_url,
+            retracted=retracted,
+            time_zone=key.time_zone,
+        )
+        if len(_RENDERED) >= _RENDERED_MAX:
+            _RENDERED.clear()  # a new event's notices: the old ones are not asked for again
+        _RENDERED[key] = found
+    return found
+
+
+def _render(
+    *,
+    view: DisclosedView,
+    channel: Channel,
+    language: str,
+    office_contact: str,
+    ack_url: str,
+    retracted: DisclosedView | None,
+    time_zone: str | None,
+) -> RenderedNotice:
     language = notice_language(language)
     context = _context(
         view,

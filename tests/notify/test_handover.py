@@ -31,14 +31,18 @@ class WatchingEmailSender:
         self.seen: list[tuple[int, int]] = []
 
     def send(self, *, message: OutgoingEmail) -> str:
+        # One statement, so one snapshot: on PostgreSQL two statements each see the commits
+        # made before they start, and another thread's hand-over could land between them.
+        handed = (
+            select(func.count())
+            .select_from(Notification)
+            .where(col(Notification.provider_ref).is_not(None))
+            .scalar_subquery()
+        )
+        accounted = select(func.count()).select_from(DisclosureRecord).scalar_subquery()
         with Session(self.engine) as session:
-            handed = session.exec(
-                select(func.count())
-                .select_from(Notification)
-                .where(col(Notification.provider_ref).is_not(None))
-            ).one()
-            accounted = session.exec(select(func.count()).select_from(DisclosureRecord)).one()
-        self.seen.append((handed, accounted))
+            row = session.exec(select(handed, accounted)).one()
+        self.seen.append((row[0], row[1]))
         return f"accepted-{message.reference}"
 
 

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 import sqlalchemy as sa
@@ -196,7 +197,7 @@ def _store_plain(run: _Run, plain: list[NewEvent]) -> list[Stored]:
         now = utcnow()
         for changed in touched.values():
             changed.updated_at = now
-            _write(session, changed)
+        _write(session, list(touched.values()))
     return stored
 
 
@@ -214,20 +215,28 @@ _COLUMNS = {
 }
 
 
-def _write(session: Session, row: Subject | Case) -> None:
-    """Write the fold's changes to ``row`` with one Core UPDATE of the changed columns; the
-    ORM's flush of the same costs several times the statement.
+def _write(session: Session, rows: list[Subject | Case]) -> None:
+    """Write the fold's changes to ``rows`` with Core UPDATEs of the changed columns; the ORM's
+    flush of the same costs several times the statements.
 
-    The row is then expired, so the session's own flush finds nothing to write for it, and
-    whoever reads it next (a later run, a retry after a rolled-back savepoint) reads what the
-    database holds.
+    As the flush does: subjects before cases, each in id order (so concurrent writers take their
+    row locks in one order), and rows changed in the same columns one after another go in one
+    executemany. The rows are then expired, so the session's own flush finds nothing to write
+    for them, and whoever reads them next (a later run, a retry after a rolled-back savepoint)
+    reads what the database holds.
     """
-    unmodified = sa.inspect(row).unmodified
-    changed = {key: getattr(row, key) for key in _COLUMNS[type(row)] if key not in unmodified}
-    if not changed:
-        return
-    session.execute(_UPDATES[type(row)], {"b_id": row.id, **changed})
-    session.expire(row)
+    changes = []
+    for row in sorted(rows, key=lambda row: (isinstance(row, Case), row.id or 0)):
+        unmodified = sa.inspect(row).unmodified
+        keys = tuple(key for key in _COLUMNS[type(row)] if key not in unmodified)
+        if keys:
+            changes.append(
+                (type(row), keys, {"b_id": row.id, **{k: getattr(row, k) for k in keys}})
+            )
+    for (model, _), group in groupby(changes, key=lambda change: (change[0], change[1])):
+        session.execute(_UPDATES[model], [params for _, _, params in group])
+    for row in rows:
+        session.expire(row)
 
 
 def _fold(

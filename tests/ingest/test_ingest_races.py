@@ -21,16 +21,16 @@ def test_a_subject_created_concurrently_is_used_on_the_next_attempt(
     calls: list[int] = []
 
     def lookup_misses_once(
-        session: Session, plain: list[apply.NewEvent]
+        run: apply._Run, plain: list[apply.NewEvent]
     ) -> tuple[dict[tuple[str, str], Subject], list[Case]]:
         calls.append(len(plain))
         if len(calls) == 1:
             # As if another request inserted this subject between our lookup and our insert.
             for new in plain:
                 source, upstream_id = apply._subject_key(new)
-                session.add(Subject(source=source, upstream_id=upstream_id))
-            session.flush()
-        return real(session, plain)
+                run.session.add(Subject(source=source, upstream_id=upstream_id))
+            run.session.flush()
+        return real(run, plain)
 
     monkeypatch.setattr(apply, "_subjects", lookup_misses_once)
     receipt = ingest_event(

@@ -53,6 +53,10 @@ _ANY_ACTIVE = (
 )
 
 
+# The same question as a column, for a caller that asks it inside a query it makes anyway.
+ANY_ACTIVE_ENDPOINT = sa.exists(_ANY_ACTIVE)
+
+
 def any_active_endpoint(*, session: Session) -> bool:
     """Whether any partner endpoint could receive a delivery: without one, a batch skips the
     per-event lookups that would each find none."""

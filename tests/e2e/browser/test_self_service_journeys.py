@@ -144,12 +144,9 @@ def test_a_spanish_speaker_sees_spanish_on_every_page(
         (None, "Mis casos", "es-cases"),
         ("Mis avisos", "Mis avisos", "es-notices"),
         ("Mis preferencias", "Mis preferencias", "es-preferences"),
-        # This victim's phone number is not confirmed yet: the page to type its code.
-        (
-            "Escriba el código que le enviamos por mensaje de texto",
-            "Escriba el código que le enviamos por mensaje de texto",
-            "es-phone-code",
-        ),
+        # This victim's phone number is not confirmed yet, and no code was texted: the page
+        # that offers one.
+        ("Confirme su número de teléfono", "Confirme su número de teléfono", "es-phone-code"),
         ("Hacer una pregunta", "Hacer una pregunta", "es-question"),
         ("Ver mis preguntas y sus respuestas", "Mis preguntas", "es-my-questions"),
         ("/self-service/no-such-page", "Página no encontrada", "es-not-found"),

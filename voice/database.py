@@ -149,18 +149,22 @@ def read_only(engine: Engine) -> Engine:
     such a transaction fails with SQLITE_BUSY once another write has committed since its
     snapshot began. PostgreSQL's readers never block writers; there they run in autocommit mode.
     """
-    found: Engine | None = getattr(engine, _READ_ONLY_ENGINE, None)
+    options: dict[str, Any] = {READ_ONLY: True}
+    if engine.dialect.name == "postgresql":
+        # A read's statements need no transaction around them: under READ COMMITTED each
+        # statement takes its own snapshot either way. Without one, a read costs its one
+        # round trip instead of three (BEGIN with the first statement, then ROLLBACK).
+        options["isolation_level"] = "AUTOCOMMIT"
+    return _kept_options(engine, _READ_ONLY_ENGINE, options)
+
+
+def _kept_options(engine: Engine, name: str, options: dict[str, Any]) -> Engine:
+    """``engine.execution_options(**options)``, made once per engine and kept on it as
+    ``name``: building an option engine costs more than a SQLite read does."""
+    found: Engine | None = getattr(engine, name, None)
     if found is None:
-        # Made once per engine and kept on it: building an option engine costs more than a
-        # SQLite read does.
-        options: dict[str, Any] = {READ_ONLY: True}
-        if engine.dialect.name == "postgresql":
-            # A read's statements need no transaction around them: under READ COMMITTED each
-            # statement takes its own snapshot either way. Without one, a read costs its one
-            # round trip instead of three (BEGIN with the first statement, then ROLLBACK).
-            options["isolation_level"] = "AUTOCOMMIT"
         found = engine.execution_options(**options)
-        setattr(engine, _READ_ONLY_ENGINE, found)
+        setattr(engine, name, found)
     return found
 
 
@@ -179,11 +183,7 @@ def writes_first(engine: Engine) -> Engine:
     """
     if engine.dialect.name != "sqlite" or engine.get_execution_options().get(WRITES_FIRST):
         return engine
-    found: Engine | None = getattr(engine, _WRITES_FIRST_ENGINE, None)
-    if found is None:
-        found = engine.execution_options(**{WRITES_FIRST: True})
-        setattr(engine, _WRITES_FIRST_ENGINE, found)
-    return found
+    return _kept_options(engine, _WRITES_FIRST_ENGINE, {WRITES_FIRST: True})
 
 
 _WRITES_FIRST_ENGINE = "_voice_writes_first_engine"

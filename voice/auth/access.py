@@ -83,11 +83,10 @@ def victim_session_token(request: Request) -> str | None:
     return token if scheme.lower() == "bearer" and token.startswith(SESSION_PREFIX) else None
 
 
-def remembered_victim(request: Request) -> Principal | None:
-    """The signed-in victim, if this process checked the request's session a moment ago
+def remembered_victim(token: str) -> Principal | None:
+    """The signed-in victim, if this process checked session ``token`` a moment ago
     (``victim_sessions.remembered``); None means the session must be read."""
-    token = victim_session_token(request)
-    victim_id = remembered(token) if token is not None else None
+    victim_id = remembered(token)
     return principals.victim(victim_id) if victim_id is not None else None
 
 

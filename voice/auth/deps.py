@@ -40,7 +40,7 @@ async def authorize(request: Request, settings: SettingsDep) -> None:
     if token is not None:
         # Checked a moment ago in this process, or one indexed read of the session (where
         # database.run_read puts it).
-        remembered = access.remembered_victim(request)
+        remembered = access.remembered_victim(token)
         if remembered is not None:
             principal = remembered
         else:

@@ -35,6 +35,7 @@ from voice.notify.adapters import build_email_sender, build_sms_sender
 from voice.notify.callbacks.api import router as notify_router
 from voice.notify.verification_messages import VerificationCourier
 from voice.pii import keyring
+from voice.pii.rotation import BackgroundRotation
 from voice.portal import answer_templates as portal_answer_templates
 from voice.portal import cases as portal_cases
 from voice.portal import guard as portal_guard
@@ -62,7 +63,6 @@ from voice.selfservice.pages import router as selfservice_pages
 from voice.selfservice.preference_pages import router as selfservice_preference_pages
 from voice.selfservice.question_pages import router as selfservice_question_pages
 from voice.v1 import routers as v1_routers
-from voice.victims.key_rotation import BackgroundRotation
 from voice.web.errors import install_error_pages
 from voice.web.static import mount_static
 from voice.worker import BackgroundWorker, make_context

@@ -162,8 +162,8 @@ def cmd_dev_token(args: argparse.Namespace) -> int:
 
 
 def cmd_pii(args: argparse.Namespace) -> int:
-    from voice.pii import keyring
-    from voice.victims import key_rotation as rotation
+    import voice.models  # noqa: F401  (rotation finds the encrypted columns on every table)
+    from voice.pii import keyring, rotation
 
     settings = get_settings()
     keyring.configure(settings)

@@ -12,13 +12,15 @@ from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+import voice.models  # noqa: F401  (every encrypted table on the metadata)
 from voice.config import Settings
 from voice.database import transaction
-from voice.pii import keyring
+from voice.liaison.models import LiaisonTask
+from voice.pii import keyring, rotation
 from voice.pii.keyring import DecryptionError, KeyConfigError, parse_keys
-from voice.victims import key_rotation as rotation
 from voice.victims import service
 from voice.victims.models import Victim
+from voice.webhooks.models import WebhookEndpoint, WebhookSecret
 
 NAME, EMAIL, PHONE = "Zelda Quintanilla", "Zelda.Q@example.invalid", "+1 555 010 0777"
 
@@ -110,6 +112,62 @@ def test_rotation_re_encrypts_under_the_new_key(
             service.find_by_email(session=session, email="3@example.invalid")[0].first_name == "N3"
         )
     assert rotation.rotate_all(committed_engine) == 0
+
+
+def test_rotation_reaches_every_encrypted_column_not_only_the_victims(
+    committed_engine: Engine, settings: Settings, restore_keyring: object
+) -> None:
+    columns = {
+        f"{target.table.name}.{column.name}"
+        for target in rotation.encrypted_tables()
+        for column in target.columns
+    }
+    assert {
+        "victim.phone",
+        "webhook_secret.secret",
+        "webhook_endpoint.partner_contact",
+        "liaison_task.outcome_note",
+        "inquiry_entry.body",
+        "inquiry_answer.body",
+        "victim_question.text",
+        "inbound_message.body",
+        "contact_proof.note",
+    } <= columns
+
+    old = _key("k1")
+    keyring.configure(settings.model_copy(update={"pii_keys": SecretStr(old)}))
+    with transaction(committed_engine) as session:
+        endpoint = WebhookEndpoint(
+            url="https://partner.example.invalid/hook",
+            partner_name="Partner",
+            partner_contact="ops@partner.example.invalid",
+            event_types=["case.updated"],
+        )
+        session.add(endpoint)
+        session.flush()
+        assert endpoint.id is not None
+        session.add(WebhookSecret(endpoint_id=endpoint.id, secret="s3cret"))
+        task = LiaisonTask(kind="k", dedupe_key="d", reason="r", outcome_note="called back")
+        session.add(task)
+        session.flush()
+        endpoint_id, task_id = endpoint.id, task.id
+    new = _key("k2")
+    keyring.configure(settings.model_copy(update={"pii_keys": SecretStr(f"{new},{old}")}))
+    with Session(committed_engine) as session:
+        assert rotation.key_usage(session=session) == {"k1": 3}
+
+    assert rotation.rotate_all(committed_engine, batch_size=1) == 3
+
+    # The old key is retired: every value must have moved to the new one.
+    keyring.configure(settings.model_copy(update={"pii_keys": SecretStr(new)}))
+    with Session(committed_engine) as session:
+        assert rotation.key_usage(session=session) == {"k2": 3}
+        assert session.get_one(WebhookEndpoint, endpoint_id).partner_contact == (
+            "ops@partner.example.invalid"
+        )
+        secrets = session.execute(sa.select(WebhookSecret)).scalars().all()
+        assert [s.secret for s in secrets] == ["s3cret"]
+        assert session.get_one(LiaisonTask, task_id).outcome_note == "called back"
 
 
 def test_malformed_key_settings_are_refused_without_showing_the_key() -> None:

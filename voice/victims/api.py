@@ -13,8 +13,8 @@ from voice.api_common import NOT_FOUND, Page, get_or_404, page_params, paginate
 from voice.auth.deps import CurrentStaff
 from voice.cases.models import Case
 from voice.deps import IdPath, SessionDep, SettingsDep
-from voice.pii import keyring
-from voice.victims import key_rotation, service, verification
+from voice.pii import keyring, rotation
+from voice.victims import service, verification
 from voice.victims.deps import CourierDep, NowDep
 from voice.victims.models import Victim, VictimCaseLink
 from voice.victims.schemas import (
@@ -229,5 +229,5 @@ class KeyUsage(BaseModel):
 def pii_keys(session: SessionDep) -> KeyUsage:
     return KeyUsage(
         current_key_id=keyring.active().current_id,
-        values_per_key=key_rotation.key_usage(session=session),
+        values_per_key=rotation.key_usage(session=session),
     )

@@ -113,6 +113,7 @@ def test_wrong_codes_are_limited_and_a_new_code_can_be_asked_for(
 
     again = post_form(web, f"{PREFERENCES}/phone", f"{PREFERENCES}/phone/resend", {})
     assert again.headers["location"] == f"{PREFERENCES}/phone?resent=1"
+    assert "We sent you a new code" in web.get(again.headers["location"]).text
     second = courier.sent[-1]
     assert second.challenge_id != first.challenge_id
     # Asking again at once sends nothing more: the code just sent is the one to type.
@@ -200,9 +201,11 @@ def test_an_unproven_number_with_no_code_sent_is_offered_one_not_told_it_was_sen
     assert "We sent a text message" not in page.text
     assert 'name="code"' not in page.text  # nothing to type yet
     asked = post_form(web, f"{PREFERENCES}/phone", f"{PREFERENCES}/phone/resend", {})
-    assert asked.headers["location"] == f"{PREFERENCES}/phone?resent=1"
+    # The first code is not called a new one.
+    assert asked.headers["location"] == f"{PREFERENCES}/phone"
     [challenge] = courier.sent
     assert challenge.to == "+15550100111"
     now_waiting = web.get(asked.headers["location"])
     assert "Enter the code we texted you" in now_waiting.text
+    assert "We sent you a new code" not in now_waiting.text
     assert 'name="code"' in now_waiting.text

@@ -55,7 +55,10 @@ def app_client(committed_engine: Engine, settings: Settings, clock: Clock) -> It
 
 def outbox(settings: Settings, channel: str, prefix: str) -> list[Path]:
     folder = settings.outbox_dir / channel
-    return sorted(folder.glob(f"{prefix}*")) if folder.exists() else []
+    # In the order sent: names end in the challenge's id, so a shorter name is an older one
+    # ("-9" before "-10", which a plain sort would swap once ids reach two digits).
+    found = folder.glob(f"{prefix}*") if folder.exists() else []
+    return sorted(found, key=lambda path: (len(path.name), path.name))
 
 
 def read_email(path: Path) -> tuple[Message, str]:

@@ -234,6 +234,8 @@ def resend_code(
 ) -> Response:
     if victim.phone is None or victim.phone_verified:
         return RedirectResponse(PREFERENCES, status_code=303)
+    # The page says "a new code, only the newest works" only when an earlier one exists.
+    replaces = verification.code_sent_before(session=session, victim=victim)
     _send(
         session=session,
         settings=settings,
@@ -243,4 +245,4 @@ def resend_code(
         kind=ContactKind.PHONE,
         now=clock(),
     )
-    return RedirectResponse(f"{PHONE_CODE}?resent=1", status_code=303)
+    return RedirectResponse(f"{PHONE_CODE}?resent=1" if replaces else PHONE_CODE, status_code=303)

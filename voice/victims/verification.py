@@ -336,6 +336,24 @@ def latest_challenge_at(*, session: Session, victim: Victim, kind: ContactKind) 
     ).first()
 
 
+def code_sent_before(*, session: Session, victim: Victim) -> bool:
+    """Whether any code was ever texted to the victim's current phone number, used or not:
+    only then is a code sent now a *new* one that replaces it."""
+    if victim.id is None or victim.phone is None:
+        return False
+    bidx = _address(victim, ContactKind.PHONE)[1]
+    return (
+        session.exec(
+            select(ContactChallenge.id).where(
+                ContactChallenge.victim_id == victim.id,
+                ContactChallenge.kind == ContactKind.PHONE.value,
+                ContactChallenge.address_bidx == bidx,
+            )
+        ).first()
+        is not None
+    )
+
+
 def code_waiting(*, session: Session, victim: Victim, now: datetime) -> bool:
     """Whether a texted code for the victim's current phone number can still be used: sent,
     not yet spent, replaced or out of attempts, and not expired."""

@@ -28,6 +28,7 @@ from voice.disclosure.policy import cached_policy, default_policy_path
 from voice.errors import install_problem_handlers
 from voice.headers import SecurityHeadersMiddleware
 from voice.ingest.api import router as ingest_router
+from voice.ingest.group_commit import EventWriter
 from voice.inquiries import intake as inquiry_intake
 from voice.inquiries.email_api import router as inbound_email_router
 from voice.inquiries.victim_api import router as questions_router
@@ -96,6 +97,8 @@ def create_app(
         finally:
             # Commits whatever reads are still waiting on their accounting.
             await run_in_threadpool(running.state.accounting_writer.close)
+            # Applies and commits whatever events are still waiting for their answer.
+            await run_in_threadpool(running.state.event_writer.close)
             if worker is not None:
                 worker.stop()
             if rotation is not None:
@@ -116,6 +119,7 @@ def create_app(
     app.state.engine = engine
     app.state.policy = policy
     app.state.accounting_writer = AccountingWriter(engine)
+    app.state.event_writer = EventWriter(engine)
     app.state.machine_verifier = build_verifier(settings, http_client)
     app.state.sign_in_email = build_email_sender(settings)
     app.state.contact_courier = VerificationCourier(

@@ -7,15 +7,18 @@ import json
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from voice.auth.deps import IngestClient
 from voice.config import Settings
-from voice.deps import SessionDep, SettingsDep
+from voice.database import transaction
+from voice.deps import SettingsDep
 from voice.disclosure.deps import PolicyDep
 from voice.disclosure.policy import Policy
 from voice.errors import problem
 from voice.ingest import body, service
+from voice.ingest.group_commit import EventWriter
 from voice.ingest.validation import CONTRACT_PATH, InvalidEvent
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
@@ -38,7 +41,6 @@ MAX_BATCH = 1000
 )
 async def ingest_events(
     request: Request,
-    session: SessionDep,
     policy: PolicyDep,
     settings: SettingsDep,
     _: IngestClient,
@@ -47,25 +49,23 @@ async def ingest_events(
         raw = await body.read_limited(request, limit=settings.ingest_max_batch_bytes)
     except body.TooLarge as exc:
         return problem(413, "Content Too Large", str(exc))
-    # Parsing and the database work run on a worker thread: on the loop they would stall
-    # every other request (health checks included) for the length of a batch.
-    return await run_in_threadpool(
-        _ingest,
-        raw=raw,
-        content_type=request.headers.get("content-type", ""),
-        session=session,
-        policy=policy,
-        settings=settings,
-    )
-
-
-def _ingest(
-    *, raw: bytes, content_type: str, session: Session, policy: Policy, settings: Settings
-) -> JSONResponse:
+    engine: Engine = request.app.state.engine
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip() == body.NDJSON or body.is_array(raw):
+        # Parsing and the database work run on a worker thread: on the loop they would stall
+        # every other request (health checks included) for the length of a batch.
+        return await run_in_threadpool(
+            _batch_body,
+            raw=raw,
+            content_type=content_type,
+            engine=engine,
+            policy=policy,
+            settings=settings,
+        )
+    # One event: small enough to parse here, and applied by the event writer, which commits
+    # it with the other single events waiting at that moment (voice.ingest.group_commit).
     event_limit = settings.ingest_max_event_bytes
-    if content_type.split(";")[0].strip() == body.NDJSON:
-        return _batch(session, policy, settings, body.ndjson_items(raw, event_limit=event_limit))
-    if not body.is_array(raw) and len(raw) > event_limit:
+    if len(raw) > event_limit:
         return problem(413, "Content Too Large", f"an event holds at most {event_limit} bytes")
     try:
         parsed = body.loads(raw)
@@ -73,11 +73,9 @@ def _ingest(
         return _invalid(exc)
     except (UnicodeDecodeError, json.JSONDecodeError):
         return problem(400, "Bad Request", "the body is not valid UTF-8 JSON or NDJSON")
-    if isinstance(parsed, list):
-        return _batch(session, policy, settings, body.array_items(parsed, event_limit=event_limit))
-
+    writer: EventWriter = request.app.state.event_writer
     try:
-        receipt = service.ingest_event(session=session, candidate=parsed, policy=policy)
+        receipt = await writer.apply_async(parsed, policy)
     except service.EventQuarantined as exc:
         return JSONResponse(exc.receipt.as_dict(), status_code=202)
     except service.EventIdReused as exc:
@@ -85,6 +83,24 @@ def _ingest(
     except InvalidEvent as exc:
         return _invalid(exc)
     return JSONResponse(receipt.as_dict(), status_code=201 if receipt.status == "accepted" else 200)
+
+
+def _batch_body(
+    *, raw: bytes, content_type: str, engine: Engine, policy: Policy, settings: Settings
+) -> JSONResponse:
+    event_limit = settings.ingest_max_event_bytes
+    if content_type.split(";")[0].strip() == body.NDJSON:
+        items = body.ndjson_items(raw, event_limit=event_limit)
+    else:
+        try:
+            parsed = body.loads(raw)
+        except InvalidEvent as exc:
+            return _invalid(exc)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return problem(400, "Bad Request", "the body is not valid UTF-8 JSON or NDJSON")
+        items = body.array_items(parsed, event_limit=event_limit)
+    with transaction(engine) as session:
+        return _batch(session, policy, settings, items)
 
 
 def _invalid(exc: InvalidEvent) -> JSONResponse:

@@ -72,11 +72,15 @@ class TimedDeliver:
         self.outcomes: Counter[str] = Counter()
 
     def __call__(
-        self, ctx: WorkerContext, kind: outbox.Outbox[Any], notification_ids: list[int]
+        self,
+        ctx: WorkerContext,
+        kind: outbox.Outbox[Any],
+        notification_ids: list[int],
+        **options: Any,
     ) -> dict[int, NotificationStatus | None]:
         started = time.perf_counter()
         try:
-            statuses = self._inner(ctx, kind, notification_ids)
+            statuses = self._inner(ctx, kind, notification_ids, **options)
         finally:
             elapsed = time.perf_counter() - started
             share = elapsed / max(1, len(notification_ids))

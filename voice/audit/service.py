@@ -134,15 +134,19 @@ def accounting_rows(
 
 def record_all(*, session: Session, batch: Sequence[Disclosures]) -> None:
     """Account for releases to many recipients at once: one query for their references, one
-    insert for every record, one move of the chain's head."""
-    refs = accounting.recipient_refs(
+    insert for every record, one move of the chains' heads."""
+
+    def rows_for(refs: dict[tuple[str, str], str]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for disclosures in batch:
+            rows.extend(accounting_rows(session=session, disclosures=disclosures, refs=refs))
+        return rows
+
+    accounting.append_for(
         session=session,
         recipients=[(d.recipient_kind, d.recipient_id) for d in batch if d.releases],
+        rows_for=rows_for,
     )
-    rows: list[dict[str, Any]] = []
-    for disclosures in batch:
-        rows.extend(accounting_rows(session=session, disclosures=disclosures, refs=refs))
-    accounting.append_many(session=session, rows=rows)
 
 
 def record_disclosures(

@@ -226,19 +226,24 @@ def append_for(
     session: Session,
     recipients: Iterable[tuple[str, str]],
     rows_for: Callable[[dict[tuple[str, str], str]], list[dict[str, Any]]],
+    known: dict[tuple[str, str], str] | None = None,
 ) -> None:
     """``recipient_refs`` and then ``append_many`` of the rows ``rows_for`` builds from the
-    references, in fewer statements: both chains' heads are read in one and moved in one.
+    references, in fewer statements: both chains' heads are read in one and moved in one, and
+    the references the caller already ``known`` are not looked up.
 
     A hand-over commit runs this with its send threads waiting for it, so each round trip
     saved is one they no longer wait for.
     """
-    wanted = sorted(set(recipients))
-    if not wanted:
+    everyone = set(recipients)
+    if not everyone:
         return  # no recipient, so nothing was released
+    found = {r: ref for r, ref in (known or {}).items() if r in everyone}
+    wanted = sorted(everyone - set(found))
     _lock_chain(session)
     connection = session.connection()
-    found = _known_refs(connection, wanted)
+    if wanted:
+        found.update(_known_refs(connection, wanted))
     new = _new_refs(wanted, found)
     rows = rows_for(found)
     if not new and not rows:

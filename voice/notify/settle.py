@@ -209,6 +209,7 @@ def _disclosures(ctx: WorkerContext, prepared: _Prepared) -> disclosure_service.
         recipient_kind="victim",
         recipient_id=prepared.recipient_id,
         channel=prepared.channel.value,
+        recipient_ref=prepared.recipient_ref,
     )
 
 

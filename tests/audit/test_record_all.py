@@ -99,3 +99,24 @@ def test_the_chain_lock_is_asked_for_once_per_transaction_and_savepoint(
         assert (after_root, after_savepoint, len(taken)) == (1, 2, 3)
     else:
         assert taken == []  # SQLite's write lock is the transaction's own
+
+
+def test_record_all_moves_both_heads_on_from_where_they_stood(
+    committed_engine: Engine, policy: Policy
+) -> None:
+    with transaction(committed_engine) as session:
+        ingest_event(session=session, candidate=booking(), policy=policy)
+        case_id = case_of(session).id
+        assert case_id is not None
+    # The first writes both heads; the next move them, each with a new recipient among known.
+    for batch in (("1", "2"), ("2", "3"), ("3", "4", "1")):
+        with transaction(committed_engine) as session:
+            audit_service.record_all(
+                session=session, batch=[_to(r, case_id, policy) for r in batch]
+            )
+
+    with transaction(committed_engine) as session:
+        assert accounting.verify(session=session) == accounting.VerifyResult(True, 7)
+        assert reference_chain.verify_references(session=session) == (True, 4, None)
+        assert accounting.chain_head(session.connection())[0] == 7
+        assert reference_chain.reference_head(session.connection())[0] == 4

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from voice.config import Settings
 from voice.database import transaction, utcnow
 from voice.notify import breaker
-from voice.notify.models import BreakerState
+from voice.notify.models import BreakerState, CircuitBreaker
 
 KEY = "email:smtp"
 
@@ -88,3 +88,27 @@ def test_a_probe_whose_worker_went_quiet_passes_to_another(
     # The probe's holder never answers: after another cool-down, someone else probes.
     assert not permit(committed_engine, tuned, "w2", now + timedelta(seconds=45)).probe
     assert permit(committed_engine, tuned, "w2", now + timedelta(seconds=61)).probe
+
+
+def test_healthy_answers_close_every_breaker_they_name_in_one_call(
+    committed_engine: Engine, settings: Settings
+) -> None:
+    now = utcnow()
+    with transaction(committed_engine) as session:
+        for key in ("email:smtp", "sms:twilio"):
+            for _ in range(settings.breaker_failure_threshold):
+                breaker.record(session=session, key=key, healthy=False, now=now, settings=settings)
+        breaker.record(session=session, key="other", healthy=False, now=now, settings=settings)
+
+    with transaction(committed_engine) as session:
+        breaker.record_healthy(session=session, keys=["email:smtp", "sms:twilio"], now=now)
+
+    with transaction(committed_engine) as session:
+        for key in ("email:smtp", "sms:twilio"):
+            permit = breaker.permit(
+                session=session, key=key, worker_id="w", now=now, settings=settings
+            )
+            assert permit == breaker.SEND
+        row = session.get(CircuitBreaker, "other")
+        assert row is not None
+        assert row.failures == 1  # not named, not closed

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -146,3 +147,93 @@ def test_a_batch_prepared_in_chunks_is_sent_once_and_accounted_for(
 def _ids(engine: Engine) -> list[int]:
     with Session(engine) as session:
         return sorted(n or 0 for n in session.exec(select(Notification.id)).all())
+
+
+class CountingClaims:
+    """The notifications' outbox, noting how many rows each claim took."""
+
+    def __init__(self) -> None:
+        self.claims: list[int] = []
+
+    def claim(self, **options: Any) -> list[int]:
+        ids = tasks.NOTIFICATIONS.claim(**options)
+        self.claims.append(len(ids))
+        return ids
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(tasks.NOTIFICATIONS, name)
+
+
+class ClaimWatchingEmailSender(WatchingEmailSender):
+    """Also notes, before each send, how many rows are claimed and not yet handed over."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self.outstanding: list[int] = []
+
+    def send(self, *, message: OutgoingEmail) -> str:
+        with Session(self.engine) as session:
+            leased = session.exec(
+                select(func.count())
+                .select_from(Notification)
+                .where(col(Notification.claimed_by).is_not(None))
+            ).one()
+        self.outstanding.append(leased)
+        return super().send(message=message)
+
+
+def test_a_round_claims_the_next_batch_while_one_sends_and_no_further(
+    committed_engine: Engine, settings: Settings, policy: Policy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outbox, "PREPARE_CHUNK", 2)
+    queue_release(committed_engine, policy, 10)
+    watcher = ClaimWatchingEmailSender(committed_engine)
+    batch, threads = 4, 3
+    ctx = WorkerContext(
+        engine=committed_engine,
+        settings=settings.model_copy(
+            update={"worker_send_concurrency": threads, "worker_batch_size": batch}
+        ),
+        policy=policy,
+        email=watcher,
+        sms=MemorySmsSender(),
+        worker_id="w-round",
+    )
+    counting = CountingClaims()
+
+    assert outbox.run_once(ctx, counting) == 10
+
+    # Batch after batch in one round; the short one says nothing more was due, so no claim
+    # follows it.
+    assert counting.claims == [4, 4, 2]
+    # A claim comes once at most a chunk waits for a thread: never more outstanding than a
+    # batch, a chunk and what the threads have in flight.
+    assert max(watcher.outstanding) <= batch + 2 + threads
+    assert len(watcher.seen) == 10
+    for n, (handed, accounted) in enumerate(watcher.seen):
+        assert handed == accounted
+        assert handed >= n - (threads - 1)
+    with Session(committed_engine) as session:
+        statuses = session.exec(select(Notification.status)).all()
+        accounted_for = session.exec(select(DisclosureRecord.notification_id)).all()
+    assert statuses == [NotificationStatus.SENT] * 10
+    assert sorted(n or 0 for n in accounted_for) == _ids(committed_engine)
+
+
+def test_a_round_that_finds_nothing_more_due_ends(
+    committed_engine: Engine, settings: Settings, policy: Policy
+) -> None:
+    queue_release(committed_engine, policy, 8)
+    ctx = WorkerContext(
+        engine=committed_engine,
+        settings=settings.model_copy(update={"worker_send_concurrency": 2, "worker_batch_size": 4}),
+        policy=policy,
+        email=WatchingEmailSender(committed_engine),
+        sms=MemorySmsSender(),
+        worker_id="w-round",
+    )
+    counting = CountingClaims()
+
+    assert outbox.run_once(ctx, counting) == 8
+    assert counting.claims == [4, 4, 0]
+    assert outbox.run_once(ctx, counting) == 0

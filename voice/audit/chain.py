@@ -13,8 +13,9 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -99,6 +100,17 @@ def recipient_refs(
         return {}
     _lock_chain(session)
     connection = session.connection()
+    found = _known_refs(connection, wanted)
+    new = _new_refs(wanted, found)
+    # Chained, so that changing whom a reference names shows (voice/audit/reference_chain.py).
+    reference_chain.append_references(connection, [(found[r], *r) for r in new])
+    return found
+
+
+def _known_refs(
+    connection: sa.Connection, wanted: list[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """The references of those ``wanted`` recipients that have one already."""
     found: dict[tuple[str, str], str] = {}
     by_kind: dict[str, list[str]] = {}
     for kind, recipient_id in wanted:
@@ -112,14 +124,17 @@ def recipient_refs(
                 )
             )
             found.update({(kind, recipient_id): ref for recipient_id, ref in rows})
-    new = [
-        (kind, recipient_id) for kind, recipient_id in wanted if (kind, recipient_id) not in found
-    ]
+    return found
+
+
+def _new_refs(
+    wanted: list[tuple[str, str]], found: dict[tuple[str, str], str]
+) -> list[tuple[str, str]]:
+    """The ``wanted`` recipients without a reference; each gets a new one in ``found``."""
+    new = [recipient for recipient in wanted if recipient not in found]
     for recipient in new:
         found[recipient] = "rcp_" + secrets.token_hex(16)
-    # Chained, so that changing whom a reference names shows (voice/audit/reference_chain.py).
-    reference_chain.append_references(connection, [(found[r], *r) for r in new])
-    return found
+    return new
 
 
 _LOCKED_IN = "voice_chain_locked_in"
@@ -180,16 +195,101 @@ def append_many(*, session: Session, rows: Sequence[dict[str, Any]]) -> None:
     _lock_chain(session)
     connection = session.connection()
     was, prev = chain_head(connection)
-    seq = was
-    now = utcnow()
+    chained = _chained(was, prev, rows, utcnow())
+    connection.execute(sa.insert(_RECORDS), chained)
+    _move_head(
+        connection, was=was, seq=chained[-1]["chain_seq"], last_hash=chained[-1]["record_hash"]
+    )
+
+
+def _chained(
+    was: int, prev: str, rows: Sequence[dict[str, Any]], now: datetime
+) -> list[dict[str, Any]]:
+    """``rows`` as records chained on from position ``was`` and hash ``prev``."""
     chained = []
-    for values in rows:
-        seq += 1
+    for seq, values in enumerate(rows, start=was + 1):
         row = {**values, "chain_seq": seq, "prev_hash": prev, "disclosed_at": now}
         row["record_hash"] = prev = record_hash(row)
         chained.append(row)
-    connection.execute(sa.insert(_RECORDS), chained)
-    _move_head(connection, was=was, seq=seq, last_hash=prev)
+    return chained
+
+
+_REFERENCE_HEAD = reference_chain.REFERENCE_HEAD_ID
+# Both chains' heads, read in one statement by ``append_for``.
+_READ_HEADS = sa.select(_HEAD.c.id, _HEAD.c.chain_seq, _HEAD.c.record_hash).where(
+    _HEAD.c.id.in_([1, _REFERENCE_HEAD])
+)
+
+
+def append_for(
+    *,
+    session: Session,
+    recipients: Iterable[tuple[str, str]],
+    rows_for: Callable[[dict[tuple[str, str], str]], list[dict[str, Any]]],
+    known: dict[tuple[str, str], str] | None = None,
+) -> None:
+    """``recipient_refs`` and then ``append_many`` of the rows ``rows_for`` builds from the
+    references, in fewer statements: both chains' heads are read in one and moved in one, and
+    the references the caller already ``known`` are not looked up.
+
+    A hand-over commit runs this with its send threads waiting for it, so each round trip
+    saved is one they no longer wait for.
+    """
+    everyone = set(recipients)
+    if not everyone:
+        return  # no recipient, so nothing was released
+    found = {r: ref for r, ref in (known or {}).items() if r in everyone}
+    wanted = sorted(everyone - set(found))
+    _lock_chain(session)
+    connection = session.connection()
+    if wanted:
+        found.update(_known_refs(connection, wanted))
+    new = _new_refs(wanted, found)
+    rows = rows_for(found)
+    if not new and not rows:
+        return
+    heads = {seq_id: (seq, digest) for seq_id, seq, digest in connection.execute(_READ_HEADS)}
+    now = utcnow()
+    moved: dict[int, tuple[int, str]] = {}
+    if new:
+        was, prev = heads.get(_REFERENCE_HEAD, (0, GENESIS))
+        # Chained, so that changing whom a reference names shows (reference_chain.py).
+        entries = reference_chain.chained_references(was, prev, [(found[r], *r) for r in new], now)
+        connection.execute(sa.insert(_REFS), entries)
+        moved[_REFERENCE_HEAD] = (entries[-1]["chain_seq"], entries[-1]["entry_hash"])
+    if rows:
+        was, prev = heads.get(1, (0, GENESIS))
+        chained = _chained(was, prev, rows, now)
+        connection.execute(sa.insert(_RECORDS), chained)
+        moved[1] = (chained[-1]["chain_seq"], chained[-1]["record_hash"])
+    _move_heads(connection, moved, existing=set(heads), now=now)
+
+
+def _move_heads(
+    connection: sa.Connection,
+    moved: dict[int, tuple[int, str]],
+    *,
+    existing: set[int],
+    now: datetime,
+) -> None:
+    """Move the heads in ``moved`` (id -> position, hash): those there already in one update."""
+    for head_id in sorted(set(moved) - existing):
+        seq, digest = moved[head_id]
+        connection.execute(
+            sa.insert(_HEAD).values(id=head_id, chain_seq=seq, record_hash=digest, updated_at=now)
+        )
+    update = {head_id: moved[head_id] for head_id in sorted(set(moved) & existing)}
+    if not update:
+        return
+    connection.execute(
+        sa.update(_HEAD)
+        .where(_HEAD.c.id.in_(list(update)))
+        .values(
+            chain_seq=sa.case({i: seq for i, (seq, _) in update.items()}, value=_HEAD.c.id),
+            record_hash=sa.case({i: h for i, (_, h) in update.items()}, value=_HEAD.c.id),
+            updated_at=now,
+        )
+    )
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -64,6 +65,27 @@ def append_references(connection: sa.Connection, entries: list[tuple[str, str, s
         return
     was, prev = reference_head(connection)
     now = utcnow()
+    rows = chained_references(was, prev, entries, now)
+    connection.execute(sa.insert(_REFS), rows)
+    last, prev = rows[-1]["chain_seq"], rows[-1]["entry_hash"]
+    if was == 0:
+        connection.execute(
+            sa.insert(_HEAD).values(
+                id=REFERENCE_HEAD_ID, chain_seq=last, record_hash=prev, updated_at=now
+            )
+        )
+    else:
+        connection.execute(
+            sa.update(_HEAD)
+            .where(_HEAD.c.id == REFERENCE_HEAD_ID)
+            .values(chain_seq=last, record_hash=prev, updated_at=now)
+        )
+
+
+def chained_references(
+    was: int, prev: str, entries: list[tuple[str, str, str]], now: datetime
+) -> list[dict[str, Any]]:
+    """The mapping rows for ``entries``, chained on from position ``was`` and hash ``prev``."""
     rows: list[dict[str, Any]] = []
     for seq, (ref, recipient_kind, recipient_id) in enumerate(entries, start=was + 1):
         values: dict[str, Any] = {
@@ -77,20 +99,7 @@ def append_references(connection: sa.Connection, entries: list[tuple[str, str, s
         prev = entry_hash(values)
         del values["prev_hash"]
         rows.append({**values, "entry_hash": prev})
-    connection.execute(sa.insert(_REFS), rows)
-    last = was + len(rows)
-    if was == 0:
-        connection.execute(
-            sa.insert(_HEAD).values(
-                id=REFERENCE_HEAD_ID, chain_seq=last, record_hash=prev, updated_at=now
-            )
-        )
-    else:
-        connection.execute(
-            sa.update(_HEAD)
-            .where(_HEAD.c.id == REFERENCE_HEAD_ID)
-            .values(chain_seq=last, record_hash=prev, updated_at=now)
-        )
+    return rows
 
 
 def verify_references(*, session: Session) -> tuple[bool, int, str | None]:

@@ -97,6 +97,19 @@ class Disclosures:
     recipient_id: str
     channel: str
     purpose: str | None = None
+    # The recipient's reference, when the caller made sure of it beforehand (``references``).
+    recipient_ref: str | None = None
+
+
+def references(
+    *, session: Session, recipients: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """The references of these (kind, id) recipients, created for those who have none yet.
+
+    A sender can make sure of them before it sends, in a transaction of its own, so that the
+    commit recording a hand-over (which its send thread waits for) need not look them up.
+    """
+    return accounting.recipient_refs(session=session, recipients=recipients)
 
 
 def accounting_rows(
@@ -134,15 +147,23 @@ def accounting_rows(
 
 def record_all(*, session: Session, batch: Sequence[Disclosures]) -> None:
     """Account for releases to many recipients at once: one query for their references, one
-    insert for every record, one move of the chain's head."""
-    refs = accounting.recipient_refs(
+    insert for every record, one move of the chains' heads."""
+
+    def rows_for(refs: dict[tuple[str, str], str]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for disclosures in batch:
+            rows.extend(accounting_rows(session=session, disclosures=disclosures, refs=refs))
+        return rows
+
+    given = [d for d in batch if d.releases]
+    accounting.append_for(
         session=session,
-        recipients=[(d.recipient_kind, d.recipient_id) for d in batch if d.releases],
+        recipients=[(d.recipient_kind, d.recipient_id) for d in given],
+        known={
+            (d.recipient_kind, d.recipient_id): d.recipient_ref for d in given if d.recipient_ref
+        },
+        rows_for=rows_for,
     )
-    rows: list[dict[str, Any]] = []
-    for disclosures in batch:
-        rows.extend(accounting_rows(session=session, disclosures=disclosures, refs=refs))
-    accounting.append_many(session=session, rows=rows)
 
 
 def record_disclosures(

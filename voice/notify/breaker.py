@@ -14,6 +14,7 @@ permanent refusal of one address is the provider answering, so it counts as an a
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -70,12 +71,12 @@ def permit(
 
 
 _TABLE = CircuitBreaker.__table__  # type: ignore[attr-defined]
-# Built once, and on the table rather than the model: every hand-over commit runs it, once per
-# channel, and building an ORM update each time cost more than running it.
+# Built once, and on the table rather than the model: every hand-over commit runs it, for all
+# its channels at once, and building an ORM update each time cost more than running it.
 _CLOSE = (
     sa.update(_TABLE)
     .where(
-        _TABLE.c.key == sa.bindparam("b_key"),
+        _TABLE.c.key.in_(sa.bindparam("b_keys", expanding=True)),
         sa.or_(_TABLE.c.state != BreakerState.CLOSED.value, _TABLE.c.failures > 0),
     )
     .values(
@@ -86,7 +87,18 @@ _CLOSE = (
         probe_by=None,
         updated_at=sa.bindparam("b_now"),
     )
+    .returning(_TABLE.c.key)
 )
+
+
+def record_healthy(*, session: Session, keys: Sequence[str], now: datetime) -> None:
+    """Count one healthy answer on each of ``keys``, in one statement: each breaker closes."""
+    if not keys:
+        return
+    # Usually matches nothing: a closed breaker with no failures is left alone.
+    closed = session.connection().execute(_CLOSE, {"b_keys": sorted(keys), "b_now": now})
+    for key in closed.scalars():
+        log.info("breaker %s closed", key)
 
 
 def record(
@@ -94,10 +106,7 @@ def record(
 ) -> BreakerState:
     """Count one answer on ``key``; return the breaker's state after it."""
     if healthy:
-        # Usually matches nothing: a closed breaker with no failures is left alone.
-        closed = session.connection().execute(_CLOSE, {"b_key": key, "b_now": now})
-        if closed.rowcount:
-            log.info("breaker %s closed", key)
+        record_healthy(session=session, keys=[key], now=now)
         return BreakerState.CLOSED
     row = session.exec(
         select(CircuitBreaker).where(CircuitBreaker.key == key).with_for_update()

@@ -193,13 +193,20 @@ def _count(
     session: Any, ctx: WorkerContext, group: list[_Waiting[R]], now: datetime
 ) -> dict[str, BreakerState]:
     """Count a group's answers on each breaker, in order: only the last healthy answer and the
-    failures after it matter, so a group of successes costs one statement per channel."""
+    failures after it matter, so a group of successes costs one statement for all channels."""
     states: dict[str, BreakerState] = {}
+    healthy_only: list[str] = []
     for key in dict.fromkeys(w.key for w in group):
         answers = [healthy(w.result) for w in group if w.key == key]
         last_ok = max((n for n, ok in enumerate(answers) if ok), default=-1)
-        for ok in answers[max(0, last_ok) :]:
+        counted = answers[max(0, last_ok) :]
+        if counted == [True]:
+            healthy_only.append(key)
+            continue
+        for ok in counted:
             states[key] = breaker.record(
                 session=session, key=key, healthy=ok, now=now, settings=ctx.settings
             )
+    breaker.record_healthy(session=session, keys=healthy_only, now=now)
+    states.update(dict.fromkeys(healthy_only, BreakerState.CLOSED))
     return states

@@ -62,7 +62,8 @@ class Notification(SQLModel, table=True):
     claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     provider_ref: str | None = Field(default=None, sa_type=sa.String(200))
     last_error: str | None = Field(default=None, sa_type=sa.String(500))
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Indexed: the mass-event guard counts the notices of the last few minutes (notify/guard.py).
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # The first claim: the retry budget runs from here, so a notice that waited in a pause

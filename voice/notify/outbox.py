@@ -10,7 +10,9 @@ whose circuit breaker is open (``voice.notify.breaker``) is not sent to: its row
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -110,6 +112,9 @@ def channel_key(ctx: WorkerContext, message: OutgoingEmail | OutgoingSms) -> str
 
 # Rows prepared per read: the first few are sent while the rest of the batch is prepared.
 PREPARE_CHUNK = 25
+# How long one round (``run_once``) goes on claiming batch after batch while rows keep coming
+# due: the loop then gets back to the other outboxes and the periodic jobs.
+ROUND_SECONDS = 5.0
 
 
 def permits(
@@ -150,6 +155,9 @@ class Sending(Generic[R]):
         self._workers = max(1, ctx.settings.worker_send_concurrency)
         self._pool: ThreadPoolExecutor | None = None
         self._futures: list[Future[None]] = []
+        # Rows handed in and not yet taken up by a send thread.
+        self._waiting = 0
+        self._taken = threading.Condition()
 
     def submit(self, ready: Sequence[R]) -> None:
         if self._workers == 1:
@@ -160,7 +168,21 @@ class Sending(Generic[R]):
             self._pool = ThreadPoolExecutor(
                 max_workers=self._workers, thread_name_prefix="voice-send"
             )
-        self._futures += [self._pool.submit(self._one, item) for item in ready]
+        with self._taken:
+            self._waiting += len(ready)
+        self._futures += [self._pool.submit(self._take, item) for item in ready]
+
+    def wait_for_room(self, waiting: int) -> None:
+        """Return once at most ``waiting`` rows handed in wait for a send thread."""
+        with self._taken:
+            while self._waiting > waiting:
+                self._taken.wait()
+
+    def _take(self, item: R) -> None:
+        with self._taken:
+            self._waiting -= 1
+            self._taken.notify_all()
+        self._one(item)
 
     def finish(self) -> dict[int, Any]:
         """Wait for every send and its hand-over; put the held-back rows back to due."""
@@ -214,47 +236,92 @@ def send_all(ctx: WorkerContext, outbox: Outbox[R], ready: Sequence[R]) -> dict[
     return sending.finish()
 
 
-def deliver_batch(ctx: WorkerContext, outbox: Outbox[R], ids: list[int]) -> dict[int, Any]:
+def deliver_batch(
+    ctx: WorkerContext,
+    outbox: Outbox[R],
+    ids: list[int],
+    *,
+    more: Callable[[], list[int]] | None = None,
+) -> dict[int, Any]:
     """Deliver claimed rows: read in chunks, the sends side by side (starting with the first
     chunk's), each outcome committed at once.
+
+    With ``more``, the rows it claims are delivered too, by the same send threads: it is called
+    each time the rows handed in are down to one chunk waiting for a thread, so the next batch
+    is claimed and prepared while this one is still sending, and the threads never wait for
+    it. It returns no rows once it claims no more.
 
     A crash anywhere leaves the unsettled rows leased; they are sent again, under the same
     reference, once the lease runs out. Only messages in flight at the crash are repeated.
     """
-    now = ctx.now()
     outcomes: dict[int, Any] = {}
     sending: Sending[R] | None = None
     try:
-        for start in range(0, len(ids), PREPARE_CHUNK):
-            with transaction(ctx.engine) as session:
-                ready, settled = outbox.prepare(session, ctx, ids[start : start + PREPARE_CHUNK])
-                # The breakers are asked in the same transaction: one commit before the sends.
-                known = sending.gate.asked() if sending is not None else set()
-                asked = permits(session, ctx, ready, now, known=known)
-            outcomes.update(settled)
-            if not ready:
-                continue
-            if sending is None:
-                sending = Sending(ctx, outbox, asked, now)
-            else:
-                sending.gate.add(asked)
-            sending.submit(ready)
+        while ids:
+            now = ctx.now()
+            for start in range(0, len(ids), PREPARE_CHUNK):
+                with transaction(ctx.engine) as session:
+                    ready, settled = outbox.prepare(
+                        session, ctx, ids[start : start + PREPARE_CHUNK]
+                    )
+                    # The breakers are asked in the same transaction: one commit before the
+                    # sends.
+                    known = sending.gate.asked() if sending is not None else set()
+                    asked = permits(session, ctx, ready, now, known=known)
+                outcomes.update(settled)
+                if not ready:
+                    continue
+                if sending is None:
+                    sending = Sending(ctx, outbox, asked, now)
+                else:
+                    sending.gate.add(asked)
+                sending.submit(ready)
+            if more is None:
+                break
+            if sending is not None:
+                sending.wait_for_room(PREPARE_CHUNK)
+            ids = more()
     finally:
         if sending is not None:
             outcomes.update(sending.finish())
     return outcomes
 
 
-def run_once(ctx: WorkerContext, outbox: Outbox[R]) -> int:
-    """Claim one batch of ``outbox``'s due rows and deliver it; return how many were claimed."""
+def _claim(ctx: WorkerContext, outbox: Outbox[R]) -> list[int]:
     with transaction(ctx.engine) as session:
-        ids = outbox.claim(
+        return outbox.claim(
             session=session,
             worker_id=ctx.worker_id,
             now=ctx.now(),
             lease_seconds=ctx.settings.worker_lease_seconds,
             limit=ctx.settings.worker_batch_size,
         )
-    if ids:
-        deliver_batch(ctx, outbox, ids)
-    return len(ids)
+
+
+def run_once(ctx: WorkerContext, outbox: Outbox[R]) -> int:
+    """Claim a batch of ``outbox``'s due rows and deliver it; return how many were claimed.
+
+    While a full batch sends, the next is claimed (``deliver_batch``'s ``more``), for up to
+    ``ROUND_SECONDS``: a fan-out to thousands goes out without the send threads idling at each
+    batch's end. At most one batch and a chunk wait for a thread when a claim is made, so each
+    row claimed ahead is sent well inside its lease.
+    """
+    ids = _claim(ctx, outbox)
+    if not ids:
+        return 0
+    claimed = len(ids)
+    last = len(ids)
+    until = time.monotonic() + min(ROUND_SECONDS, ctx.settings.worker_lease_seconds / 4)
+
+    def more() -> list[int]:
+        nonlocal claimed, last
+        # A batch that came back short means nothing more was due when it was claimed.
+        if last < ctx.settings.worker_batch_size or time.monotonic() >= until:
+            return []
+        ids = _claim(ctx, outbox)
+        claimed += len(ids)
+        last = len(ids)
+        return ids
+
+    deliver_batch(ctx, outbox, ids, more=more)
+    return claimed

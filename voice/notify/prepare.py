@@ -43,6 +43,8 @@ class Prepared:
     retracted: DisclosedView | None = None
     retracted_event_id: int | None = None
     traceparent: str | None = None
+    # The recipient's accounting reference, made sure of before the send (tasks.prepare).
+    recipient_ref: str | None = None
 
     @property
     def row_id(self) -> int:

@@ -112,23 +112,8 @@ def _settle_all(
     session: Session, ctx: WorkerContext, ready: list[_Prepared], results: list[outbox.SendResult]
 ) -> dict[int, NotificationStatus | None]:
     """Record a batch's sends: failures row by row, successes in one statement."""
-    ids = [prepared.notification_id for prepared in ready]
-    # Locks the rows on PostgreSQL, so that a receipt callback for one of them waits for this
-    # commit; SQLite's BEGIN IMMEDIATE already serialises the two.
-    held = set(
-        session.execute(
-            sa.select(col(Notification.id))
-            .where(
-                col(Notification.id).in_(ids),
-                col(Notification.claimed_by) == ctx.worker_id,
-                col(Notification.status) == NotificationStatus.SENDING,
-            )
-            .with_for_update()
-        ).scalars()
-    )
     outcomes: dict[int, NotificationStatus | None] = {}
-    finished: list[dict[str, object]] = []
-    accounted: list[disclosure_service.Disclosures] = []
+    accepted: dict[int, tuple[_Prepared, NotificationStatus, str]] = {}
     for prepared, outcome in zip(ready, results, strict=True):
         notification_id = prepared.notification_id
         if outcome.provider_ref is None:
@@ -136,44 +121,69 @@ def _settle_all(
                 session, ctx, notification_id, outcome.code, retryable=outcome.retryable
             )
             continue
-        if notification_id not in held:
-            log.warning("notification %s: lease lost after send", notification_id)
-            outcomes[notification_id] = None
-            continue
         sender = ctx.email if prepared.channel is Channel.EMAIL else ctx.sms
         # A provider with receipts has only accepted the message: it stays ``sending`` (with no
         # lease) until the receipt says how it ended. Without receipts, accepted is final.
         status = NotificationStatus.SENDING if awaits_receipts(sender) else NotificationStatus.SENT
-        finished.append(
-            {"b_id": notification_id, "b_status": status, "b_ref": outcome.provider_ref}
-        )
+        accepted[notification_id] = (prepared, status, outcome.provider_ref)
+    held = _hand_over(session, ctx, accepted)
+    accounted: list[disclosure_service.Disclosures] = []
+    for notification_id, (prepared, status, _) in accepted.items():
+        if notification_id not in held:
+            log.warning("notification %s: lease lost after send", notification_id)
+            outcomes[notification_id] = None
+            continue
         outcomes[notification_id] = status
         accounted.append(_disclosures(ctx, prepared))
     # Every hand-over's accounting in one insert, in the same commit as its sent state.
     disclosure_service.record_all(session=session, batch=accounted)
-    if finished:
-        now = utcnow()
-        table = Notification.__table__  # type: ignore[attr-defined]
-        session.execute(
-            sa.update(table)
-            .where(table.c.id == sa.bindparam("b_id"))
-            .values(
-                status=sa.bindparam("b_status"),
-                provider_ref=sa.bindparam("b_ref"),
-                sent_at=now,
-                updated_at=now,
-                claimed_by=None,
-                claimed_until=None,
-            ),
-            finished,
-        )
-        log.info("%d notifications handed to their providers", len(finished))
+    if held:
+        log.info("%d notifications handed to their providers", len(held))
     waiting = [nid for nid, status in outcomes.items() if status is NotificationStatus.SENDING]
+    # A statement of its own, after the one that locked the rows: on PostgreSQL it sees a
+    # receipt whose callback held a row's lock first and committed while the update waited.
     for notification_id in receipts.kept_for(session=session, notification_ids=waiting):
         # A receipt beat this commit; it was kept, and applies now.
         applied = receipts.apply_pending(session=session, notification_id=notification_id)
         outcomes[notification_id] = applied or outcomes[notification_id]
     return outcomes
+
+
+def _hand_over(
+    session: Session,
+    ctx: WorkerContext,
+    accepted: dict[int, tuple[_Prepared, NotificationStatus, str]],
+) -> set[int]:
+    """Record accepted sends as handed over, in one statement, for the rows whose lease this
+    worker still holds; return their ids.
+
+    The update locks the rows on PostgreSQL, so that a receipt callback for one of them waits
+    for this commit; SQLite's BEGIN IMMEDIATE already serialises the two.
+    """
+    if not accepted:
+        return set()
+    now = utcnow()
+    table = Notification.__table__  # type: ignore[attr-defined]
+    statuses = {n: status.value for n, (_, status, _) in accepted.items()}
+    refs = {n: ref for n, (_, _, ref) in accepted.items()}
+    result = session.execute(
+        sa.update(table)
+        .where(
+            table.c.id.in_(sorted(accepted)),
+            table.c.claimed_by == ctx.worker_id,
+            table.c.status == NotificationStatus.SENDING,
+        )
+        .values(
+            status=sa.case(statuses, value=table.c.id),
+            provider_ref=sa.case(refs, value=table.c.id),
+            sent_at=now,
+            updated_at=now,
+            claimed_by=None,
+            claimed_until=None,
+        )
+        .returning(table.c.id)
+    )
+    return set(result.scalars())
 
 
 def _disclosures(ctx: WorkerContext, prepared: _Prepared) -> disclosure_service.Disclosures:
@@ -199,6 +209,7 @@ def _disclosures(ctx: WorkerContext, prepared: _Prepared) -> disclosure_service.
         recipient_kind="victim",
         recipient_id=prepared.recipient_id,
         channel=prepared.channel.value,
+        recipient_ref=prepared.recipient_ref,
     )
 
 

@@ -7,6 +7,7 @@ stable reference per notification, so the repeat replaces rather than duplicates
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from voice.audit import service as audit_service
 from voice.cases.models import Case, CaseEvent, Subject
 from voice.database import UTCDateTime
 from voice.holds import service as holds_service
@@ -117,6 +119,15 @@ class NotificationOutbox:
                     outcomes[notification_id] = _fail(session, ctx, notification_id, prepared)
                 else:
                     outcomes[notification_id] = _cancel(session, ctx, notification_id, prepared)
+        # The recipients' accounting references, looked up (or made) here rather than in the
+        # hand-over's commit, which the send threads wait for. One that is never sent to is
+        # a reference without records: it names no disclosure.
+        refs = audit_service.references(
+            session=session, recipients=[("victim", p.recipient_id) for p in ready]
+        )
+        ready = [
+            dataclasses.replace(p, recipient_ref=refs[("victim", p.recipient_id)]) for p in ready
+        ]
         return ready, outcomes
 
     def settle(

@@ -13,7 +13,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
-from starlette.middleware.sessions import SessionMiddleware
 
 from voice import __version__, health, metrics, tracing
 from voice.api_docs import install_docs
@@ -23,6 +22,7 @@ from voice.auth.deps import authorize
 from voice.auth.machine import build_verifier
 from voice.auth.openapi import install_openapi
 from voice.config import Environment, Settings, get_settings
+from voice.cookie_sessions import CookieSessionMiddleware
 from voice.database import make_engine
 from voice.disclosure.policy import cached_policy, default_policy_path
 from voice.errors import install_problem_handlers
@@ -125,7 +125,7 @@ def create_app(
     app.state.free_text_sink = inquiry_intake.from_sms
 
     app.add_middleware(
-        SessionMiddleware,
+        CookieSessionMiddleware,
         secret_key=settings.secret_key.get_secret_value(),
         session_cookie="voice_session",
         same_site="lax",

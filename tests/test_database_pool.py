@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import pytest
@@ -80,3 +81,24 @@ def test_a_connection_used_moments_ago_is_not_pinged(
         _backend_pid(pg_engine)
     # SQLAlchemy then discards the dead connection; the next unit of work gets a live one.
     assert _backend_pid(pg_engine) != pid
+
+
+def _driver_pid(connection: database.DriverConnection) -> int:
+    cursor = connection.driver.cursor()
+    cursor.execute("SELECT pg_backend_pid()")
+    pid: int = cursor.fetchone()[0]
+    cursor.close()
+    return pid
+
+
+def test_a_driver_read_on_a_dead_connection_fails_once_as_sqlalchemys_error(
+    pg_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``run_driver_read`` treats a lost connection as SQLAlchemy's execution does: an
+    OperationalError (the API's 503), and the connection is not pooled again."""
+    pid = asyncio.run(database.run_driver_read(pg_engine, _driver_pid))
+    _terminate(pg_engine, pid)
+    monkeypatch.setattr(database, "PING_IDLE_SECONDS", 3600.0)
+    with pytest.raises(sa.exc.OperationalError):
+        asyncio.run(database.run_driver_read(pg_engine, _driver_pid))
+    assert asyncio.run(database.run_driver_read(pg_engine, _driver_pid)) != pid

@@ -21,7 +21,7 @@ import asyncio
 import logging
 import threading
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -33,8 +33,37 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class _Waiting:
+    """One caller's entry: a thread waits on ``done``; the event loop on ``on_loop``."""
+
     disclosures: Disclosures
-    done: Future[None] = field(default_factory=Future)
+    done: Future[None] | None = None
+    on_loop: asyncio.Future[None] | None = None
+
+    def take(self) -> bool:
+        """False if the caller gave up before the entry was taken: it is not written."""
+        if self.on_loop is not None:
+            # Read from the writer's thread: a cancel that lands just after this check finds
+            # the entry taken, and it is written, as for any entry already taken.
+            return not self.on_loop.cancelled()
+        return self.done is None or self.done.set_running_or_notify_cancel()
+
+    def settle(self, error: BaseException | None) -> None:
+        """Tell a waiting thread (the loop's callers are told together, by ``_settle``)."""
+        if self.done is not None and not self.done.done():
+            if error is None:
+                self.done.set_result(None)
+            else:
+                self.done.set_exception(error)
+
+
+def _settle_on_loop(settled: list[tuple[asyncio.Future[None], BaseException | None]]) -> None:
+    for future, error in settled:
+        if future.done():  # cancelled while its batch committed
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
 
 
 class AccountingWriter:
@@ -58,7 +87,17 @@ class AccountingWriter:
 
     async def record_async(self, disclosures: Disclosures) -> None:
         """``record`` for the event loop."""
-        await asyncio.wrap_future(self._submit(disclosures))
+        done = asyncio.get_running_loop().create_future()
+        self.submit_from_loop([(disclosures, done)])
+        await done
+
+    def submit_from_loop(self, entries: list[tuple[Disclosures, asyncio.Future[None]]]) -> None:
+        """Queue entries for callers on the running event loop, each settling its own future.
+
+        The futures of one batch are settled together, in one call onto the loop: a wake-up
+        of the loop per entry cost the loop more than the entry's share of the commit.
+        """
+        self._enqueue([_Waiting(disclosures, on_loop=future) for disclosures, future in entries])
 
     def close(self) -> None:
         """Commit what is queued and stop the thread (app shutdown); a later call restarts it."""
@@ -72,9 +111,13 @@ class AccountingWriter:
             self._stopping = False
 
     def _submit(self, disclosures: Disclosures) -> Future[None]:
-        waiting = _Waiting(disclosures)
+        done: Future[None] = Future()
+        self._enqueue([_Waiting(disclosures, done)])
+        return done
+
+    def _enqueue(self, entries: list[_Waiting]) -> None:
         with self._ready:
-            self._queue.append(waiting)
+            self._queue.extend(entries)
             if self._thread is None:
                 # Started on first use, so an app, a test or a script needs no start-up step.
                 self._thread = threading.Thread(
@@ -82,7 +125,6 @@ class AccountingWriter:
                 )
                 self._thread.start()
             self._ready.notify()
-        return waiting.done
 
     def _run(self) -> None:
         while True:
@@ -100,33 +142,56 @@ class AccountingWriter:
                 # A caller cancelled before its entry was taken (an async caller whose task was
                 # cancelled) will send nothing, so there is nothing to account for. Once taken,
                 # an entry can no longer be cancelled: it is written, whoever still waits.
-                batch = [w for w in taken if w.done.set_running_or_notify_cancel()]
+                batch = [w for w in taken if w.take()]
                 if batch:
+                    outcomes: dict[int, BaseException | None] = {}
                     try:
-                        self._write(batch)
+                        self._write(batch, outcomes)
                     except Exception as exc:
                         # The thread must outlive any surprise: callers are waiting on it.
                         log.error("accounting writer failed (%s)", type(exc).__name__)
                         for waiting in batch:
-                            if not waiting.done.done():
-                                waiting.done.set_exception(exc)
+                            outcomes.setdefault(id(waiting), exc)
+                    _settle(batch, outcomes)
 
-    def _write(self, batch: list[_Waiting]) -> None:
+    def _write(self, batch: list[_Waiting], outcomes: dict[int, BaseException | None]) -> None:
+        """Commit ``batch``, noting each entry's outcome (None: committed) by its id."""
         try:
             self._commit(batch)
         except Exception as exc:
             if len(batch) > 1:
                 log.warning("accounting batch failed (%s); retrying one by one", type(exc).__name__)
                 for one in batch:
-                    self._write([one])
+                    self._write([one], outcomes)
                 return
-            batch[0].done.set_exception(exc)
+            outcomes[id(batch[0])] = exc
         else:
             self.batches += 1
             for waiting in batch:
-                waiting.done.set_result(None)
+                outcomes[id(waiting)] = None
 
     def _commit(self, batch: list[_Waiting]) -> None:
         with Session(self._engine) as session:
             record_all(session=session, batch=[waiting.disclosures for waiting in batch])
             session.commit()
+
+
+def _settle(batch: list[_Waiting], outcomes: dict[int, BaseException | None]) -> None:
+    """Tell each caller of ``batch`` its own outcome: threads at once, each event loop in one
+    call for all of its callers."""
+    on_loops: dict[
+        asyncio.AbstractEventLoop, list[tuple[asyncio.Future[None], BaseException | None]]
+    ]
+    on_loops = {}
+    for waiting in batch:
+        error = outcomes.get(id(waiting))
+        if waiting.on_loop is None:
+            waiting.settle(error)
+        else:
+            on_loops.setdefault(waiting.on_loop.get_loop(), []).append((waiting.on_loop, error))
+    for loop, settled in on_loops.items():
+        try:
+            loop.call_soon_threadsafe(_settle_on_loop, settled)
+        except RuntimeError:
+            # That loop has closed: nobody is left there to tell.
+            log.warning("accounting committed for callers whose event loop has closed")

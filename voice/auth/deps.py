@@ -13,7 +13,6 @@ from voice.auth.machine import MachineTokenVerifier
 from voice.auth.principals import ANONYMOUS, Principal, PrincipalKind
 from voice.config import Settings
 from voice.database import run_read
-from voice.deps import SettingsDep
 
 _bearer = HTTPBearer(auto_error=False)
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
@@ -25,8 +24,11 @@ def _resolve(request: Request, settings: Settings) -> Principal:
     return access.resolve(request, engine=engine, settings=settings, verifier=verifier)
 
 
-async def authorize(request: Request, settings: SettingsDep) -> None:
+async def authorize(request: Request) -> None:
     """Runs before every route: the matrix in voice/auth/matrix.py decides."""
+    # Read from the app's state rather than as a dependency of its own: this runs on every
+    # request, and FastAPI resolves each dependency per request at a cost of its own.
+    settings: Settings = request.app.state.settings
     grants = matrix.allowed(request.method, access.route_template(request))
     if grants is None:  # unreachable while create_app checks the routes; fail closed anyway
         raise HTTPException(status_code=403, detail="this route has no access rule")
@@ -55,10 +57,14 @@ async def authorize(request: Request, settings: SettingsDep) -> None:
         await access.check_csrf(request)
 
 
-async def get_principal(request: Request) -> Principal:
+def principal_of(request: Request) -> Principal:
     """The caller, as ``authorize`` (which runs before every route) resolved it."""
     principal: Principal = getattr(request.state, "principal", ANONYMOUS)
     return principal
+
+
+async def get_principal(request: Request) -> Principal:
+    return principal_of(request)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
@@ -71,12 +77,16 @@ async def require_ingest_client(principal: PrincipalDep) -> Principal:
     return principal
 
 
-async def current_victim_id(principal: PrincipalDep) -> int:
+def victim_id_of(principal: Principal) -> int:
     """The signed-in victim's id (``authorize`` checked the session). Routes reach only this
     victim's own rows from here."""
     if principal.victim_id is None:
         raise HTTPException(status_code=401, detail="victim sign-in is required")
     return principal.victim_id
+
+
+async def current_victim_id(principal: PrincipalDep) -> int:
+    return victim_id_of(principal)
 
 
 async def current_staff(principal: PrincipalDep) -> Principal:

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from voice.audit.group_commit import AccountingWriter
 from voice.auth import access, victim_sessions
 from voice.auth.credentials import hash_token
-from voice.auth.deps import CurrentVictimId
+from voice.auth.deps import CurrentVictimId, principal_of, victim_id_of
 from voice.deps import SessionDep, SettingsDep
 from voice.disclosure.policy import Policy
 from voice.errors import refused
@@ -194,13 +194,14 @@ def sign_out(
     summary="The cases linked to the signed-in victim, as disclosed to them",
     responses=_REFUSED,
 )
-async def my_cases(victim_id: CurrentVictimId, request: Request) -> Response:
+async def my_cases(request: Request) -> Response:
     # The busiest self-service route, so no worker thread is held for it: the read runs
-    # where database.run_read puts it, and the answer waits for the accounting's commit.
+    # where database.run_driver_read puts it, and the answer waits for the accounting's commit.
     # Each case comes encoded with its view (lookup_json), so the answer only joins them.
-    # The engine, writer and policy come straight from the app's state rather than as a
-    # dependency each: FastAPI resolves every dependency per request, and for this route
-    # that had cost more than the read itself.
+    # The caller, engine, writer and policy come straight from the request and the app's
+    # state rather than as a dependency each: FastAPI resolves every dependency per request,
+    # and for this route that had cost more than the read itself.
+    victim_id = victim_id_of(principal_of(request))
     state = request.app.state
     engine: Engine = state.engine
     writer: AccountingWriter = state.accounting_writer

@@ -14,7 +14,6 @@ entry is dropped, as the writer does for an entry it has not taken yet.
 from __future__ import annotations
 
 import asyncio
-import functools
 
 from voice.audit.group_commit import AccountingWriter
 from voice.audit.service import Disclosures
@@ -38,20 +37,8 @@ async def record(writer: AccountingWriter, disclosures: Disclosures) -> None:
 
 
 def _hand_over(key: tuple[AccountingWriter, asyncio.AbstractEventLoop]) -> None:
-    writer, loop = key
-    for disclosures, done in _waiting.pop(key, []):
-        if done.cancelled():
-            continue
-        committed = loop.create_task(writer.record_async(disclosures))
-        committed.add_done_callback(functools.partial(_settle, done))
-
-
-def _settle(done: asyncio.Future[None], task: asyncio.Task[None]) -> None:
-    if done.done():
-        return
-    if task.cancelled():
-        done.cancel()
-    elif (error := task.exception()) is not None:
-        done.set_exception(error)
-    else:
-        done.set_result(None)
+    writer, _ = key
+    # One hand-over for the turn; the writer settles each lookup's own future.
+    entries = [(d, done) for d, done in _waiting.pop(key, []) if not done.cancelled()]
+    if entries:
+        writer.submit_from_loop(entries)

@@ -21,6 +21,7 @@ from voice.disclosure.filter import disclose
 from voice.disclosure.policy import Policy
 from voice.disclosure.records import case_record
 from voice.ingest.service import ingest_event
+from voice.metrics import ACCOUNTING_QUEUE
 from voice.selfservice.service import read_linked_cases
 from voice.victims.models import Victim
 
@@ -133,6 +134,25 @@ def test_callers_that_wait_during_a_commit_share_the_next_one(
     assert writer.batches == 1
     assert [r.chain_seq for r in rows(committed_engine)] == [1, 2, 3, 4, 5]
     assert verify(committed_engine).ok
+
+
+def test_the_queue_gauge_counts_the_entries_waiting_for_a_commit(
+    committed_engine: Engine, policy: Policy, victim: Victim
+) -> None:
+    with transaction(committed_engine) as session:
+        case_id = case_of(session).id
+    assert case_id is not None
+    disclosures = _disclosures(committed_engine, policy, victim, case_id)
+    writer = AccountingWriter(committed_engine)
+    before = ACCOUNTING_QUEUE._value.get()
+    # Stand in for a batch whose commit is under way: the new entries wait in the queue.
+    with writer._write_lock:
+        waiting = [writer._submit(disclosures) for _ in range(3)]
+        assert ACCOUNTING_QUEUE._value.get() == before + 3
+    for done in waiting:
+        done.result(timeout=60)
+    assert ACCOUNTING_QUEUE._value.get() == before
+    writer.close()
 
 
 def test_nothing_is_returned_when_the_accounting_cannot_commit(

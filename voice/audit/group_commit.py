@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from voice.audit.service import Disclosures, record_all
+from voice.metrics import ACCOUNTING_QUEUE
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,7 @@ class AccountingWriter:
     def _enqueue(self, entries: list[_Waiting]) -> None:
         with self._ready:
             self._queue.extend(entries)
+            ACCOUNTING_QUEUE.inc(len(entries))
             if self._thread is None:
                 # Started on first use, so an app, a test or a script needs no start-up step.
                 self._thread = threading.Thread(
@@ -139,6 +141,7 @@ class AccountingWriter:
                 with self._ready:
                     taken = self._queue[: self._max_batch]
                     del self._queue[: self._max_batch]
+                    ACCOUNTING_QUEUE.dec(len(taken))
                 # A caller cancelled before its entry was taken (an async caller whose task was
                 # cancelled) will send nothing, so there is nothing to account for. Once taken,
                 # an entry can no longer be cancelled: it is written, whoever still waits.

@@ -345,6 +345,11 @@ def _cases(
     return chosen
 
 
+_EVENT: sa.Table = CaseEvent.__table__  # type: ignore[attr-defined]
+_INSERT_EVENT = _EVENT.insert().returning(_EVENT.c.id)
+_INSERT_EVENTS = _EVENT.insert().returning(_EVENT.c.id, sort_by_parameter_order=True)
+
+
 def _insert(
     session: Session,
     plain: list[NewEvent],
@@ -372,10 +377,12 @@ def _insert(
         for new, case in zip(plain, cases, strict=True)
     ]
     # A Core insert on the table: the ORM's bulk path costs more than the statement itself.
-    table: sa.Table = CaseEvent.__table__  # type: ignore[attr-defined]
-    ids = session.scalars(
-        table.insert().returning(table.c.id, sort_by_parameter_order=True), values
-    ).all()
+    # One event (the one-at-a-time path) goes as a plain execution: the many-rows machinery
+    # that keeps the ids in order costs more than the insert.
+    if len(values) == 1:
+        ids = [session.execute(_INSERT_EVENT, values[0]).scalar_one()]
+    else:
+        ids = list(session.scalars(_INSERT_EVENTS, values))
     # Built without validation (a table model's __init__ costs more than the insert): the
     # values are the validated event's and the row's just stored. They are read-only copies
     # for the fold and the releases; the session does not track them.

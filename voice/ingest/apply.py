@@ -233,8 +233,12 @@ def _write(session: Session, rows: list[Subject | Case]) -> None:
             changes.append(
                 (type(row), keys, {"b_id": row.id, **{k: getattr(row, k) for k in keys}})
             )
+    # On the session's connection, and one row as a plain execution (the one-at-a-time path):
+    # the session's and the executemany's handling cost more than these short statements.
+    connection = session.connection()
     for (model, _), group in groupby(changes, key=lambda change: (change[0], change[1])):
-        session.execute(_UPDATES[model], [params for _, _, params in group])
+        batch = [params for _, _, params in group]
+        connection.execute(_UPDATES[model], batch[0] if len(batch) == 1 else batch)
     for row in rows:
         session.expire(row)
 
@@ -380,7 +384,7 @@ def _insert(
     # One event (the one-at-a-time path) goes as a plain execution: the many-rows machinery
     # that keeps the ids in order costs more than the insert.
     if len(values) == 1:
-        ids = [session.execute(_INSERT_EVENT, values[0]).scalar_one()]
+        ids = [session.connection().execute(_INSERT_EVENT, values[0]).scalar_one()]
     else:
         ids = list(session.scalars(_INSERT_EVENTS, values))
     # Built without validation (a table model's __init__ costs more than the insert): the

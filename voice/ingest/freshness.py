@@ -74,7 +74,7 @@ def seen(*, session: Session, source: str, at: datetime | None = None, events: i
         "b_weight": _WEIGHT,
         "b_events": events,
     }
-    if session.execute(_ARRIVED, params).rowcount:  # type: ignore[attr-defined]
+    if session.connection().execute(_ARRIVED, params).rowcount:
         return
     session.add(SourceFeed(source=source, first_seen_at=now, last_event_at=now, events=events))
     session.flush()

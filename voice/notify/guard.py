@@ -72,10 +72,9 @@ _OPEN_PAUSE = (
 )
 # The same, for its id alone: while a pause is open every critical event asks, and loading the
 # pause as an object cost several times the lookup.
+_PAUSE: sa.Table = MassEventPause.__table__  # type: ignore[attr-defined]
 _OPEN_PAUSE_ID = (
-    sa.select(col(MassEventPause.id))
-    .where(col(MassEventPause.status) == PauseStatus.OPEN)
-    .order_by(col(MassEventPause.id))
+    sa.select(_PAUSE.c.id).where(_PAUSE.c.status == PauseStatus.OPEN).order_by(_PAUSE.c.id)
 )
 
 
@@ -108,7 +107,7 @@ def pause_for(
     """
     if event.event_type not in CRITICAL_EVENT_TYPES or _suspended.get():
         return None
-    existing: int | None = session.execute(_OPEN_PAUSE_ID).scalar()
+    existing: int | None = session.connection().execute(_OPEN_PAUSE_ID).scalar()
     if existing is not None:
         return existing
     now = utcnow()

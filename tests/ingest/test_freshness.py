@@ -68,3 +68,18 @@ def test_a_new_source_is_held_to_the_floor_until_it_has_a_cadence(
         len(freshness.silent_feeds(session=session, settings=floor, now=start + timedelta(days=2)))
         == 1
     )
+
+
+def test_the_cadence_is_kept_to_the_microsecond_and_a_late_arrival_moves_nothing(
+    session: Session,
+) -> None:
+    start = utcnow() - timedelta(days=1)
+    gaps = [timedelta(seconds=90, microseconds=123457), timedelta(minutes=7, microseconds=999999)]
+    arrivals = [start, start + gaps[0], start + gaps[0] + gaps[1]]
+    for at in arrivals:
+        freshness.seen(session=session, source="uneven", at=at)
+    # An arrival stamped before the last one counts as an event but not as a gap.
+    freshness.seen(session=session, source="uneven", at=start, events=2)
+    feed = session.get_one(SourceFeed, "uneven")
+    expected = 0.8 * gaps[0].total_seconds() + 0.2 * gaps[1].total_seconds()
+    assert (feed.events, feed.last_event_at, feed.cadence_seconds) == (5, arrivals[-1], expected)

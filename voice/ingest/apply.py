@@ -233,8 +233,12 @@ def _write(session: Session, rows: list[Subject | Case]) -> None:
             changes.append(
                 (type(row), keys, {"b_id": row.id, **{k: getattr(row, k) for k in keys}})
             )
+    # On the session's connection, and one row as a plain execution (the one-at-a-time path):
+    # the session's and the executemany's handling cost more than these short statements.
+    connection = session.connection()
     for (model, _), group in groupby(changes, key=lambda change: (change[0], change[1])):
-        session.execute(_UPDATES[model], [params for _, _, params in group])
+        batch = [params for _, _, params in group]
+        connection.execute(_UPDATES[model], batch[0] if len(batch) == 1 else batch)
     for row in rows:
         session.expire(row)
 
@@ -345,6 +349,11 @@ def _cases(
     return chosen
 
 
+_EVENT: sa.Table = CaseEvent.__table__  # type: ignore[attr-defined]
+_INSERT_EVENT = _EVENT.insert().returning(_EVENT.c.id)
+_INSERT_EVENTS = _EVENT.insert().returning(_EVENT.c.id, sort_by_parameter_order=True)
+
+
 def _insert(
     session: Session,
     plain: list[NewEvent],
@@ -372,10 +381,12 @@ def _insert(
         for new, case in zip(plain, cases, strict=True)
     ]
     # A Core insert on the table: the ORM's bulk path costs more than the statement itself.
-    table: sa.Table = CaseEvent.__table__  # type: ignore[attr-defined]
-    ids = session.scalars(
-        table.insert().returning(table.c.id, sort_by_parameter_order=True), values
-    ).all()
+    # One event (the one-at-a-time path) goes as a plain execution: the many-rows machinery
+    # that keeps the ids in order costs more than the insert.
+    if len(values) == 1:
+        ids = [session.connection().execute(_INSERT_EVENT, values[0]).scalar_one()]
+    else:
+        ids = list(session.scalars(_INSERT_EVENTS, values))
     # Built without validation (a table model's __init__ costs more than the insert): the
     # values are the validated event's and the row's just stored. They are read-only copies
     # for the fold and the releases; the session does not track them.

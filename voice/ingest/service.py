@@ -180,7 +180,7 @@ def _existing_or_corrected(
     """The stored event under this key, if any, and whether a stored correction names it."""
     stored = corrected = False
     params = {"source": source, "source_event_id": source_event_id}
-    for found_id, corrects in session.execute(_KEY_OR_CORRECTS, params):
+    for found_id, corrects in session.connection().execute(_KEY_OR_CORRECTS, params):
         stored = stored or found_id == source_event_id
         corrected = corrected or corrects == source_event_id
     if not stored:

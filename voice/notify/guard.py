@@ -70,6 +70,12 @@ _OPEN_PAUSE = (
     .where(MassEventPause.status == PauseStatus.OPEN)
     .order_by(col(MassEventPause.id))
 )
+# The same, for its id alone: while a pause is open every critical event asks, and loading the
+# pause as an object cost several times the lookup.
+_PAUSE: sa.Table = MassEventPause.__table__  # type: ignore[attr-defined]
+_OPEN_PAUSE_ID = (
+    sa.select(_PAUSE.c.id).where(_PAUSE.c.status == PauseStatus.OPEN).order_by(_PAUSE.c.id)
+)
 
 
 def _critical_events_since(session: Session, since: datetime) -> int:
@@ -101,9 +107,9 @@ def pause_for(
     """
     if event.event_type not in CRITICAL_EVENT_TYPES or _suspended.get():
         return None
-    existing = open_pause(session)
+    existing: int | None = session.connection().execute(_OPEN_PAUSE_ID).scalar()
     if existing is not None:
-        return existing.id
+        return existing
     now = utcnow()
     since = now - timedelta(seconds=settings.guard_window_seconds)
     recent = _critical_events_since(session, since) + unsaved + 1  # and this one

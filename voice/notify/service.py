@@ -6,7 +6,7 @@ Called inside the ingest transaction, so an event and every notice it causes com
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -32,12 +32,77 @@ POSSIBLY_TOLD = (
 
 
 def chosen_channels(link: VictimCaseLink, victim: Victim) -> list[Channel]:
+    return _chosen(
+        link.notify_email,
+        link.notify_sms,
+        victim.email,
+        victim.email_verified,
+        victim.phone,
+        victim.phone_verified,
+    )
+
+
+def _chosen(
+    notify_email: bool,
+    notify_sms: bool,
+    email: str | None,
+    email_verified: bool,
+    phone: str | None,
+    phone_verified: bool,
+) -> list[Channel]:
     channels = []
-    if link.notify_email and victim.email and victim.email_verified:
+    if notify_email and email and email_verified:
         channels.append(Channel.EMAIL)
-    if link.notify_sms and victim.phone and victim.phone_verified:
+    if notify_sms and phone and phone_verified:
         channels.append(Channel.SMS)
     return channels
+
+
+class _Recipient(NamedTuple):
+    """A verified link as the fanout needs it: where its notices go, and every contact point
+    of its victim (what the suppression read asks about), normalised."""
+
+    link_id: int
+    case_id: int
+    targets: tuple[tuple[Channel, str], ...]
+    addresses: tuple[tuple[Channel, str], ...]
+
+
+def _recipient(
+    link_id: int,
+    case_id: int,
+    notify_email: bool,
+    notify_sms: bool,
+    email: str | None,
+    email_verified: bool,
+    phone: str | None,
+    phone_verified: bool,
+) -> _Recipient:
+    normalised = {
+        Channel.EMAIL: contacts.normalise(Channel.EMAIL, email or ""),
+        Channel.SMS: contacts.normalise(Channel.SMS, phone or ""),
+    }
+    chosen = _chosen(notify_email, notify_sms, email, email_verified, phone, phone_verified)
+    return _Recipient(
+        link_id,
+        case_id,
+        tuple((channel, normalised[channel]) for channel in chosen),
+        tuple(normalised.items()) if email or phone else (),
+    )
+
+
+def _recipient_of(link: VictimCaseLink, victim: Victim) -> _Recipient:
+    assert link.id is not None
+    return _recipient(
+        link.id,
+        link.case_id,
+        link.notify_email,
+        link.notify_sms,
+        victim.email,
+        victim.email_verified,
+        victim.phone,
+        victim.phone_verified,
+    )
 
 
 def _verified() -> Any:
@@ -52,44 +117,54 @@ def _verified() -> Any:
     )
 
 
-# Built once: ingest reads the links of every event's case.
-_LINKED = _verified().where(
-    col(VictimCaseLink.case_id).in_(sa.bindparam("case_ids", expanding=True))
-)
-# The same, with whether each link's case is under a safety hold: the two reads in one.
-_LINKED_HELD = _LINKED.add_columns(
-    holds_service.held(
-        VictimCaseLink.__table__.c.case_id,  # type: ignore[attr-defined]
-        sa.bindparam("now", type_=UTCDateTime),
+# Built once: ingest reads the links of every event's case, with whether each link's case is
+# under a safety hold (the two reads in one). In Core, with only what choosing the channels
+# needs: loading each link and victim as objects (and decrypting the victim's names) cost
+# several times the read.
+_LINK: sa.Table = VictimCaseLink.__table__  # type: ignore[attr-defined]
+_VICTIM: sa.Table = Victim.__table__  # type: ignore[attr-defined]
+_LINKED_HELD = (
+    sa.select(
+        _LINK.c.id,
+        _LINK.c.case_id,
+        _LINK.c.notify_email,
+        _LINK.c.notify_sms,
+        _VICTIM.c.email,
+        _VICTIM.c.email_verified,
+        _VICTIM.c.phone,
+        _VICTIM.c.phone_verified,
+        holds_service.held(_LINK.c.case_id, sa.bindparam("now", type_=UTCDateTime)),
     )
+    .join(_VICTIM, _VICTIM.c.id == _LINK.c.victim_id)
+    .where(
+        _LINK.c.verification_status == VerificationStatus.VERIFIED,
+        _VICTIM.c.active.is_(True),
+        _LINK.c.case_id.in_(sa.bindparam("case_ids", expanding=True)),
+    )
+    .order_by(_LINK.c.id)
 )
 
 
-def _linked(session: Session, case_ids: Iterable[int]) -> list[tuple[VictimCaseLink, Victim]]:
-    """The active, verified links of these cases, in link order."""
-    return list(session.exec(_LINKED, params={"case_ids": sorted(case_ids)}).all())
-
-
-def _linked_and_held(
-    session: Session, case_ids: set[int]
-) -> tuple[list[tuple[VictimCaseLink, Victim]], set[int]]:
-    """``_linked`` for these cases, and those of them under a safety hold now: the holds of
-    linked cases come with their links, the others' (rarely any) from a query of their own."""
+def _linked_and_held(session: Session, case_ids: set[int]) -> tuple[list[_Recipient], set[int]]:
+    """The active, verified links of these cases, in link order, and those of the cases under a
+    safety hold now: the holds of linked cases come with their links, the others' (rarely any)
+    from a query of their own."""
     now = utcnow()
     params = {"case_ids": sorted(case_ids), "now": now}
-    found: list[tuple[VictimCaseLink, Victim]] = []
+    found: list[_Recipient] = []
     held: set[int] = set()
-    for link, victim, is_held in session.exec(_LINKED_HELD, params=params):
-        found.append((link, victim))
+    for *values, is_held in session.connection().execute(_LINKED_HELD, params):
+        recipient = _recipient(*values)
+        found.append(recipient)
         if is_held:
-            held.add(link.case_id)
-    unlinked = case_ids - {link.case_id for link, _ in found}
+            held.add(recipient.case_id)
+    unlinked = case_ids - {recipient.case_id for recipient in found}
     if unlinked:
         held |= holds_service.held_case_ids(session=session, case_ids=unlinked, now=now)
     return found, held
 
 
-def _told(session: Session, correction: CaseEvent) -> list[tuple[VictimCaseLink, Victim]]:
+def _told(session: Session, correction: CaseEvent) -> list[_Recipient]:
     """Only those who may have been told of the retracted event hear of its correction."""
     told = (
         select(Notification.link_id)
@@ -99,7 +174,8 @@ def _told(session: Session, correction: CaseEvent) -> list[tuple[VictimCaseLink,
             col(Notification.status).in_(POSSIBLY_TOLD),
         )
     )
-    return list(session.exec(_verified().where(col(VictimCaseLink.id).in_(told))).all())
+    rows = session.exec(_verified().where(col(VictimCaseLink.id).in_(told))).all()
+    return [_recipient_of(link, victim) for link, victim in rows]
 
 
 def enqueue_for_event(
@@ -114,6 +190,9 @@ def enqueue_for_event(
     queued = fanout.add(event)
     fanout.flush()
     return queued
+
+
+_INSERT_NOTIFICATIONS = Notification.__table__.insert()  # type: ignore[attr-defined]
 
 
 class Fanout:
@@ -133,7 +212,7 @@ class Fanout:
         self._settings = settings
         self._expected: set[int] = set()
         self._held: dict[int, bool] = {}
-        self._recipients: dict[int, list[tuple[VictimCaseLink, Victim]]] = {}
+        self._recipients: dict[int, list[_Recipient]] = {}
         self._suppressed: set[tuple[Channel, str]] = set()
         self._rows: list[dict[str, object]] = []
         # Critical events among the unsaved rows, with guarded notices: the guard counts them.
@@ -152,8 +231,8 @@ class Fanout:
         for id_ in wanted:
             self._held[id_] = id_ in held
             self._recipients[id_] = []
-        for link, victim in found:
-            self._recipients[link.case_id].append((link, victim))
+        for recipient in found:
+            self._recipients[recipient.case_id].append(recipient)
         self._suppressed |= _suppressed(self._session, found)
 
     def add(self, event: CaseEvent) -> int:
@@ -178,10 +257,10 @@ class Fanout:
         else:
             recipients, suppressed = self._recipients[event.case_id], self._suppressed
         targets = [
-            (link, channel)
-            for link, victim in recipients
-            for channel in chosen_channels(link, victim)
-            if (channel, _address(victim, channel)) not in suppressed
+            (recipient.link_id, channel)
+            for recipient in recipients
+            for channel, address in recipient.targets
+            if (channel, address) not in suppressed
         ]
         if not targets:
             return 0
@@ -204,7 +283,7 @@ class Fanout:
         self._rows += [
             {
                 "event_id": event.id,
-                "link_id": link.id,
+                "link_id": link_id,
                 "channel": channel,
                 "status": (
                     NotificationStatus.CREATED if pause_id is None else NotificationStatus.PAUSED
@@ -217,7 +296,7 @@ class Fanout:
                 "created_at": now,
                 "updated_at": now,
             }
-            for link, channel in targets
+            for link_id, channel in targets
         ]
         if critical:
             self._critical.add(event.id)
@@ -233,27 +312,13 @@ class Fanout:
         if self._rows:
             # One multi-row INSERT: a case with thousands of registrants fans out in one
             # statement, and a batch of events in one too.
-            table: sa.Table = Notification.__table__  # type: ignore[attr-defined]
-            self._session.execute(table.insert(), self._rows)
+            self._session.connection().execute(_INSERT_NOTIFICATIONS, self._rows)
             self._rows = []
             self._critical = set()
 
 
-def _address(victim: Victim, channel: Channel) -> str:
-    address = victim.email if channel is Channel.EMAIL else victim.phone
-    return contacts.normalise(channel, address or "")
-
-
-def _suppressed(
-    session: Session, recipients: list[tuple[VictimCaseLink, Victim]]
-) -> set[tuple[Channel, str]]:
-    wanted = {
-        (channel, _address(v, channel))
-        for channel in Channel
-        for _, v in recipients
-        if v.email or v.phone
-    }
-    wanted = {(channel, address) for channel, address in wanted if address}
+def _suppressed(session: Session, recipients: list[_Recipient]) -> set[tuple[Channel, str]]:
+    wanted = {pair for recipient in recipients for pair in recipient.addresses if pair[1]}
     if not wanted:
         return set()
     return contacts.suppressed_pairs(session=session, wanted=wanted)

@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 
 from voice.cases import service as case_service
 from voice.cases.models import Case, CaseEvent, Subject
-from voice.database import utcnow
+from voice.database import insert_numbered, utcnow
 from voice.disclosure.policy import Policy
 from voice.ingest import freshness
 from voice.notify import service as notify_service
@@ -345,13 +345,16 @@ def _cases(
     return chosen
 
 
+_EVENTS: sa.Table = CaseEvent.__table__  # type: ignore[attr-defined]
+
+
 def _insert(
     session: Session,
     plain: list[NewEvent],
     subjects: dict[tuple[str, str], Subject],
     cases: list[Case],
 ) -> list[CaseEvent]:
-    """One multi-row INSERT of the run's events; each comes back as a CaseEvent with its id."""
+    """The run's events in one insert; each comes back as a CaseEvent with its id."""
     now = utcnow()
     values = [
         {
@@ -371,11 +374,8 @@ def _insert(
         }
         for new, case in zip(plain, cases, strict=True)
     ]
-    # A Core insert on the table: the ORM's bulk path costs more than the statement itself.
-    table: sa.Table = CaseEvent.__table__  # type: ignore[attr-defined]
-    ids = session.scalars(
-        table.insert().returning(table.c.id, sort_by_parameter_order=True), values
-    ).all()
+    # In Core: the ORM's bulk path costs more than the statement itself.
+    ids = insert_numbered(session, _EVENTS, values, key=("source", "source_event_id"))
     # Built without validation (a table model's __init__ costs more than the insert): the
     # values are the validated event's and the row's just stored. They are read-only copies
     # for the fold and the releases; the session does not track them.

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from voice import tracing
 from voice.cases.models import CaseEvent
 from voice.config import Settings, get_settings
-from voice.database import UTCDateTime, utcnow
+from voice.database import UTCDateTime, insert_rows, utcnow
 from voice.disclosure.policy import Policy
 from voice.disclosure.release import Audience, release
 from voice.holds import service as holds_service
@@ -234,7 +234,7 @@ class Fanout:
             # One multi-row INSERT: a case with thousands of registrants fans out in one
             # statement, and a batch of events in one too.
             table: sa.Table = Notification.__table__  # type: ignore[attr-defined]
-            self._session.execute(table.insert(), self._rows)
+            insert_rows(self._session, table, self._rows)
             self._rows = []
             self._critical = set()
 

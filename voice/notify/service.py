@@ -135,6 +135,7 @@ class Fanout:
         self._held: dict[int, bool] = {}
         self._recipients: dict[int, list[tuple[VictimCaseLink, Victim]]] = {}
         self._suppressed: set[tuple[Channel, str]] = set()
+        self._targets: dict[int, list[tuple[VictimCaseLink, Channel]]] = {}
         self._rows: list[dict[str, object]] = []
         # Critical events among the unsaved rows, with guarded notices: the guard counts them.
         self._critical: set[int | None] = set()
@@ -145,7 +146,10 @@ class Fanout:
         self._expected.update(case_ids)
 
     def _load(self, case_id: int) -> None:
+        if case_id in self._held and not self._expected:
+            return  # the usual case in a run: asked once per event, loaded at the first
         wanted = {c for c in self._expected | {case_id} if c not in self._held}
+        self._expected = set()
         if not wanted:
             return
         found, held = _linked_and_held(self._session, wanted)
@@ -174,15 +178,9 @@ class Fanout:
             return 0  # nothing about this event may go to a victim at all
         if event.event_type == "correction":
             recipients = _told(self._session, event)
-            suppressed = _suppressed(self._session, recipients)
+            targets = _targets(recipients, _suppressed(self._session, recipients))
         else:
-            recipients, suppressed = self._recipients[event.case_id], self._suppressed
-        targets = [
-            (link, channel)
-            for link, victim in recipients
-            for channel in chosen_channels(link, victim)
-            if (channel, _address(victim, channel)) not in suppressed
-        ]
+            targets = self._case_targets(event.case_id)
         if not targets:
             return 0
         critical = event.event_type in CRITICAL_EVENT_TYPES and not guard.is_suspended()
@@ -223,6 +221,15 @@ class Fanout:
             self._critical.add(event.id)
         return len(targets)
 
+    def _case_targets(self, case_id: int) -> list[tuple[VictimCaseLink, Channel]]:
+        """Who hears of a (non-correction) event on this case, and how: the same for every
+        event of the run, so worked out at its first."""
+        targets = self._targets.get(case_id)
+        if targets is None:
+            targets = _targets(self._recipients[case_id], self._suppressed)
+            self._targets[case_id] = targets
+        return targets
+
     def _join(self, pause_id: int) -> None:
         """What the guard does to stored notices when it trips, done to the unsaved ones."""
         for row in self._rows:
@@ -237,6 +244,18 @@ class Fanout:
             insert_rows(self._session, table, self._rows)
             self._rows = []
             self._critical = set()
+
+
+def _targets(
+    recipients: list[tuple[VictimCaseLink, Victim]], suppressed: set[tuple[Channel, str]]
+) -> list[tuple[VictimCaseLink, Channel]]:
+    """Each recipient's chosen channels, but for suppressed contact points."""
+    return [
+        (link, channel)
+        for link, victim in recipients
+        for channel in chosen_channels(link, victim)
+        if (channel, _address(victim, channel)) not in suppressed
+    ]
 
 
 def _address(victim: Victim, channel: Channel) -> str:

@@ -6,6 +6,7 @@ places where the two differ are handled here, once.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections import deque
@@ -512,3 +513,89 @@ def transaction(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+# Below this many rows a plain INSERT costs no more than a COPY and its extra statement.
+_COPY_FROM_ROWS = 20
+
+
+class OutOfOrder(RuntimeError):
+    """The database numbered a multi-row insert's rows out of their order; nothing of the
+    insert may be kept (the caller's savepoint rolls it back)."""
+
+
+def insert_rows(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """``INSERT`` ``rows`` (all with the same keys) into ``table``: on PostgreSQL, many rows
+    go in as one ``COPY``. A multi-row ``INSERT`` there binds every value as a parameter of
+    its own, and the driver's rewriting of so many placeholders costs more than the insert."""
+    if _copies(session, rows):
+        _copy(session, table, rows)
+    elif rows:
+        # On the connection: no autoflush, and no ORM execution around a plain table insert.
+        session.connection().execute(table.insert(), rows)
+
+
+def insert_numbered(
+    session: Session, table: sa.Table, rows: list[dict[str, Any]], key: tuple[str, ...]
+) -> list[int]:
+    """``INSERT`` ``rows`` into ``table`` and return their new ids, which rise in the order of
+    ``rows``, as inserting them one after another would number them. ``key`` names columns that
+    tell the rows apart (a unique key).
+
+    On PostgreSQL many rows take their ids from the table's sequence first, then go in with
+    one ``COPY`` (as in ``insert_rows``). Elsewhere one ``INSERT … RETURNING`` hands back the ids
+    with the keys; asking for them in order instead (``sort_by_parameter_order``) makes SQLite
+    insert one row per statement. Should the ids not follow the rows, ``OutOfOrder`` is raised.
+    """
+    id_column = table.c.id
+    if _copies(session, rows):
+        sequence = sa.func.pg_get_serial_sequence(table.name, id_column.name)
+        ids = sorted(
+            session.scalars(
+                sa.select(sa.func.nextval(sequence)).select_from(
+                    sa.func.generate_series(1, len(rows))
+                )
+            )
+        )
+        with_ids = [{id_column.key: id_, **row} for id_, row in zip(ids, rows, strict=True)]
+        _copy(session, table, with_ids)
+        return ids
+    returning = table.insert().returning(id_column, *(table.c[name] for name in key))
+    found = {tuple(found[1:]): found[0] for found in session.execute(returning, rows)}
+    numbered = [found[tuple(row[name] for name in key)] for row in rows]
+    if any(later <= earlier for earlier, later in itertools.pairwise(numbered)):
+        raise OutOfOrder(f"the ids of {table.name} rows do not follow their order")
+    return numbered
+
+
+def _copies(session: Session, rows: list[dict[str, Any]]) -> bool:
+    return len(rows) >= _COPY_FROM_ROWS and session.connection().dialect.name == "postgresql"
+
+
+def _copy(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """``COPY`` ``rows`` into ``table`` on the session's connection (psycopg), each value bound
+    as the column's type binds it for an ``INSERT``. A refusal is raised as SQLAlchemy's own
+    error for it (an ``IntegrityError`` for a duplicate key), as an ``INSERT`` would raise it."""
+    connection = session.connection()
+    dialect = connection.dialect
+    names = list(rows[0])
+    columns = [table.c[name] for name in names]
+    processors = [column.type._cached_bind_processor(dialect) for column in columns]
+    statement = "COPY {} ({}) FROM STDIN".format(
+        dialect.identifier_preparer.format_table(table),
+        ", ".join(dialect.identifier_preparer.format_column(column) for column in columns),
+    )
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                values = [row[name] for name in names]
+                copy.write_row(
+                    [
+                        value if process is None else process(value)
+                        for value, process in zip(values, processors, strict=True)
+                    ]
+                )
+    except dialect.loaded_dbapi.Error as exc:
+        raise sa.exc.DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error) from None

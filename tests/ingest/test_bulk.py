@@ -12,12 +12,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, func, select
 
 from tests.factories import booking, event, victim_with_link
 from voice.audit.models import DisclosureRecord
 from voice.cases.models import Case, CaseEvent, Subject
+from voice.database import OutOfOrder, insert_numbered, insert_rows
 from voice.disclosure.policy import Policy
 from voice.ingest import apply, bulk, freshness
 from voice.ingest.service import BatchResult, ingest_batch, ingest_event
@@ -404,3 +405,75 @@ def test_subjects_and_cases_are_found_as_one_at_a_time_finds_them(
     del candidates[2]["case"]["case_number"]
     _, end = both_ways(session, policy, lambda s: None, candidates)
     assert [(e[0], e[1]) for e in end["events"]] == [("c-1", "C-1"), ("c-2", "C-2"), ("c-3", "C-2")]
+
+
+def _many(count: int) -> list[dict[str, Any]]:
+    """``count`` events over both linked subjects, every fifth one a late arrival."""
+    kinds = ("custody.transferred", "case.appeal_filed")
+    return [
+        event(
+            kinds[n % 2],
+            source_event_id=f"m-{n}",
+            subject_id=("S-T0001", "S-T0002")[n % 2],
+            case_number=("CASE-T-0001", "CASE-T-0002")[n % 2],
+            occurred_at=f"2026-11-{3 + n // 5 if n % 5 else 2:02d}T09:{n:02d}:00Z",
+        )
+        for n in range(count)
+    ]
+
+
+def test_a_large_batch_ends_as_one_at_a_time(session: Session, policy: Policy) -> None:
+    """Enough events and notices that PostgreSQL copies them in rather than inserting them."""
+    candidates = _many(44)
+    outcomes, _ = both_ways(session, policy, linked_world(policy, partner=False), candidates)
+    assert [o[0] for o in outcomes] == ["accepted"] * len(candidates)
+
+
+def test_events_numbered_out_of_order_go_one_at_a_time(
+    session: Session, policy: Policy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should the database number a batch's events out of their order, the batch is undone and
+    its events go one at a time, each with its own result."""
+    linked_world(policy, partner=False)(session)
+    real = insert_numbered
+    calls: list[int] = []
+
+    def numbered_out_of_order(*args: Any, **kwargs: Any) -> list[int]:
+        ids = real(*args, **kwargs)
+        calls.append(len(ids))
+        if len(ids) > 1:
+            raise OutOfOrder("out of order")
+        return ids
+
+    monkeypatch.setattr(apply, "insert_numbered", numbered_out_of_order)
+    candidates = _many(5)
+    results = ingest_batch(session=session, candidates=candidates, policy=policy)
+
+    # Numbered once for the batch; one at a time, each event is a plain insert of its own.
+    assert calls == [5]
+    assert [r.as_dict()["status"] for r in results] == ["accepted"] * 5
+    stored = session.exec(
+        select(func.count())
+        .select_from(CaseEvent)
+        .where(col(CaseEvent.source_event_id).like("m-%"))
+    ).one()
+    assert stored == 5
+
+
+def test_a_refused_copy_is_the_database_error_of_an_insert(
+    session: Session, policy: Policy
+) -> None:
+    """Many rows refused at once (PostgreSQL copies them) raise what an INSERT raises, and the
+    savepoint around them rolls back as usual."""
+    linked_world(policy, partner=False)(session)
+    ingest_batch(session=session, candidates=_many(30), policy=policy)
+    table = Notification.__table__  # type: ignore[attr-defined]
+    rows = [dict(row._mapping) for row in session.execute(table.select())]
+    assert len(rows) >= 30
+    for row in rows:
+        del row["id"]
+    savepoint = session.begin_nested()
+    with pytest.raises(IntegrityError):
+        insert_rows(session, table, rows)
+    savepoint.rollback()
+    assert session.exec(select(func.count()).select_from(Notification)).one() == len(rows)

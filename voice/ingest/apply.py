@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 
 from voice.cases import service as case_service
 from voice.cases.models import Case, CaseEvent, Subject
-from voice.database import utcnow
+from voice.database import insert_numbered, utcnow
 from voice.disclosure.policy import Policy
 from voice.ingest import freshness
 from voice.notify import service as notify_service
@@ -349,9 +349,8 @@ def _cases(
     return chosen
 
 
-_EVENT: sa.Table = CaseEvent.__table__  # type: ignore[attr-defined]
-_INSERT_EVENT = _EVENT.insert().returning(_EVENT.c.id)
-_INSERT_EVENTS = _EVENT.insert().returning(_EVENT.c.id, sort_by_parameter_order=True)
+_EVENTS: sa.Table = CaseEvent.__table__  # type: ignore[attr-defined]
+_INSERT_EVENT = _EVENTS.insert().returning(_EVENTS.c.id)
 
 
 def _insert(
@@ -360,7 +359,7 @@ def _insert(
     subjects: dict[tuple[str, str], Subject],
     cases: list[Case],
 ) -> list[CaseEvent]:
-    """One multi-row INSERT of the run's events; each comes back as a CaseEvent with its id."""
+    """The run's events in one insert; each comes back as a CaseEvent with its id."""
     now = utcnow()
     values = [
         {
@@ -380,13 +379,13 @@ def _insert(
         }
         for new, case in zip(plain, cases, strict=True)
     ]
-    # A Core insert on the table: the ORM's bulk path costs more than the statement itself.
-    # One event (the one-at-a-time path) goes as a plain execution: the many-rows machinery
-    # that keeps the ids in order costs more than the insert.
+    # In Core: the ORM's bulk path costs more than the statement itself. One event (the
+    # one-at-a-time path) goes as a plain execution: the many-rows machinery that numbers a
+    # batch in order costs more than the insert.
     if len(values) == 1:
         ids = [session.connection().execute(_INSERT_EVENT, values[0]).scalar_one()]
     else:
-        ids = list(session.scalars(_INSERT_EVENTS, values))
+        ids = insert_numbered(session, _EVENTS, values, key=("source", "source_event_id"))
     # Built without validation (a table model's __init__ costs more than the insert): the
     # values are the validated event's and the row's just stored. They are read-only copies
     # for the fold and the releases; the session does not track them.

@@ -30,6 +30,7 @@ from sqlmodel import Session, col, func, or_, select
 
 from voice import tracing
 from voice.cases.models import CaseEvent
+from voice.database import OutOfOrder
 from voice.disclosure.policy import Policy
 from voice.ingest import apply, service
 from voice.ingest.service import BatchResult, EventIdReused, EventQuarantined, Receipt
@@ -171,7 +172,7 @@ def _store(session: Session, new: list[_Fresh], policy: Policy) -> dict[int, Bat
             stored = apply.store(
                 session=session, events=[f.new for f in new], policy=policy, scope=_event_span
             )
-    except SQLAlchemyError:
+    except (SQLAlchemyError, OutOfOrder):
         # Someone else stored one of these first, or the database refuses one of them: find
         # out which, one event at a time. The error's text quotes row values; it is not logged.
         log.warning("batch of %s events fell back to one at a time", len(new))

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from voice import tracing
 from voice.cases.models import CaseEvent
 from voice.config import Settings, get_settings
-from voice.database import UTCDateTime, utcnow
+from voice.database import UTCDateTime, insert_rows, utcnow
 from voice.disclosure.policy import Policy
 from voice.disclosure.release import Audience, release
 from voice.holds import service as holds_service
@@ -192,7 +192,7 @@ def enqueue_for_event(
     return queued
 
 
-_INSERT_NOTIFICATIONS = Notification.__table__.insert()  # type: ignore[attr-defined]
+_NOTIFICATIONS: sa.Table = Notification.__table__  # type: ignore[attr-defined]
 
 
 class Fanout:
@@ -214,6 +214,7 @@ class Fanout:
         self._held: dict[int, bool] = {}
         self._recipients: dict[int, list[_Recipient]] = {}
         self._suppressed: set[tuple[Channel, str]] = set()
+        self._targets: dict[int, list[tuple[int, Channel]]] = {}
         self._rows: list[dict[str, object]] = []
         # Critical events among the unsaved rows, with guarded notices: the guard counts them.
         self._critical: set[int | None] = set()
@@ -224,7 +225,10 @@ class Fanout:
         self._expected.update(case_ids)
 
     def _load(self, case_id: int) -> None:
+        if case_id in self._held and not self._expected:
+            return  # the usual case in a run: asked once per event, loaded at the first
         wanted = {c for c in self._expected | {case_id} if c not in self._held}
+        self._expected = set()
         if not wanted:
             return
         found, held = _linked_and_held(self._session, wanted)
@@ -253,15 +257,9 @@ class Fanout:
             return 0  # nothing about this event may go to a victim at all
         if event.event_type == "correction":
             recipients = _told(self._session, event)
-            suppressed = _suppressed(self._session, recipients)
+            targets = _targets(recipients, _suppressed(self._session, recipients))
         else:
-            recipients, suppressed = self._recipients[event.case_id], self._suppressed
-        targets = [
-            (recipient.link_id, channel)
-            for recipient in recipients
-            for channel, address in recipient.targets
-            if (channel, address) not in suppressed
-        ]
+            targets = self._case_targets(event.case_id)
         if not targets:
             return 0
         critical = event.event_type in CRITICAL_EVENT_TYPES and not guard.is_suspended()
@@ -302,6 +300,15 @@ class Fanout:
             self._critical.add(event.id)
         return len(targets)
 
+    def _case_targets(self, case_id: int) -> list[tuple[int, Channel]]:
+        """Who hears of a (non-correction) event on this case, and how: the same for every
+        event of the run, so worked out at its first."""
+        targets = self._targets.get(case_id)
+        if targets is None:
+            targets = _targets(self._recipients[case_id], self._suppressed)
+            self._targets[case_id] = targets
+        return targets
+
     def _join(self, pause_id: int) -> None:
         """What the guard does to stored notices when it trips, done to the unsaved ones."""
         for row in self._rows:
@@ -312,9 +319,21 @@ class Fanout:
         if self._rows:
             # One multi-row INSERT: a case with thousands of registrants fans out in one
             # statement, and a batch of events in one too.
-            self._session.connection().execute(_INSERT_NOTIFICATIONS, self._rows)
+            insert_rows(self._session, _NOTIFICATIONS, self._rows)
             self._rows = []
             self._critical = set()
+
+
+def _targets(
+    recipients: list[_Recipient], suppressed: set[tuple[Channel, str]]
+) -> list[tuple[int, Channel]]:
+    """Each recipient's link and chosen channels, but for suppressed contact points."""
+    return [
+        (recipient.link_id, channel)
+        for recipient in recipients
+        for channel, address in recipient.targets
+        if (channel, address) not in suppressed
+    ]
 
 
 def _suppressed(session: Session, recipients: list[_Recipient]) -> set[tuple[Channel, str]]:

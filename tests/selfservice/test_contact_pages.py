@@ -116,9 +116,14 @@ def test_wrong_codes_are_limited_and_a_new_code_can_be_asked_for(
     assert "We sent you a new code" in web.get(again.headers["location"]).text
     second = courier.sent[-1]
     assert second.challenge_id != first.challenge_id
-    # Asking again at once sends nothing more: the code just sent is the one to type.
-    post_form(web, f"{PREFERENCES}/phone", f"{PREFERENCES}/phone/resend", {})
+    # Asking again at once sends nothing more: the code just sent is the one to type, and
+    # the page says so rather than claiming a new one went out.
+    soon = post_form(web, f"{PREFERENCES}/phone", f"{PREFERENCES}/phone/resend", {})
     assert courier.sent[-1] == second
+    assert soon.headers["location"] == f"{PREFERENCES}/phone?recent=1"
+    page = web.get(soon.headers["location"]).text
+    assert "We sent you a code a moment ago, so we did not send another." in page
+    assert "We sent you a new code" not in page
     # Past the code's life, in steps a victim's activity keeps the session alive through.
     for _ in range(settings.contact_code_minutes // 10 + 1):
         clock.advance(minutes=10)

@@ -53,19 +53,23 @@ def _send(
     victim: Victim,
     kind: ContactKind,
     now: datetime,
-) -> None:
+) -> bool:
+    """Send a new link or code, unless the last one went out a moment ago and still works;
+    whether one was sent."""
     last = verification.latest_challenge_at(session=session, victim=victim, kind=kind)
     usable = kind is ContactKind.EMAIL or verification.code_waiting(
         session=session, victim=victim, now=now
     )
     if last is not None and now - last < RESEND_AFTER and usable:
-        return
+        return False
     challenge = verification.start(
         session=session, settings=settings, victim=victim, kind=kind, now=now
     )
-    if challenge is not None:
-        # After the unit of work commits: the code must be stored before it can be typed.
-        background.add_task(courier.deliver, challenge)
+    if challenge is None:
+        return False
+    # After the unit of work commits: the code must be stored before it can be typed.
+    background.add_task(courier.deliver, challenge)
+    return True
 
 
 def _change(
@@ -172,6 +176,7 @@ def _code_page(
         "phone": victim.phone,
         "error": error,
         "resent": "resent" in request.query_params,
+        "recent": "recent" in request.query_params,
         # Whether a code was texted and can still be used: if not, the page offers to send
         # one rather than saying one was sent.
         "waiting": waiting,
@@ -234,9 +239,10 @@ def resend_code(
 ) -> Response:
     if victim.phone is None or victim.phone_verified:
         return RedirectResponse(PREFERENCES, status_code=303)
-    # The page says "a new code, only the newest works" only when an earlier one exists.
+    # The page says "a new code, only the newest works" only when an earlier one exists, and
+    # says so when nothing was sent because the code sent a moment ago is still the one.
     replaces = verification.code_sent_before(session=session, victim=victim)
-    _send(
+    sent = _send(
         session=session,
         settings=settings,
         courier=courier,
@@ -245,4 +251,6 @@ def resend_code(
         kind=ContactKind.PHONE,
         now=clock(),
     )
+    if not sent:
+        return RedirectResponse(f"{PHONE_CODE}?recent=1", status_code=303)
     return RedirectResponse(f"{PHONE_CODE}?resent=1" if replaces else PHONE_CODE, status_code=303)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -67,12 +68,9 @@ async def ingest_events(
     event_limit = settings.ingest_max_event_bytes
     if len(raw) > event_limit:
         return problem(413, "Content Too Large", f"an event holds at most {event_limit} bytes")
-    try:
-        parsed = body.loads(raw)
-    except InvalidEvent as exc:
-        return _invalid(exc)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return problem(400, "Bad Request", "the body is not valid UTF-8 JSON or NDJSON")
+    parsed = _parsed(raw)
+    if isinstance(parsed, JSONResponse):
+        return parsed
     writer: EventWriter = request.app.state.event_writer
     try:
         receipt = await writer.apply_async(parsed, policy)
@@ -92,15 +90,22 @@ def _batch_body(
     if content_type.split(";")[0].strip() == body.NDJSON:
         items = body.ndjson_items(raw, event_limit=event_limit)
     else:
-        try:
-            parsed = body.loads(raw)
-        except InvalidEvent as exc:
-            return _invalid(exc)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return problem(400, "Bad Request", "the body is not valid UTF-8 JSON or NDJSON")
+        parsed = _parsed(raw)
+        if isinstance(parsed, JSONResponse):
+            return parsed
         items = body.array_items(parsed, event_limit=event_limit)
     with transaction(engine) as session:
         return _batch(session, policy, settings, items)
+
+
+def _parsed(raw: bytes) -> Any:
+    """The body's JSON, or the answer refusing it (a ``JSONResponse``)."""
+    try:
+        return body.loads(raw)
+    except InvalidEvent as exc:
+        return _invalid(exc)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return problem(400, "Bad Request", "the body is not valid UTF-8 JSON or NDJSON")
 
 
 def _invalid(exc: InvalidEvent) -> JSONResponse:

@@ -9,13 +9,11 @@ answer moves the inquiry on and, when it carries case facts, is accounted for as
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-import sqlalchemy as sa
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from voice.audit import service as disclosure_service
 from voice.database import utcnow
@@ -23,18 +21,19 @@ from voice.disclosure.policy import Policy
 from voice.disclosure.release import Audience, DisclosedView
 from voice.inquiries import service
 from voice.inquiries.models import Inquiry, InquiryAnswer, InquiryChannel, InquiryStatus
-from voice.messages.gate import SENDABLE, MessageStatus, ready_to_send
-from voice.notify import contacts, leases, outbox, retry
+from voice.messages import gated_delivery as gated
+from voice.messages.gate import MessageStatus
+from voice.notify import contacts, outbox
 from voice.notify.adapters.base import OutgoingEmail, OutgoingSms
 from voice.notify.context import WorkerContext
 from voice.notify.models import Channel
-from voice.notify.prepare import message_id_for
 from voice.victims.models import Victim
 
 log = logging.getLogger(__name__)
 
 SUBJECTS = {"en": "Your question to the VOICE office", "es": "Su pregunta a la oficina VOICE"}
 PURPOSE = "inquiry_answer"
+LABEL = "answer"
 # Only the ones the worker sends; web answers are published as they pass the gate.
 _SENT_BY_WORKER = (InquiryChannel.EMAIL.value, InquiryChannel.SMS.value)
 
@@ -42,10 +41,9 @@ _SENT_BY_WORKER = (InquiryChannel.EMAIL.value, InquiryChannel.SMS.value)
 def claim(
     *, session: Session, worker_id: str, now: datetime, lease_seconds: float, limit: int
 ) -> list[int]:
-    return leases.claim_due(
+    return gated.claim(
+        InquiryAnswer,
         session=session,
-        model=InquiryAnswer,
-        ready=SENDABLE,
         worker_id=worker_id,
         now=now,
         lease_seconds=lease_seconds,
@@ -105,8 +103,7 @@ def _address(session: Session, inquiry: Inquiry, channel: Channel) -> str | None
 def _prepare(
     session: Session, ctx: WorkerContext, answer: InquiryAnswer
 ) -> OutgoingEmail | OutgoingSms | str:
-    was = MessageStatus.APPROVED if answer.reviewed_by else MessageStatus.READY
-    if not ready_to_send(answer.model_copy(update={"status": was})):
+    if not gated.passes_gate(answer):
         return "not through the outbound scan"
     inquiry = session.get_one(Inquiry, answer.inquiry_id)
     if answer.fields_released and service.eligible_link(session, inquiry) is None:
@@ -117,44 +114,14 @@ def _prepare(
         return "no contact point on that channel"
     if contacts.is_suppressed(session=session, channel=channel, address=address):
         return "contact point suppressed"
-    reference = f"q-{answer.id:08d}"
-    if channel is Channel.SMS:
-        return OutgoingSms(
-            to=address, sender=ctx.settings.sms_from, body=answer.body, reference=reference
-        )
-    language = answer.language if answer.language in SUBJECTS else "en"
-    return OutgoingEmail(
+    return gated.outgoing(
+        ctx,
+        channel=channel,
         to=address,
-        sender=ctx.settings.email_from,
-        subject=SUBJECTS[language],
-        text=answer.body.rstrip() + f"\n\n{ctx.settings.office_contact}\n",
-        message_id=message_id_for(reference, ctx.settings.email_from),
-        reference=reference,
+        body=answer.body,
+        reference=f"q-{answer.id:08d}",
+        subject=gated.subject_for(SUBJECTS, answer.language),
     )
-
-
-def _finish(session: Session, ctx: WorkerContext, answer_id: int, **values: object) -> bool:
-    result = session.execute(
-        sa.update(InquiryAnswer)
-        .where(
-            col(InquiryAnswer.id) == answer_id,
-            col(InquiryAnswer.claimed_by) == ctx.worker_id,
-            col(InquiryAnswer.status) == MessageStatus.SENDING,
-        )
-        .values(claimed_by=None, claimed_until=None, **values)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-@dataclass(frozen=True)
-class ReadyAnswer:
-    row_id: int
-    message: OutgoingEmail | OutgoingSms
-    attempts: int
-    was: MessageStatus
-    # The retry budget runs from here: when the answer was let through (written or approved).
-    since: datetime
 
 
 class AnswerOutbox:
@@ -163,14 +130,14 @@ class AnswerOutbox:
     claim = staticmethod(claim)
 
     def defer(
-        self, session: Session, ctx: WorkerContext, deferred: list[tuple[ReadyAnswer, datetime]]
+        self, session: Session, ctx: WorkerContext, deferred: list[tuple[gated.ReadyText, datetime]]
     ) -> dict[int, Any]:
-        return _defer(session, ctx, deferred)
+        return gated.defer(session, ctx, InquiryAnswer, deferred)
 
     def prepare(
         self, session: Session, ctx: WorkerContext, ids: list[int]
-    ) -> tuple[list[ReadyAnswer], dict[int, Any]]:
-        ready: list[ReadyAnswer] = []
+    ) -> tuple[list[gated.ReadyText], dict[int, Any]]:
+        ready: list[gated.ReadyText] = []
         outcomes: dict[int, Any] = {}
         for answer_id in ids:
             answer = session.get_one(InquiryAnswer, answer_id)
@@ -182,33 +149,40 @@ class AnswerOutbox:
             else:
                 prepared = _prepare(session, ctx, answer)
             if isinstance(prepared, str):
-                held = _finish(
-                    session, ctx, answer_id, status=MessageStatus.FAILED, last_error=prepared
+                outcomes[answer_id] = gated.refuse(
+                    session, ctx, InquiryAnswer, answer_id, prepared, log=log, label=LABEL
                 )
-                log.info("answer %s not sent: %s", answer_id, prepared)
-                outcomes[answer_id] = MessageStatus.FAILED if held else None
                 continue
-            was = MessageStatus.APPROVED if answer.reviewed_by else MessageStatus.READY
-            since = answer.reviewed_at or answer.created_at
-            ready.append(ReadyAnswer(answer_id, prepared, answer.attempts, was, since))
+            ready.append(
+                gated.ReadyText(
+                    row_id=answer_id,
+                    message=prepared,
+                    attempts=answer.attempts,
+                    was=gated.let_through_as(answer.reviewed_by),
+                    since=answer.reviewed_at or answer.created_at,
+                )
+            )
         return ready, outcomes
 
     def settle(
         self,
         session: Session,
         ctx: WorkerContext,
-        ready: list[ReadyAnswer],
+        ready: list[gated.ReadyText],
         results: list[outbox.SendResult],
     ) -> dict[int, Any]:
         outcomes: dict[int, Any] = {}
         for item, result in zip(ready, results, strict=True):
             if result.provider_ref is None:
-                outcomes[item.row_id] = _failed(session, ctx, item, result)
+                outcomes[item.row_id] = gated.failed(
+                    session, ctx, InquiryAnswer, item, result, log=log, label=LABEL
+                )
                 continue
             now = utcnow()
-            if not _finish(
+            if not gated.finish(
                 session,
                 ctx,
+                InquiryAnswer,
                 item.row_id,
                 status=MessageStatus.SENT,
                 sent_at=now,
@@ -222,41 +196,6 @@ class AnswerOutbox:
             delivered(session=session, policy=ctx.policy, answer=answer, channel=channel, now=now)
             outcomes[item.row_id] = MessageStatus.SENT
         return outcomes
-
-
-def _failed(
-    session: Session, ctx: WorkerContext, item: ReadyAnswer, result: outbox.SendResult
-) -> MessageStatus | None:
-    when = None
-    if result.retryable and item.attempts < ctx.settings.worker_max_attempts:
-        when = retry.next_attempt(
-            settings=ctx.settings, since=item.since, attempts=item.attempts, now=ctx.now()
-        )
-    status = item.was if when is not None else MessageStatus.FAILED
-    when = when or utcnow()
-    held = _finish(
-        session, ctx, item.row_id, status=status, last_error=result.code[:500], next_attempt_at=when
-    )
-    log.warning("answer %s failed (%s); now %s", item.row_id, result.code, status.value)
-    return status if held else None
-
-
-def _defer(
-    session: Session, ctx: WorkerContext, deferred: list[tuple[ReadyAnswer, datetime]]
-) -> dict[int, Any]:
-    outcomes: dict[int, Any] = {}
-    for item, when in deferred:
-        # Its breaker held it back: due again at ``when``, and the claim does not count.
-        held = _finish(
-            session,
-            ctx,
-            item.row_id,
-            status=item.was,
-            next_attempt_at=when,
-            attempts=col(InquiryAnswer.attempts) - 1,
-        )
-        outcomes[item.row_id] = item.was if held else None
-    return outcomes
 
 
 ANSWERS = AnswerOutbox()

@@ -14,18 +14,17 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-import sqlalchemy as sa
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from voice.audit import service as disclosure_service
 from voice.database import utcnow
 from voice.disclosure.release import Audience, DisclosedView
-from voice.messages.gate import SENDABLE, MessageStatus, ready_to_send
+from voice.messages import gated_delivery as gated
+from voice.messages.gate import MessageStatus
 from voice.messages.models import StaffMessage
-from voice.notify import contacts, leases, outbox, retry
+from voice.notify import contacts, outbox
 from voice.notify.adapters.base import OutgoingEmail, OutgoingSms
 from voice.notify.models import Channel
-from voice.notify.prepare import message_id_for
 from voice.notify.tasks import WorkerContext
 from voice.victims.models import VerificationStatus, Victim, VictimCaseLink
 
@@ -34,15 +33,15 @@ log = logging.getLogger(__name__)
 SUBJECTS = {"en": "A message from the VOICE office", "es": "Un mensaje de la oficina VOICE"}
 # What the accounting records as released: the message itself, never its text.
 RELEASED_FIELD = "staff_message.body"
+LABEL = "staff message"
 
 
 def claim(
     *, session: Session, worker_id: str, now: datetime, lease_seconds: float, limit: int
 ) -> list[int]:
-    return leases.claim_due(
+    return gated.claim(
+        StaffMessage,
         session=session,
-        model=StaffMessage,
-        ready=SENDABLE,
         worker_id=worker_id,
         now=now,
         lease_seconds=lease_seconds,
@@ -50,26 +49,10 @@ def claim(
     )
 
 
-def _finish(session: Session, ctx: WorkerContext, message_id: int, **values: object) -> bool:
-    result = session.execute(
-        sa.update(StaffMessage)
-        .where(
-            col(StaffMessage.id) == message_id,
-            col(StaffMessage.claimed_by) == ctx.worker_id,
-            col(StaffMessage.status) == MessageStatus.SENDING,
-        )
-        .values(claimed_by=None, claimed_until=None, **values)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
 def _prepare(
     session: Session, ctx: WorkerContext, message: StaffMessage
 ) -> tuple[OutgoingEmail | OutgoingSms, Victim] | str:
-    # The claim set the status to sending; the gate looks at what it was let through as.
-    was = MessageStatus.APPROVED if message.reviewed_by else MessageStatus.READY
-    if not ready_to_send(message.model_copy(update={"status": was})):
+    if not gated.passes_gate(message):
         return "not through the outbound scan"
     link = session.get_one(VictimCaseLink, message.link_id)
     victim = session.get_one(Victim, link.victim_id)
@@ -82,34 +65,22 @@ def _prepare(
         return "no verified contact point on that channel"
     if contacts.is_suppressed(session=session, channel=channel, address=address):
         return "contact point suppressed"
-    reference = f"m-{message.id:08d}"
-    if channel is Channel.SMS:
-        return OutgoingSms(
-            to=address, sender=ctx.settings.sms_from, body=message.body, reference=reference
-        ), victim
-    language = victim.preferred_language if victim.preferred_language in SUBJECTS else "en"
-    return OutgoingEmail(
+    return gated.outgoing(
+        ctx,
+        channel=channel,
         to=address,
-        sender=ctx.settings.email_from,
-        subject=SUBJECTS[language],
-        text=message.body.rstrip() + f"\n\n{ctx.settings.office_contact}\n",
-        message_id=message_id_for(reference, ctx.settings.email_from),
-        reference=reference,
+        body=message.body,
+        reference=f"m-{message.id:08d}",
+        subject=gated.subject_for(SUBJECTS, victim.preferred_language),
     ), victim
 
 
-@dataclass(frozen=True)
-class ReadyMessage:
-    """A claimed message that passed every check, and what its settle needs."""
+@dataclass(frozen=True, kw_only=True)
+class ReadyMessage(gated.ReadyText):
+    """A claimed staff message that passed every check, and whom its accounting names."""
 
-    row_id: int
-    message: OutgoingEmail | OutgoingSms
     victim_id: int
     case_id: int
-    attempts: int
-    was: MessageStatus
-    # The retry budget runs from here: when the message was let through (written or approved).
-    since: datetime
 
 
 class StaffMessageOutbox:
@@ -129,24 +100,21 @@ class StaffMessageOutbox:
                 continue
             prepared = _prepare(session, ctx, message)
             if isinstance(prepared, str):
-                held = _finish(
-                    session, ctx, message_id, status=MessageStatus.FAILED, last_error=prepared
+                outcomes[message_id] = gated.refuse(
+                    session, ctx, StaffMessage, message_id, prepared, log=log, label=LABEL
                 )
-                log.info("staff message %s not sent: %s", message_id, prepared)
-                outcomes[message_id] = MessageStatus.FAILED if held else None
                 continue
-            outgoing, victim = prepared
+            message_out, victim = prepared
             assert victim.id is not None
-            was = MessageStatus.APPROVED if message.reviewed_by else MessageStatus.READY
             ready.append(
                 ReadyMessage(
-                    message_id,
-                    outgoing,
-                    victim.id,
-                    message.case_id,
-                    message.attempts,
-                    was,
-                    message.reviewed_at or message.created_at,
+                    row_id=message_id,
+                    message=message_out,
+                    attempts=message.attempts,
+                    was=gated.let_through_as(message.reviewed_by),
+                    since=message.reviewed_at or message.created_at,
+                    victim_id=victim.id,
+                    case_id=message.case_id,
                 )
             )
         return ready, outcomes
@@ -161,7 +129,9 @@ class StaffMessageOutbox:
         outcomes: dict[int, Any] = {}
         for item, result in zip(ready, results, strict=True):
             if result.provider_ref is None:
-                outcomes[item.row_id] = _failed(session, ctx, item, result)
+                outcomes[item.row_id] = gated.failed(
+                    session, ctx, StaffMessage, item, result, log=log, label=LABEL
+                )
             else:
                 outcomes[item.row_id] = _sent(session, ctx, item, result.provider_ref)
         return outcomes
@@ -172,19 +142,7 @@ class StaffMessageOutbox:
         ctx: WorkerContext,
         deferred: list[tuple[ReadyMessage, datetime]],
     ) -> dict[int, Any]:
-        outcomes: dict[int, Any] = {}
-        for item, when in deferred:
-            # Its breaker held it back: due again at ``when``, and the claim does not count.
-            held = _finish(
-                session,
-                ctx,
-                item.row_id,
-                status=item.was,
-                next_attempt_at=when,
-                attempts=col(StaffMessage.attempts) - 1,
-            )
-            outcomes[item.row_id] = item.was if held else None
-        return outcomes
+        return gated.defer(session, ctx, StaffMessage, list(deferred))
 
 
 STAFF_MESSAGES = StaffMessageOutbox()
@@ -201,9 +159,10 @@ def deliver(ctx: WorkerContext, message_id: int) -> MessageStatus | None:
 def _sent(
     session: Session, ctx: WorkerContext, item: ReadyMessage, provider_ref: str
 ) -> MessageStatus | None:
-    if not _finish(
+    if not gated.finish(
         session,
         ctx,
+        StaffMessage,
         item.row_id,
         status=MessageStatus.SENT,
         sent_at=utcnow(),
@@ -230,28 +189,6 @@ def _sent(
 
 def outgoing_channel(outgoing: OutgoingEmail | OutgoingSms) -> str:
     return Channel.EMAIL.value if isinstance(outgoing, OutgoingEmail) else Channel.SMS.value
-
-
-def _failed(
-    session: Session, ctx: WorkerContext, item: ReadyMessage, result: outbox.SendResult
-) -> MessageStatus | None:
-    when = None
-    if result.retryable and item.attempts < ctx.settings.worker_max_attempts:
-        when = retry.next_attempt(
-            settings=ctx.settings, since=item.since, attempts=item.attempts, now=ctx.now()
-        )
-    status = item.was if when is not None else MessageStatus.FAILED
-    when = when or utcnow()
-    held = _finish(
-        session,
-        ctx,
-        item.row_id,
-        status=status,
-        last_error=result.code[:500],
-        next_attempt_at=when,
-    )
-    log.warning("staff message %s failed (%s); now %s", item.row_id, result.code, status.value)
-    return status if held else None
 
 
 def run_once(ctx: WorkerContext) -> int:

@@ -23,7 +23,7 @@ from voice.inquiries import service
 from voice.inquiries.models import Inquiry, InquiryAnswer, InquiryChannel, InquiryStatus
 from voice.messages import gated_delivery as gated
 from voice.messages.gate import MessageStatus
-from voice.notify import contacts, outbox
+from voice.notify import outbox
 from voice.notify.adapters.base import OutgoingEmail, OutgoingSms
 from voice.notify.context import WorkerContext
 from voice.notify.models import Channel
@@ -112,9 +112,8 @@ def _prepare(
     address = _address(session, inquiry, channel)
     if not address:
         return "no contact point on that channel"
-    if contacts.is_suppressed(session=session, channel=channel, address=address):
-        return "contact point suppressed"
     return gated.outgoing(
+        session,
         ctx,
         channel=channel,
         to=address,

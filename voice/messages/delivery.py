@@ -22,7 +22,7 @@ from voice.disclosure.release import Audience, DisclosedView
 from voice.messages import gated_delivery as gated
 from voice.messages.gate import MessageStatus
 from voice.messages.models import StaffMessage
-from voice.notify import contacts, outbox
+from voice.notify import outbox
 from voice.notify.adapters.base import OutgoingEmail, OutgoingSms
 from voice.notify.models import Channel
 from voice.notify.tasks import WorkerContext
@@ -63,16 +63,16 @@ def _prepare(
         return "recipient no longer eligible"
     if not address or not verified:
         return "no verified contact point on that channel"
-    if contacts.is_suppressed(session=session, channel=channel, address=address):
-        return "contact point suppressed"
-    return gated.outgoing(
+    outgoing = gated.outgoing(
+        session,
         ctx,
         channel=channel,
         to=address,
         body=message.body,
         reference=f"m-{message.id:08d}",
         subject=gated.subject_for(SUBJECTS, victim.preferred_language),
-    ), victim
+    )
+    return outgoing if isinstance(outgoing, str) else (outgoing, victim)
 
 
 @dataclass(frozen=True, kw_only=True)

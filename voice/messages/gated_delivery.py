@@ -20,7 +20,7 @@ from sqlmodel import Session, col
 
 from voice.database import utcnow
 from voice.messages.gate import SENDABLE, Gated, MessageStatus, ready_to_send
-from voice.notify import leases, outbox, retry
+from voice.notify import contacts, leases, outbox, retry
 from voice.notify.adapters.base import OutgoingEmail, OutgoingSms
 from voice.notify.context import WorkerContext
 from voice.notify.models import Channel
@@ -106,6 +106,7 @@ def finish(
 
 
 def outgoing(
+    session: Session,
     ctx: WorkerContext,
     *,
     channel: Channel,
@@ -113,8 +114,11 @@ def outgoing(
     body: str,
     reference: str,
     subject: str,
-) -> OutgoingEmail | OutgoingSms:
-    """The text as its channel carries it; an email signs off with the office's contact."""
+) -> OutgoingEmail | OutgoingSms | str:
+    """The text as its channel carries it (an email signs off with the office's contact), or
+    why it may not go: the address is suppressed."""
+    if contacts.is_suppressed(session=session, channel=channel, address=to):
+        return "contact point suppressed"
     if channel is Channel.SMS:
         return OutgoingSms(to=to, sender=ctx.settings.sms_from, body=body, reference=reference)
     return OutgoingEmail(

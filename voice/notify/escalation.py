@@ -18,21 +18,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
-from voice.cases.models import CaseEvent
 from voice.config import Settings
 from voice.database import utcnow
-from voice.liaison import service as liaison_service
-from voice.liaison.models import LiaisonTask, TaskKind
+from voice.liaison.models import TaskKind
 from voice.notify import resolution
 from voice.notify.models import (
-    CRITICAL_EVENT_TYPES,
     NoticeAcknowledgement,
     Notification,
     NotificationStatus,
 )
-from voice.victims.models import VictimCaseLink
 
 log = logging.getLogger(__name__)
 
@@ -76,39 +72,14 @@ def escalate_unacknowledged(*, session: Session, settings: Settings, now: dateti
         NoticeAcknowledgement.event_id == Notification.event_id,
         NoticeAcknowledgement.link_id == Notification.link_id,
     )
-    escalated = select(LiaisonTask.id).where(
-        LiaisonTask.kind == TaskKind.UNACKNOWLEDGED_NOTICE,
-        LiaisonTask.event_id == Notification.event_id,
-        LiaisonTask.link_id == Notification.link_id,
+    return resolution.open_call_tasks(
+        session=session,
+        kind=TaskKind.UNACKNOWLEDGED_NOTICE,
+        key="unacknowledged",
+        reason="critical notice not acknowledged in time: call the victim",
+        queued_before=cutoff,
+        still=[col(Notification.status).not_in(_NOT_OWED), ~acknowledged.exists()],
     )
-    due = session.exec(
-        select(Notification.event_id, Notification.link_id, func.min(Notification.created_at))
-        .join(CaseEvent, col(CaseEvent.id) == col(Notification.event_id))
-        .where(
-            col(CaseEvent.event_type).in_(CRITICAL_EVENT_TYPES),
-            col(CaseEvent.retracted_by_id).is_(None),
-            col(Notification.status).not_in(_NOT_OWED),
-            ~acknowledged.exists(),
-            ~escalated.exists(),
-        )
-        .group_by(col(Notification.event_id), col(Notification.link_id))
-        .having(func.min(Notification.created_at) < cutoff)
-    ).all()
-    opened = 0
-    for event_id, link_id, _ in due:
-        link = session.get_one(VictimCaseLink, link_id)
-        task = liaison_service.open_task(
-            session=session,
-            kind=TaskKind.UNACKNOWLEDGED_NOTICE,
-            dedupe_key=f"unacknowledged:e{event_id}:l{link_id}",
-            reason="critical notice not acknowledged in time: call the victim",
-            victim_id=link.victim_id,
-            link_id=link_id,
-            case_id=link.case_id,
-            event_id=event_id,
-        )
-        opened += task is not None
-    return opened
 
 
 def run_periodic(

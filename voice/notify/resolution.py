@@ -68,8 +68,30 @@ def raise_undelivered(*, session: Session, settings: Settings, now: datetime) ->
             ),
         ),
     )
+    return open_call_tasks(
+        session=session,
+        kind=TaskKind.UNDELIVERED_NOTICE,
+        key="undelivered",
+        reason="critical notice not yet delivered (retries go on): call the victim",
+        queued_before=cutoff,
+        still=[_pending(), ~told.exists()],
+    )
+
+
+def open_call_tasks(
+    *,
+    session: Session,
+    kind: TaskKind,
+    key: str,
+    reason: str,
+    queued_before: datetime,
+    still: list[sa.ColumnElement[bool]],
+) -> int:
+    """One task of ``kind`` per critical notice (event and link) first queued before
+    ``queued_before`` and matching every ``still`` condition, unless one was raised already:
+    a person calls the victim. Returns how many were opened."""
     raised = select(LiaisonTask.id).where(
-        LiaisonTask.kind == TaskKind.UNDELIVERED_NOTICE,
+        LiaisonTask.kind == kind,
         LiaisonTask.event_id == Notification.event_id,
         LiaisonTask.link_id == Notification.link_id,
     )
@@ -79,21 +101,20 @@ def raise_undelivered(*, session: Session, settings: Settings, now: datetime) ->
         .where(
             col(CaseEvent.event_type).in_(CRITICAL_EVENT_TYPES),
             col(CaseEvent.retracted_by_id).is_(None),
-            _pending(),
-            ~told.exists(),
+            *still,
             ~raised.exists(),
         )
         .group_by(col(Notification.event_id), col(Notification.link_id))
-        .having(func.min(Notification.created_at) < cutoff)
+        .having(func.min(Notification.created_at) < queued_before)
     ).all()
     opened = 0
     for event_id, link_id, _ in due:
         link = session.get_one(VictimCaseLink, link_id)
         task = liaison_service.open_task(
             session=session,
-            kind=TaskKind.UNDELIVERED_NOTICE,
-            dedupe_key=f"undelivered:e{event_id}:l{link_id}",
-            reason="critical notice not yet delivered (retries go on): call the victim",
+            kind=kind,
+            dedupe_key=f"{key}:e{event_id}:l{link_id}",
+            reason=reason,
             victim_id=link.victim_id,
             link_id=link_id,
             case_id=link.case_id,

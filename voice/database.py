@@ -6,6 +6,7 @@ places where the two differ are handled here, once.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import threading
 import time
@@ -17,7 +18,7 @@ from typing import Any, NamedTuple, TypeVar
 
 import anyio.to_thread
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -112,6 +113,38 @@ def _seconds_between_sqlite(element: SecondsBetween, compiler: SQLCompiler, **kw
 
     later, earlier = element.clauses
     return f"(({micros(later)} - {micros(earlier)}) / 1000000.0)"
+
+
+# A list of strings bound as one parameter (for ``AnyOf``): a text array on PostgreSQL, a JSON
+# array on SQLite.
+TextList: sa.types.TypeEngine[Any] = sa.JSON().with_variant(ARRAY(sa.Text()), "postgresql")
+
+
+class AnyOf(sa.sql.functions.FunctionElement[bool]):
+    """``column IN (the values of the list parameter)``, with the list bound as one parameter
+    (``TextList``): the statement's text is the same for any number of values, so it is
+    compiled and prepared once. PostgreSQL compares with ``= ANY`` of an array, SQLite reads
+    the JSON array with ``json_each``."""
+
+    type = sa.Boolean()
+    inherit_cache = True
+    name = "any_of"
+
+    def __init__(self, column: sa.ColumnElement[Any], values: sa.BindParameter[Any]):
+        super().__init__(column, values)
+
+
+@compiles(AnyOf, "postgresql")
+def _any_of_postgresql(element: AnyOf, compiler: SQLCompiler, **kw: Any) -> str:
+    column, values = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"{column} = ANY({values})"
+
+
+@compiles(AnyOf, "sqlite")
+def _any_of_sqlite(element: AnyOf, compiler: SQLCompiler, **kw: Any) -> str:
+    column, values = (compiler.process(arg, **kw) for arg in element.clauses)
+    # Both parts are compiled SQL (a column, a bound parameter), never values.
+    return f"{column} IN (SELECT value FROM json_each({values}))"  # noqa: S608
 
 
 def normalise_url(url: str) -> str:
@@ -307,22 +340,26 @@ class DriverRead:
             )
         return found
 
-    def rows(
-        self, connection: DriverConnection, parameters: dict[str, Any]
-    ) -> list[tuple[Any, ...]]:
-        """Every row, as the driver returns it."""
-        compiled = self._for(connection.dialect)
+    def bound(self, dialect: Dialect, parameters: dict[str, Any]) -> tuple[str, Any]:
+        """The statement's SQL for ``dialect`` and ``parameters`` as its driver takes them."""
+        compiled = self._for(dialect)
         given = {**compiled.fixed, **parameters}
         values = {
             name: process(given[name]) if process is not None else given[name]
             for name, process in compiled.binds.items()
         }
+        if compiled.order is None:
+            return compiled.sql, values
+        return compiled.sql, [values[name] for name in compiled.order]
+
+    def rows(
+        self, connection: DriverConnection, parameters: dict[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        """Every row, as the driver returns it."""
+        sql, values = self.bound(connection.dialect, parameters)
         cursor = connection.driver.cursor()
         try:
-            if compiled.order is None:
-                cursor.execute(compiled.sql, values)
-            else:
-                cursor.execute(compiled.sql, [values[name] for name in compiled.order])
+            cursor.execute(sql, values)
             return [tuple(row) for row in cursor.fetchall()]
         finally:
             cursor.close()
@@ -380,6 +417,134 @@ def _driver_read(engine: Engine, read: Callable[..., T], /, *args: Any) -> T:
                 driver.autocommit = False
     finally:
         pooled.close()
+
+
+async def read_rows(
+    engine: Engine, read: DriverRead, parameters: dict[str, Any]
+) -> list[tuple[Any, ...]]:
+    """``read``'s rows for ``parameters``, as the driver returns them, for the event loop.
+
+    The one way both databases run the lookup's statement (the same SQL, compiled once per
+    dialect, with the same bound values); only the execution differs by driver. On embedded
+    SQLite it runs right here, on the loop, as ``run_driver_read`` does. On PostgreSQL it runs
+    on an asyncio connection of the loop's own (``_LoopReads``), with no hop to a worker
+    thread and back: under 64 concurrent lookups that hop, and the worker threads' contention
+    for the interpreter, cost more than the read. No transaction is opened (autocommit): one
+    statement reads one consistent snapshot on its own.
+    """
+    if engine.dialect.name == "postgresql":
+        return await _loop_reads(engine).rows(read, parameters)
+    return _driver_read(engine, read.rows, parameters)
+
+
+# How many asyncio connections each event loop keeps for ``read_rows``, per engine: a read
+# takes well under a millisecond on the server, so a few carry any load one process can make,
+# and lookups beyond them wait on the loop, holding nothing.
+LOOP_READ_CONNECTIONS = 8
+_LOOP_READS = "_voice_loop_reads"
+
+
+def _loop_reads(engine: Engine) -> _LoopReads:
+    loop = asyncio.get_running_loop()
+    by_loop: dict[asyncio.AbstractEventLoop, _LoopReads] | None = getattr(engine, _LOOP_READS, None)
+    if by_loop is None:
+        by_loop = {}
+        setattr(engine, _LOOP_READS, by_loop)
+
+        @sa.event.listens_for(engine, "engine_disposed")
+        def _on_dispose(_engine: Engine) -> None:
+            for reads in by_loop.values():
+                reads.close()
+            by_loop.clear()
+
+    reads = by_loop.get(loop)
+    if reads is None:
+        # A loop that has closed (a test's ``asyncio.run``, a test client's portal) will read
+        # no more: its connections are closed here rather than left to the garbage collector.
+        for old in [old for old in by_loop if old.is_closed()]:
+            by_loop.pop(old).close()
+        reads = by_loop[loop] = _LoopReads(engine, LOOP_READ_CONNECTIONS)
+    return reads
+
+
+class _LoopReads:
+    """PostgreSQL connections (psycopg's ``AsyncConnection``, in autocommit) of one event loop.
+
+    Connected on demand, up to ``size``; a read waits for a free one. As in the engine's pool
+    (``_ping_idle_connections``), a connection idle for ``PING_IDLE_SECONDS`` is pinged before
+    it is used again, and one the driver reports lost is dropped, its read failing once with
+    SQLAlchemy's error.
+    """
+
+    def __init__(self, engine: Engine, size: int) -> None:
+        self._dialect = engine.dialect
+        self._args = engine.dialect.create_connect_args(engine.url)
+        self._slots = asyncio.Semaphore(size)
+        self._idle: list[tuple[Any, float]] = []
+        self._closed = False
+
+    async def rows(self, read: DriverRead, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
+        sql, values = read.bound(self._dialect, parameters)
+        async with self._slots:
+            connection = await self._take()
+            try:
+                # Prepared on first use: the server plans the lookup once per connection.
+                cursor = await connection.execute(sql, values, prepare=True)
+                rows: list[tuple[Any, ...]] = await cursor.fetchall()
+            except self._dialect.loaded_dbapi.Error as exc:
+                invalidated = self._dialect.is_disconnect(exc, connection, None)
+                self._give_back(connection, usable=not invalidated)
+                raise sa.exc.DBAPIError.instance(
+                    sql,
+                    None,
+                    exc,
+                    self._dialect.loaded_dbapi.Error,
+                    connection_invalidated=invalidated,
+                    dialect=self._dialect,
+                ) from exc
+            except BaseException:
+                # Cancelled in mid-exchange: what the server still sends would reach the next
+                # read, so the connection goes.
+                self._give_back(connection, usable=False)
+                raise
+            self._give_back(connection, usable=True)
+            return rows
+
+    async def _take(self) -> Any:
+        while self._idle:
+            connection, idle_since = self._idle.pop()
+            if connection.closed:
+                continue
+            if time.monotonic() - idle_since < PING_IDLE_SECONDS:
+                return connection
+            try:
+                await connection.execute("SELECT 1")
+            except self._dialect.loaded_dbapi.Error:
+                _finish(connection)
+                continue
+            return connection
+        cargs, cparams = self._args
+        return await self._dialect.loaded_dbapi.AsyncConnection.connect(
+            *cargs, **cparams, autocommit=True
+        )
+
+    def _give_back(self, connection: Any, *, usable: bool) -> None:
+        if usable and not self._closed and not connection.closed:
+            self._idle.append((connection, time.monotonic()))
+        else:
+            _finish(connection)
+
+    def close(self) -> None:
+        """Close the idle connections; those in use close as their reads end."""
+        self._closed = True
+        for connection, _ in self._idle:
+            _finish(connection)
+        self._idle.clear()
+
+
+def _finish(connection: Any) -> None:
+    # Synchronous, so that it may run from a disposal or with the connection's loop gone.
+    connection.pgconn.finish()
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -532,7 +697,19 @@ def insert_rows(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -
         _copy(session, table, rows)
     elif rows:
         # On the connection: no autoflush, and no ORM execution around a plain table insert.
-        session.connection().execute(table.insert(), rows)
+        session.connection().execute(_insert(table), rows)
+
+
+_INSERTS: dict[sa.Table, sa.Insert] = {}
+
+
+def _insert(table: sa.Table) -> sa.Insert:
+    # Built once per table: a statement built anew costs its construction and its cache key
+    # at every execution.
+    found = _INSERTS.get(table)
+    if found is None:
+        found = _INSERTS[table] = table.insert()
+    return found
 
 
 def insert_numbered(

@@ -26,7 +26,7 @@ from sqlmodel import Session, select
 
 from voice.auth import credentials
 from voice.auth.models import VictimSession
-from voice.database import UTCDateTime, utcnow
+from voice.database import AnyOf, UTCDateTime, utcnow
 
 SESSION_PREFIX = "vss_"
 
@@ -74,6 +74,16 @@ def signed_in(
     column holding that victim's id."""
     condition = sa.and_(_SESSION.c.token_hash == token_hash, _live(now))
     return _WITH_VICTIM, condition, _SESSION.c.victim_id
+
+
+def signed_in_any(
+    token_hashes: sa.BindParameter[list[str]], now: sa.BindParameter[datetime]
+) -> tuple[sa.FromClause, sa.ColumnElement[bool], sa.ColumnElement[str], sa.ColumnElement[int]]:
+    """``signed_in`` for several sessions in one statement: the sessions joined to their
+    victims, the condition that a session is one of ``token_hashes`` (a ``TextList``) and
+    live, and the columns holding its token hash and its victim's id."""
+    condition = sa.and_(AnyOf(_SESSION.c.token_hash, token_hashes), _live(now))
+    return _WITH_VICTIM, condition, _SESSION.c.token_hash, _SESSION.c.victim_id
 
 
 def victim_id_for_session(*, connection: sa.Connection, token: str) -> int | None:

@@ -196,7 +196,8 @@ def sign_out(
 )
 async def my_cases(request: Request) -> Response:
     # The busiest self-service route, so no worker thread is held for it: the read runs
-    # where database.run_driver_read puts it, and the answer waits for the accounting's commit.
+    # where database.read_rows puts it (on this loop, on either database), and the answer waits
+    # for the accounting's commit.
     # Each case comes encoded with its view (lookup_json), so the answer only joins them.
     # The caller, engine, writer and policy come straight from the request and the app's
     # state rather than as a dependency each: FastAPI resolves every dependency per request,

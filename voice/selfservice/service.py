@@ -27,7 +27,7 @@ from voice.audit import service as disclosure_service
 from voice.audit.group_commit import AccountingWriter
 from voice.auth import credentials, victim_sessions
 from voice.cases.models import Case, CaseEvent, Subject
-from voice.database import DriverConnection, DriverRead, UTCDateTime, run_driver_read, utcnow
+from voice.database import DriverRead, TextList, UTCDateTime, read_rows, utcnow
 from voice.disclosure.policy import Policy
 from voice.disclosure.release import (
     CASE_COLUMNS,
@@ -39,7 +39,7 @@ from voice.disclosure.release import (
 from voice.holds import service as holds
 from voice.notify.callbacks import acknowledgements as ack
 from voice.notify.models import AckChannel
-from voice.selfservice import lookup_accounting
+from voice.selfservice import lookup_accounting, lookup_reads
 from voice.selfservice.lookup_json import case_json
 from voice.victims.models import VerificationStatus, Victim, VictimCaseLink
 
@@ -94,17 +94,20 @@ _LINKED = (
     .where(_LINK.victim_id == sa.bindparam("victim_id"), _SHOWN)
     .order_by(_LINK.id)
 )
-# The API's lookup checks the caller's session in the same statement: no row at all means the
-# session has ended (whatever the access check remembered), one row with no case means no links.
-_SESSIONS, _SIGNED_IN, _SESSION_VICTIM = victim_sessions.signed_in(sa.bindparam("token_hash"), _NOW)
+# The API's lookup checks the caller's session in the same statement, read together with the
+# other lookups of the moment (lookup_reads): each row names its session and the session's
+# victim; a live session with no links has one row with no case.
+_SESSIONS, _SIGNED_IN, _SESSION_TOKEN, _SESSION_VICTIM = victim_sessions.signed_in_any(
+    sa.bindparam("token_hashes", type_=TextList), _NOW
+)
 _SIGNED_IN_LINKED = (
-    sa.select(*_COLUMNS)
+    sa.select(_SESSION_TOKEN, _SESSION_VICTIM, *_COLUMNS)
     .select_from(
         _SESSIONS.outerjoin(_LINKS, sa.and_(_LINK.victim_id == _SESSION_VICTIM, _SHOWN))
         .outerjoin(_CASES, _CASE.id == _LINK.case_id)
         .outerjoin(_SUBJECTS, _SUBJECT.id == _CASE.subject_id)
     )
-    .where(_SIGNED_IN, sa.bindparam("victim_id") == _SESSION_VICTIM)
+    .where(_SIGNED_IN)
     .order_by(_LINK.id)
 )
 # Run straight on the driver by the API's lookup (database.DriverRead): through SQLAlchemy's
@@ -248,28 +251,6 @@ class SessionEnded(Exception):
     """The caller's session ended after the access check passed it: answer as to a stranger."""
 
 
-def _snapshot(
-    connection: DriverConnection, victim_id: int, policy: Policy, token: str | None
-) -> tuple[list[LinkedCaseView], disclosure_service.Disclosures]:
-    if token is None:
-        read = _LINKED_READ
-        rows = read.rows(connection, {"victim_id": victim_id, "now": utcnow()})
-    else:
-        read = _SIGNED_IN_LINKED_READ
-        parameters = {
-            "victim_id": victim_id,
-            "token_hash": credentials.hash_token(token),
-            "now": utcnow(),
-        }
-        rows = read.rows(connection, parameters)
-        if not rows:
-            raise SessionEnded
-    views, releases = _disclose_linked(
-        rows, policy, functools.partial(read.typed, connection.dialect)
-    )
-    return views, _disclosures(victim_id, policy, releases)
-
-
 async def read_linked_cases(
     *,
     engine: Engine,
@@ -278,15 +259,31 @@ async def read_linked_cases(
     policy: Policy,
     session_token: str | None = None,
 ) -> list[LinkedCaseView]:
-    """``linked_cases`` for a read on its own: one snapshot read (where ``run_driver_read`` puts
-    it), then a group commit (``AccountingWriter``) that holds no thread while it waits.
+    """``linked_cases`` for a read on its own: one snapshot read (``database.read_rows``: on
+    the event loop, on either database), then a group commit (``AccountingWriter``) that holds
+    no thread while it waits.
 
-    With ``session_token``, the same statement checks that the session is still live, and
-    raises ``SessionEnded`` if not. The views are returned only once their accounting has
-    committed.
+    With ``session_token``, the same statement checks that the session is still live and
+    ``victim_id``'s, and ``SessionEnded`` is raised if not; that statement serves the other
+    lookups of the moment too (``lookup_reads``). The views are returned only once their
+    accounting has committed.
     """
-    views, disclosures = await run_driver_read(engine, _snapshot, victim_id, policy, session_token)
-    await lookup_accounting.record(writer, disclosures)
+    if session_token is None:
+        rows = await read_rows(engine, _LINKED_READ, {"victim_id": victim_id, "now": utcnow()})
+    else:
+        rows = await lookup_reads.session_rows(
+            engine,
+            _SIGNED_IN_LINKED_READ,
+            token_hash=credentials.hash_token(session_token),
+            victim_id=victim_id,
+        )
+        if not rows:
+            raise SessionEnded
+    # Past the session's own two columns, the rows are _LINKED's, typed the same.
+    views, releases = _disclose_linked(
+        rows, policy, functools.partial(_LINKED_READ.typed, engine.dialect)
+    )
+    await lookup_accounting.record(writer, _disclosures(victim_id, policy, releases))
     return views
 
 

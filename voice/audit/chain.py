@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 
 from voice.audit import reference_chain
 from voice.audit.models import DisclosureChainHead, DisclosureRecord, RecipientReference
-from voice.database import utcnow
+from voice.database import insert_rows, utcnow
 
 GENESIS = "0" * 64
 # Any fixed 64-bit number will do; it only has to differ from other advisory locks in use.
@@ -275,7 +275,7 @@ def append_for(
     if rows:
         was, prev = heads.get(1, (0, GENESIS))
         chained = _chained(was, prev, rows, now)
-        connection.execute(sa.insert(_RECORDS), chained)
+        insert_rows(session, _RECORDS, chained)
         moved[1] = (chained[-1]["chain_seq"], chained[-1]["record_hash"])
     _move_heads(connection, moved, existing=set(heads), now=now)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlmodel import Session
 
@@ -65,9 +65,39 @@ class Release:
     notification_id: int | None = None
 
 
+class _Fields(NamedTuple):
+    view: DisclosedView
+    released: list[str]
+    withheld: list[dict[str, str]]
+
+
+# What the accounting records of a view's fields, by view: the self-service lookup releases the
+# same kept views over and over (voice/selfservice/service.py), and listing a view's fields
+# cost more than the rest of its record. The lists are shared by every record of the view and
+# never changed. The view is held with them, so its id cannot name another view.
+_FIELDS: dict[int, _Fields] = {}
+_FIELDS_KEPT = 4096
+
+
+def _fields(view: DisclosedView) -> _Fields:
+    found = _FIELDS.get(id(view))
+    if found is not None and found.view is view:
+        return found
+    found = _Fields(
+        view,
+        sorted(view.released),
+        [{"field": w.field, "rule_id": w.rule_id, "basis": w.basis} for w in view.withheld],
+    )
+    if len(_FIELDS) >= _FIELDS_KEPT:
+        _FIELDS.clear()
+    _FIELDS[id(view)] = found
+    return found
+
+
 def _values(
     release: Release, policy: Policy, recipient_kind: str, ref: str, channel: str, purpose: str
 ) -> dict[str, Any]:
+    fields = _fields(release.view)
     return {
         "recipient_kind": recipient_kind,
         "recipient_ref": ref,
@@ -77,11 +107,8 @@ def _values(
         "case_id": release.case_id,
         "event_id": release.event_id,
         "notification_id": release.notification_id,
-        "fields_released": sorted(release.view.released),
-        "fields_withheld": [
-            {"field": w.field, "rule_id": w.rule_id, "basis": w.basis}
-            for w in release.view.withheld
-        ],
+        "fields_released": fields.released,
+        "fields_withheld": fields.withheld,
         "policy_version": policy.version,
         "policy_sha256": policy.sha256,
     }

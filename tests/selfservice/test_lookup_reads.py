@@ -212,3 +212,36 @@ def test_each_answer_leaves_only_once_its_accounting_has_committed(
     assert answered == [2, 1, 2, 1]
     assert committed
     assert committed[-1] == 6
+
+
+def test_a_lookup_cancelled_before_the_read_is_left_out_of_it(
+    committed_engine: Engine,
+    policy: Policy,
+    two: tuple[Signed, Signed],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first, second = two
+    reads = _counting_reads(monkeypatch)
+    writer = AccountingWriter(committed_engine)
+
+    async def lookups() -> Any:
+        cancelled = asyncio.ensure_future(
+            _lookup(committed_engine, writer, policy, first, first.victim_id)
+        )
+        kept = asyncio.ensure_future(
+            _lookup(committed_engine, writer, policy, second, second.victim_id)
+        )
+        # Both queue for the same read in this turn; one is cancelled before it starts.
+        await asyncio.sleep(0)
+        cancelled.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
+        return await kept
+
+    answered = asyncio.run(lookups())
+    writer.close()
+    assert len(answered) == 1
+    assert len(reads) == 1
+    assert len(reads[0]["token_hashes"]) == 1
+    with committed_engine.connect() as connection:
+        assert connection.execute(_RECORDS).scalar_one() == 1

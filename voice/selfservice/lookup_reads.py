@@ -69,12 +69,15 @@ async def _read(engine: Engine, read: DriverRead, wanted: list[_Wanted]) -> None
     parameters = {"token_hashes": sorted({w.token_hash for w in wanted}), "now": utcnow()}
     try:
         rows = await read_rows(engine, read, parameters)
-    except BaseException as exc:
+    except Exception as exc:
         for w in wanted:
             if not w.done.done():
-                w.done.set_exception(
-                    exc if isinstance(exc, Exception) else asyncio.CancelledError()
-                )
+                w.done.set_exception(exc)
+        return
+    except BaseException:
+        # The read itself was cancelled (the loop is shutting down): so are its lookups.
+        for w in wanted:
+            w.done.cancel()
         raise
     by_session: dict[tuple[str, int], list[Row]] = {}
     for row in rows:

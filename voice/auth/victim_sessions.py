@@ -66,22 +66,13 @@ _SIGNED_IN = (
 )
 
 
-def signed_in(
-    token_hash: sa.BindParameter[str], now: sa.BindParameter[datetime]
-) -> tuple[sa.FromClause, sa.ColumnElement[bool], sa.ColumnElement[int]]:
-    """For a read that checks the session in its own statement: the sessions joined to their
-    victims, the condition that ``token_hash`` names a live one of an active victim, and the
-    column holding that victim's id."""
-    condition = sa.and_(_SESSION.c.token_hash == token_hash, _live(now))
-    return _WITH_VICTIM, condition, _SESSION.c.victim_id
-
-
 def signed_in_any(
     token_hashes: sa.BindParameter[list[str]], now: sa.BindParameter[datetime]
 ) -> tuple[sa.FromClause, sa.ColumnElement[bool], sa.ColumnElement[str], sa.ColumnElement[int]]:
-    """``signed_in`` for several sessions in one statement: the sessions joined to their
-    victims, the condition that a session is one of ``token_hashes`` (a ``TextList``) and
-    live, and the columns holding its token hash and its victim's id."""
+    """For a read that checks sessions in its own statement, several at once: the sessions
+    joined to their victims, the condition that a session is one of ``token_hashes`` (a
+    ``TextList``) and live, of an active victim, and the columns holding its token hash and
+    its victim's id."""
     condition = sa.and_(AnyOf(_SESSION.c.token_hash, token_hashes), _live(now))
     return _WITH_VICTIM, condition, _SESSION.c.token_hash, _SESSION.c.victim_id
 

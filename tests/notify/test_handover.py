@@ -30,6 +30,11 @@ class WatchingEmailSender:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.seen: list[tuple[int, int]] = []
+        # Each note goes into ``seen`` in the order of the reads: with the read and the append
+        # apart, a thread could read, lose the processor, and append its (older) counts after
+        # other threads had read, sent and appended theirs, so that the n-th entry was not the
+        # n-th send's and the checks below failed at random under load.
+        self._noting = threading.Lock()
 
     def send(self, *, message: OutgoingEmail) -> str:
         # One statement, so one snapshot: on PostgreSQL two statements each see the commits
@@ -41,9 +46,9 @@ class WatchingEmailSender:
             .scalar_subquery()
         )
         accounted = select(func.count()).select_from(DisclosureRecord).scalar_subquery()
-        with Session(self.engine) as session:
+        with self._noting, Session(self.engine) as session:
             row = session.exec(select(handed, accounted)).one()
-        self.seen.append((row[0], row[1]))
+            self.seen.append((row[0], row[1]))
         return f"accepted-{message.reference}"
 
 
@@ -237,3 +242,43 @@ def test_a_round_that_finds_nothing_more_due_ends(
     assert outbox.run_once(ctx, counting) == 8
     assert counting.claims == [4, 4, 0]
     assert outbox.run_once(ctx, counting) == 0
+
+
+class CountingReads(CountingClaims):
+    """Also notes how many rows each prepare read took."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: list[int] = []
+
+    def prepare(self, session: Session, ctx: WorkerContext, ids: list[int]) -> Any:
+        self.reads.append(len(ids))
+        return tasks.NOTIFICATIONS.prepare(session, ctx, ids)
+
+
+def test_once_sends_are_under_way_the_rest_of_each_batch_is_prepared_in_one_read(
+    committed_engine: Engine, settings: Settings, policy: Policy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outbox, "PREPARE_CHUNK", 2)
+    queue_release(committed_engine, policy, 13)
+    ctx = WorkerContext(
+        engine=committed_engine,
+        settings=settings.model_copy(update={"worker_send_concurrency": 3, "worker_batch_size": 5}),
+        policy=policy,
+        email=WatchingEmailSender(committed_engine),
+        sms=MemorySmsSender(),
+        worker_id="w-reads",
+    )
+    counting = CountingReads()
+
+    assert outbox.run_once(ctx, counting) == 13
+
+    # A small first read, so the first sends start at once; then a read per batch, however
+    # many rows the batch holds (each read costs its statements and a commit).
+    assert counting.claims == [5, 5, 3]
+    assert counting.reads == [2, 3, 5, 3]
+    with Session(committed_engine) as session:
+        statuses = session.exec(select(Notification.status)).all()
+        accounted = session.exec(select(DisclosureRecord.notification_id)).all()
+    assert statuses == [NotificationStatus.SENT] * 13
+    assert sorted(n or 0 for n in accounted) == _ids(committed_engine)

@@ -77,6 +77,12 @@ _READ_HEAD = sa.select(_HEAD.c.chain_seq, _HEAD.c.record_hash).where(_HEAD.c.id 
 _MOVE_HEAD = sa.update(_HEAD).where(_HEAD.c.id == 1)
 # Bound parameters per query: well inside SQLite's limit for any batch.
 _CHUNK = 500
+# The accounting's appends, built once: a statement built anew costs its construction and
+# its cache key at every execution, more than the database takes to run it.
+_INSERT_RECORDS = sa.insert(_RECORDS)
+_INSERT_REFS = sa.insert(_REFS)
+_MOVE_ONE_HEAD = sa.update(_HEAD).where(_HEAD.c.id == sa.bindparam("head_id"))
+_TAKE_LOCK = sa.text("SELECT pg_advisory_xact_lock(:key)")
 _FIND_REF = sa.select(_REFS.c.ref).where(
     _REFS.c.recipient_kind == sa.bindparam("kind"), _REFS.c.recipient_id == sa.bindparam("id")
 )
@@ -164,7 +170,7 @@ def _lock_chain(session: Session) -> None:
     current = session.get_nested_transaction() or session.get_transaction()
     if current is not None and current.is_active and session.info.get(_LOCKED_IN) is current:
         return
-    session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
+    session.execute(_TAKE_LOCK, {"key": _CHAIN_LOCK})
     session.info[_LOCKED_IN] = session.get_nested_transaction() or session.get_transaction()
 
 
@@ -211,7 +217,7 @@ def append_many(*, session: Session, rows: Sequence[dict[str, Any]]) -> None:
     connection = session.connection()
     was, prev = chain_head(connection)
     chained = _chained(was, prev, rows, utcnow())
-    connection.execute(sa.insert(_RECORDS), chained)
+    connection.execute(_INSERT_RECORDS, chained)
     _move_head(
         connection, was=was, seq=chained[-1]["chain_seq"], last_hash=chained[-1]["record_hash"]
     )
@@ -270,7 +276,7 @@ def append_for(
         was, prev = heads.get(_REFERENCE_HEAD, (0, GENESIS))
         # Chained, so that changing whom a reference names shows (reference_chain.py).
         entries = reference_chain.chained_references(was, prev, [(found[r], *r) for r in new], now)
-        connection.execute(sa.insert(_REFS), entries)
+        connection.execute(_INSERT_REFS, entries)
         moved[_REFERENCE_HEAD] = (entries[-1]["chain_seq"], entries[-1]["entry_hash"])
     if rows:
         was, prev = heads.get(1, (0, GENESIS))
@@ -295,6 +301,14 @@ def _move_heads(
         )
     update = {head_id: moved[head_id] for head_id in sorted(set(moved) & existing)}
     if not update:
+        return
+    if len(update) == 1:
+        # The usual case (no recipient new to the accounting): one head, a prebuilt statement.
+        [(head_id, (seq, digest))] = update.items()
+        connection.execute(
+            _MOVE_ONE_HEAD,
+            {"head_id": head_id, "chain_seq": seq, "record_hash": digest, "updated_at": now},
+        )
         return
     connection.execute(
         sa.update(_HEAD)

@@ -110,7 +110,10 @@ def channel_key(ctx: WorkerContext, message: OutgoingEmail | OutgoingSms) -> str
     return f"sms:{ctx.settings.sms_adapter}"[:64]
 
 
-# Rows prepared per read: the first few are sent while the rest of the batch is prepared.
+# Rows prepared in a round's first read: the first few are sent while the rest of the batch is
+# prepared. Once sends are under way, the rest of each batch is prepared in one read: a read
+# costs a fixed dozen statements and a commit, whatever its size, and four reads a batch had
+# made that fixed part cost as much as the rows themselves.
 PREPARE_CHUNK = 25
 # How long one round (``run_once``) goes on claiming batch after batch while rows keep coming
 # due: the loop then gets back to the other outboxes and the periodic jobs.
@@ -243,8 +246,9 @@ def deliver_batch(
     *,
     more: Callable[[], list[int]] | None = None,
 ) -> dict[int, Any]:
-    """Deliver claimed rows: read in chunks, the sends side by side (starting with the first
-    chunk's), each outcome committed at once.
+    """Deliver claimed rows: the sends side by side, each outcome committed at once. The first
+    ``PREPARE_CHUNK`` rows are read first and start sending while the rest of the batch is
+    read; every later batch is read in one go.
 
     With ``more``, the rows it claims are delivered too, by the same send threads: it is called
     each time the rows handed in are down to one chunk waiting for a thread, so the next batch
@@ -259,11 +263,12 @@ def deliver_batch(
     try:
         while ids:
             now = ctx.now()
-            for start in range(0, len(ids), PREPARE_CHUNK):
+            start = 0
+            while start < len(ids):
+                size = PREPARE_CHUNK if sending is None else len(ids)
+                chunk, start = ids[start : start + size], start + size
                 with transaction(ctx.engine) as session:
-                    ready, settled = outbox.prepare(
-                        session, ctx, ids[start : start + PREPARE_CHUNK]
-                    )
+                    ready, settled = outbox.prepare(session, ctx, chunk)
                     # The breakers are asked in the same transaction: one commit before the
                     # sends.
                     known = sending.gate.asked() if sending is not None else set()

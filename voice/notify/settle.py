@@ -6,6 +6,7 @@ provider is accounted for as a disclosure in the same commit as its sent state.
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime
 
@@ -13,7 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from voice.audit import service as disclosure_service
-from voice.database import utcnow
+from voice.database import UTCDateTime, utcnow
 from voice.notify import alerts, outbox, retry
 from voice.notify.adapters.base import (
     awaits_receipts,
@@ -163,27 +164,50 @@ def _hand_over(
     if not accepted:
         return set()
     now = utcnow()
-    table = Notification.__table__  # type: ignore[attr-defined]
-    statuses = {n: status.value for n, (_, status, _) in accepted.items()}
-    refs = {n: ref for n, (_, _, ref) in accepted.items()}
-    result = session.execute(
-        sa.update(table)
+    values: dict[str, object] = {"h_worker": ctx.worker_id, "h_now": now}
+    for n, (notification_id, (_, status, ref)) in enumerate(sorted(accepted.items())):
+        values[f"h_id_{n}"] = notification_id
+        values[f"h_status_{n}"] = status.value
+        values[f"h_ref_{n}"] = ref
+    result = session.connection().execute(_handing_over(len(accepted)), values)
+    return set(result.scalars())
+
+
+_TABLE = Notification.__table__  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _handing_over(rows: int) -> sa.Update:
+    """``_hand_over``'s statement for so many rows, built once for each number: building it
+    anew for every hand-over commit cost more than the database took to run it."""
+    ids = [sa.bindparam(f"h_id_{n}", type_=sa.Integer) for n in range(rows)]
+    now = sa.bindparam("h_now", type_=UTCDateTime)
+
+    def each(name: str) -> sa.Case[str]:
+        return sa.case(
+            *[
+                (_TABLE.c.id == ids[n], sa.bindparam(f"h_{name}_{n}", type_=sa.String))
+                for n in range(rows)
+            ]
+        )
+
+    return (
+        sa.update(_TABLE)
         .where(
-            table.c.id.in_(sorted(accepted)),
-            table.c.claimed_by == ctx.worker_id,
-            table.c.status == NotificationStatus.SENDING,
+            _TABLE.c.id.in_(ids),
+            _TABLE.c.claimed_by == sa.bindparam("h_worker", type_=sa.String),
+            _TABLE.c.status == NotificationStatus.SENDING.value,
         )
         .values(
-            status=sa.case(statuses, value=table.c.id),
-            provider_ref=sa.case(refs, value=table.c.id),
+            status=each("status"),
+            provider_ref=each("ref"),
             sent_at=now,
             updated_at=now,
             claimed_by=None,
             claimed_until=None,
         )
-        .returning(table.c.id)
+        .returning(_TABLE.c.id)
     )
-    return set(result.scalars())
 
 
 def _disclosures(ctx: WorkerContext, prepared: _Prepared) -> disclosure_service.Disclosures:

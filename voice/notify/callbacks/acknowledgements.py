@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import sqlalchemy as sa
@@ -42,7 +43,14 @@ class InvalidAckToken(ValueError):
 
 
 def _serializer(settings: Settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.secret_key.get_secret_value(), salt=_SALT)
+    return _serializer_for(settings.secret_key.get_secret_value())
+
+
+@functools.lru_cache(maxsize=4)
+def _serializer_for(secret: str) -> URLSafeTimedSerializer:
+    # Made once per key: every critical email's link is signed with it, and making one cost
+    # as much as the signing.
+    return URLSafeTimedSerializer(secret, salt=_SALT)
 
 
 def ack_token(*, settings: Settings, event_id: int, link_id: int) -> str:

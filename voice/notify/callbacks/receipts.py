@@ -87,12 +87,14 @@ def kept_for(*, session: Session, notification_ids: list[int]) -> set[int]:
     """Which of these notifications have a kept receipt (one query for a whole batch)."""
     if not notification_ids:
         return set()
-    rows = session.exec(
-        select(DeliveryReceipt.notification_id).where(
-            col(DeliveryReceipt.notification_id).in_(notification_ids)
-        )
-    ).all()
+    rows = session.connection().execute(_KEPT_FOR, {"ids": notification_ids}).scalars()
     return {row for row in rows if row is not None}
+
+
+# Built once: every hand-over commit asks it, while its send threads wait.
+_KEPT_FOR = sa.select(col(DeliveryReceipt.notification_id)).where(
+    col(DeliveryReceipt.notification_id).in_(sa.bindparam("ids", expanding=True))
+)
 
 
 def apply_pending(*, session: Session, notification_id: int) -> NotificationStatus | None:

@@ -527,9 +527,16 @@ class OutOfOrder(RuntimeError):
 def insert_rows(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
     """``INSERT`` ``rows`` (all with the same keys) into ``table``: on PostgreSQL, many rows
     go in as one ``COPY``. A multi-row ``INSERT`` there binds every value as a parameter of
-    its own, and the driver's rewriting of so many placeholders costs more than the insert."""
+    its own, and the driver's rewriting of so many placeholders costs more than the insert.
+    On SQLite many rows go to the driver's ``executemany`` bound by ``_bound``."""
     if _copies(session, rows):
         _copy(session, table, rows)
+    elif _binds_itself(session, rows):
+        names = list(rows[0])
+        session.connection().exec_driver_sql(
+            _insert_sql(session, table, names, rows=1),
+            [tuple(values) for values in _bound(session, table, names, rows)],
+        )
     elif rows:
         # On the connection: no autoflush, and no ORM execution around a plain table insert.
         session.connection().execute(table.insert(), rows)
@@ -560,8 +567,11 @@ def insert_numbered(
         with_ids = [{id_column.key: id_, **row} for id_, row in zip(ids, rows, strict=True)]
         _copy(session, table, with_ids)
         return ids
-    returning = table.insert().returning(id_column, *(table.c[name] for name in key))
-    found = {tuple(found[1:]): found[0] for found in session.execute(returning, rows)}
+    if _binds_itself(session, rows):
+        found = _insert_returning(session, table, rows, key)
+    else:
+        returning = table.insert().returning(id_column, *(table.c[name] for name in key))
+        found = {tuple(found[1:]): found[0] for found in session.execute(returning, rows)}
     numbered = [found[tuple(row[name] for name in key)] for row in rows]
     if any(later <= earlier for earlier, later in itertools.pairwise(numbered)):
         raise OutOfOrder(f"the ids of {table.name} rows do not follow their order")
@@ -572,6 +582,95 @@ def _copies(session: Session, rows: list[dict[str, Any]]) -> bool:
     return len(rows) >= _COPY_FROM_ROWS and session.connection().dialect.name == "postgresql"
 
 
+def _binds_itself(session: Session, rows: list[dict[str, Any]]) -> bool:
+    """Many rows, on a driver taking ``?`` placeholders (SQLite's): bound by ``_bound`` and
+    handed to the driver as they are. SQLAlchemy's own handling of each row's parameters cost
+    about twice what the driver and SQLite take to store them."""
+    return len(rows) >= _COPY_FROM_ROWS and session.connection().dialect.paramstyle == "qmark"
+
+
+def _insert_sql(
+    session: Session, table: sa.Table, names: list[str], *, rows: int, returning: str = ""
+) -> str:
+    """``INSERT INTO table (names) VALUES (?, …), …`` for ``rows`` rows."""
+    preparer = session.connection().dialect.identifier_preparer
+    group = "({})".format(", ".join("?" for _ in names))
+    # Only the table's own quoted names go into the text; every value is bound.
+    return "INSERT INTO {} ({}) VALUES {}{}".format(  # noqa: S608
+        preparer.format_table(table),
+        ", ".join(preparer.format_column(table.c[name]) for name in names),
+        ", ".join(group for _ in range(rows)),
+        returning,
+    )
+
+
+def _insert_returning(
+    session: Session, table: sa.Table, rows: list[dict[str, Any]], key: tuple[str, ...]
+) -> dict[tuple[Any, ...], int]:
+    """``insert_numbered``'s ``INSERT … RETURNING``, as SQLAlchemy's "insertmanyvalues" sends
+    it (as many rows per statement as the dialect takes), bound by ``_bound``: each new id by
+    the row's ``key`` values (plain columns, which come back as they were bound)."""
+    connection = session.connection()
+    dialect = connection.dialect
+    preparer = dialect.identifier_preparer
+    names = list(rows[0])
+    returning = " RETURNING " + ", ".join(
+        preparer.format_column(table.c[name]) for name in ("id", *key)
+    )
+    page = max(
+        1,
+        min(
+            dialect.insertmanyvalues_page_size,
+            dialect.insertmanyvalues_max_parameters // len(names),
+        ),
+    )
+    bound = _bound(session, table, names, rows)
+    found: dict[tuple[Any, ...], int] = {}
+    for start in range(0, len(bound), page):
+        values = bound[start : start + page]
+        statement = _insert_sql(session, table, names, rows=len(values), returning=returning)
+        result = connection.exec_driver_sql(statement, tuple(itertools.chain(*values)))
+        found.update({tuple(row[1:]): row[0] for row in result})
+    return found
+
+
+def _bound(
+    session: Session, table: sa.Table, names: list[str], rows: list[dict[str, Any]]
+) -> list[list[Any]]:
+    """Each row's values in the order of ``names``, bound as the columns' types bind them for
+    an ``INSERT`` (a timestamp to SQLite's text, a JSON document to its text).
+
+    The rows of a batch share many values (every notice of a batch has the same timestamps,
+    status and channels), so a column binds each value once and reuses it; a column whose
+    values cannot be looked up (JSON documents) binds every one."""
+    dialect = session.connection().dialect
+    processors = [table.c[name].type._cached_bind_processor(dialect) for name in names]
+    seen: list[dict[tuple[type, Any], Any] | None] = [{} for _ in names]
+    bound = []
+    for row in rows:
+        values = []
+        for column, name in enumerate(names):
+            value = row[name]
+            process = processors[column]
+            if process is not None:
+                memo = seen[column]
+                if memo is None:
+                    value = process(value)
+                else:
+                    # By type too: equal values of two types (1 and True) may bind apart.
+                    found = (value.__class__, value)
+                    try:
+                        value = memo[found]
+                    except KeyError:
+                        value = memo[found] = process(value)
+                    except TypeError:  # unhashable: a JSON document
+                        seen[column] = None
+                        value = process(value)
+            values.append(value)
+        bound.append(values)
+    return bound
+
+
 def _copy(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
     """``COPY`` ``rows`` into ``table`` on the session's connection (psycopg), each value bound
     as the column's type binds it for an ``INSERT``. A refusal is raised as SQLAlchemy's own
@@ -580,7 +679,6 @@ def _copy(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None
     dialect = connection.dialect
     names = list(rows[0])
     columns = [table.c[name] for name in names]
-    processors = [column.type._cached_bind_processor(dialect) for column in columns]
     statement = "COPY {} ({}) FROM STDIN".format(
         dialect.identifier_preparer.format_table(table),
         ", ".join(dialect.identifier_preparer.format_column(column) for column in columns),
@@ -589,13 +687,7 @@ def _copy(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None
     assert driver is not None
     try:
         with driver.cursor() as cursor, cursor.copy(statement) as copy:
-            for row in rows:
-                values = [row[name] for name in names]
-                copy.write_row(
-                    [
-                        value if process is None else process(value)
-                        for value, process in zip(values, processors, strict=True)
-                    ]
-                )
+            for values in _bound(session, table, names, rows):
+                copy.write_row(values)
     except dialect.loaded_dbapi.Error as exc:
         raise sa.exc.DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error) from None

@@ -535,7 +535,7 @@ def insert_rows(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -
         names = list(rows[0])
         session.connection().exec_driver_sql(
             _insert_sql(session, table, names, rows=1),
-            [tuple(values) for values in _bound(session, table, names, rows)],
+            _bound(session, table, names, rows),
         )
     elif rows:
         # On the connection: no autoflush, and no ORM execution around a plain table insert.
@@ -636,39 +636,33 @@ def _insert_returning(
 
 def _bound(
     session: Session, table: sa.Table, names: list[str], rows: list[dict[str, Any]]
-) -> list[list[Any]]:
+) -> list[tuple[Any, ...]]:
     """Each row's values in the order of ``names``, bound as the columns' types bind them for
-    an ``INSERT`` (a timestamp to SQLite's text, a JSON document to its text).
-
-    The rows of a batch share many values (every notice of a batch has the same timestamps,
-    status and channels), so a column binds each value once and reuses it; a column whose
-    values cannot be looked up (JSON documents) binds every one."""
+    an ``INSERT`` (a timestamp to SQLite's text, a JSON document to its text)."""
     dialect = session.connection().dialect
-    processors = [table.c[name].type._cached_bind_processor(dialect) for name in names]
-    seen: list[dict[tuple[type, Any], Any] | None] = [{} for _ in names]
-    bound = []
-    for row in rows:
-        values = []
-        for column, name in enumerate(names):
-            value = row[name]
-            process = processors[column]
-            if process is not None:
-                memo = seen[column]
-                if memo is None:
-                    value = process(value)
-                else:
-                    # By type too: equal values of two types (1 and True) may bind apart.
-                    found = (value.__class__, value)
-                    try:
-                        value = memo[found]
-                    except KeyError:
-                        value = memo[found] = process(value)
-                    except TypeError:  # unhashable: a JSON document
-                        seen[column] = None
-                        value = process(value)
-            values.append(value)
-        bound.append(values)
-    return bound
+    columns = []
+    for name in names:
+        values = [row[name] for row in rows]
+        process = table.c[name].type._cached_bind_processor(dialect)
+        columns.append(values if process is None else _bind_column(values, process))
+    return list(zip(*columns, strict=True))
+
+
+def _bind_column(values: list[Any], process: Callable[[Any], Any]) -> list[Any]:
+    """``process`` each of one column's values. The rows of a batch share many values (the
+    notices of an event have the same timestamps and status), so each distinct value is bound
+    once, when all are of one type (and None): equal values of two types (1 and True) may
+    bind apart. Documents, which cannot be told apart that way, are bound one by one."""
+    kinds = {value.__class__ for value in values}
+    kinds.discard(type(None))
+    if len(kinds) <= 1:
+        try:
+            bound = {value: process(value) for value in set(values)}
+        except TypeError:  # unhashable: JSON documents
+            pass
+        else:
+            return [bound[value] for value in values]
+    return [process(value) for value in values]
 
 
 def _copy(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
-from voice.database import SecondsBetween, UTCDateTime
+from voice.database import JSONType, SecondsBetween, UTCDateTime, insert_numbered, insert_rows
 
 _metadata = sa.MetaData()
 _stamps = sa.Table(
@@ -67,3 +69,56 @@ def test_savepoints_keep_their_meaning(engine: Engine) -> None:
         finally:
             connection.rollback()
     assert kept == [1, 2]
+
+
+_many = sa.Table(
+    "test_many_rows",
+    _metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(32), nullable=False, unique=True),
+    sa.Column("count", sa.Integer),
+    sa.Column("flag", sa.Boolean),
+    sa.Column("at", UTCDateTime),
+    sa.Column("document", JSONType),
+)
+
+
+def _many_rows(count: int) -> list[dict[str, Any]]:
+    """Rows sharing values the way a batch's rows do (one timestamp, in two time zones too),
+    with documents and NULLs."""
+    at = datetime(2026, 11, 28, 6, 30, 0, 123456, tzinfo=UTC)
+    elsewhere = at.astimezone(timezone(timedelta(hours=-5)))
+    return [
+        {
+            "name": f"row-{i:05d}",
+            "count": (1, None)[i % 2] if i % 3 else i,
+            "flag": (True, False, None)[i % 3],
+            "at": (at, elsewhere, None, at + timedelta(microseconds=i))[i % 4],
+            "document": {"i": i, "tags": ["a", "b"][: i % 3]} if i % 5 else None,
+        }
+        for i in range(count)
+    ]
+
+
+def test_many_rows_go_in_as_one_row_at_a_time_would(engine: Engine) -> None:
+    """Many rows take a path of their own (SQLite binds them itself, PostgreSQL copies them):
+    what is stored is what an INSERT of each row stores, and ``insert_numbered``'s ids rise in
+    the rows' order, across more rows than one statement takes."""
+    numbered, plain = _many_rows(1200), _many_rows(1230)[1200:]
+    columns = [_many.c[name] for name in ("name", "count", "flag", "at", "document")]
+    with engine.connect() as connection:
+        _many.create(connection)
+        try:
+            with Session(bind=connection) as session:
+                ids = insert_numbered(session, _many, numbered, key=("name",))
+                insert_rows(session, _many, plain)
+                stored = [
+                    dict(row._mapping)
+                    for row in session.execute(sa.select(*columns).order_by(_many.c.id))
+                ]
+                by_name = dict(session.execute(sa.select(_many.c.name, _many.c.id)).all())
+        finally:
+            connection.rollback()
+    assert ids == sorted(ids)
+    assert ids == [by_name[row["name"]] for row in numbered]
+    assert stored == numbered + plain

@@ -692,9 +692,16 @@ class OutOfOrder(RuntimeError):
 def insert_rows(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
     """``INSERT`` ``rows`` (all with the same keys) into ``table``: on PostgreSQL, many rows
     go in as one ``COPY``. A multi-row ``INSERT`` there binds every value as a parameter of
-    its own, and the driver's rewriting of so many placeholders costs more than the insert."""
+    its own, and the driver's rewriting of so many placeholders costs more than the insert.
+    On SQLite many rows go to the driver's ``executemany`` bound by ``_bound``."""
     if _copies(session, rows):
         _copy(session, table, rows)
+    elif _binds_itself(session, rows):
+        names = list(rows[0])
+        session.connection().exec_driver_sql(
+            _insert_sql(session, table, names, rows=1),
+            _bound(session, table, names, rows),
+        )
     elif rows:
         # On the connection: no autoflush, and no ORM execution around a plain table insert.
         session.connection().execute(_insert(table), rows)
@@ -737,8 +744,11 @@ def insert_numbered(
         with_ids = [{id_column.key: id_, **row} for id_, row in zip(ids, rows, strict=True)]
         _copy(session, table, with_ids)
         return ids
-    returning = table.insert().returning(id_column, *(table.c[name] for name in key))
-    found = {tuple(found[1:]): found[0] for found in session.execute(returning, rows)}
+    if _binds_itself(session, rows):
+        found = _insert_returning(session, table, rows, key)
+    else:
+        returning = table.insert().returning(id_column, *(table.c[name] for name in key))
+        found = {tuple(found[1:]): found[0] for found in session.execute(returning, rows)}
     numbered = [found[tuple(row[name] for name in key)] for row in rows]
     if any(later <= earlier for earlier, later in itertools.pairwise(numbered)):
         raise OutOfOrder(f"the ids of {table.name} rows do not follow their order")
@@ -749,6 +759,89 @@ def _copies(session: Session, rows: list[dict[str, Any]]) -> bool:
     return len(rows) >= _COPY_FROM_ROWS and session.connection().dialect.name == "postgresql"
 
 
+def _binds_itself(session: Session, rows: list[dict[str, Any]]) -> bool:
+    """Many rows, on a driver taking ``?`` placeholders (SQLite's): bound by ``_bound`` and
+    handed to the driver as they are. SQLAlchemy's own handling of each row's parameters cost
+    about twice what the driver and SQLite take to store them."""
+    return len(rows) >= _COPY_FROM_ROWS and session.connection().dialect.paramstyle == "qmark"
+
+
+def _insert_sql(
+    session: Session, table: sa.Table, names: list[str], *, rows: int, returning: str = ""
+) -> str:
+    """``INSERT INTO table (names) VALUES (?, …), …`` for ``rows`` rows."""
+    preparer = session.connection().dialect.identifier_preparer
+    group = "({})".format(", ".join("?" for _ in names))
+    # Only the table's own quoted names go into the text; every value is bound.
+    return "INSERT INTO {} ({}) VALUES {}{}".format(  # noqa: S608
+        preparer.format_table(table),
+        ", ".join(preparer.format_column(table.c[name]) for name in names),
+        ", ".join(group for _ in range(rows)),
+        returning,
+    )
+
+
+def _insert_returning(
+    session: Session, table: sa.Table, rows: list[dict[str, Any]], key: tuple[str, ...]
+) -> dict[tuple[Any, ...], int]:
+    """``insert_numbered``'s ``INSERT … RETURNING``, as SQLAlchemy's "insertmanyvalues" sends
+    it (as many rows per statement as the dialect takes), bound by ``_bound``: each new id by
+    the row's ``key`` values (plain columns, which come back as they were bound)."""
+    connection = session.connection()
+    dialect = connection.dialect
+    preparer = dialect.identifier_preparer
+    names = list(rows[0])
+    returning = " RETURNING " + ", ".join(
+        preparer.format_column(table.c[name]) for name in ("id", *key)
+    )
+    page = max(
+        1,
+        min(
+            dialect.insertmanyvalues_page_size,
+            dialect.insertmanyvalues_max_parameters // len(names),
+        ),
+    )
+    bound = _bound(session, table, names, rows)
+    found: dict[tuple[Any, ...], int] = {}
+    for start in range(0, len(bound), page):
+        values = bound[start : start + page]
+        statement = _insert_sql(session, table, names, rows=len(values), returning=returning)
+        result = connection.exec_driver_sql(statement, tuple(itertools.chain(*values)))
+        found.update({tuple(row[1:]): row[0] for row in result})
+    return found
+
+
+def _bound(
+    session: Session, table: sa.Table, names: list[str], rows: list[dict[str, Any]]
+) -> list[tuple[Any, ...]]:
+    """Each row's values in the order of ``names``, bound as the columns' types bind them for
+    an ``INSERT`` (a timestamp to SQLite's text, a JSON document to its text)."""
+    dialect = session.connection().dialect
+    columns = []
+    for name in names:
+        values = [row[name] for row in rows]
+        process = table.c[name].type._cached_bind_processor(dialect)
+        columns.append(values if process is None else _bind_column(values, process))
+    return list(zip(*columns, strict=True))
+
+
+def _bind_column(values: list[Any], process: Callable[[Any], Any]) -> list[Any]:
+    """``process`` each of one column's values. The rows of a batch share many values (the
+    notices of an event have the same timestamps and status), so each distinct value is bound
+    once, when all are of one type (and None): equal values of two types (1 and True) may
+    bind apart. Documents, which cannot be told apart that way, are bound one by one."""
+    kinds = {value.__class__ for value in values}
+    kinds.discard(type(None))
+    if len(kinds) <= 1:
+        try:
+            bound = {value: process(value) for value in set(values)}
+        except TypeError:  # unhashable: JSON documents
+            pass
+        else:
+            return [bound[value] for value in values]
+    return [process(value) for value in values]
+
+
 def _copy(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
     """``COPY`` ``rows`` into ``table`` on the session's connection (psycopg), each value bound
     as the column's type binds it for an ``INSERT``. A refusal is raised as SQLAlchemy's own
@@ -757,7 +850,6 @@ def _copy(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None
     dialect = connection.dialect
     names = list(rows[0])
     columns = [table.c[name] for name in names]
-    processors = [column.type._cached_bind_processor(dialect) for column in columns]
     statement = "COPY {} ({}) FROM STDIN".format(
         dialect.identifier_preparer.format_table(table),
         ", ".join(dialect.identifier_preparer.format_column(column) for column in columns),
@@ -766,13 +858,7 @@ def _copy(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None
     assert driver is not None
     try:
         with driver.cursor() as cursor, cursor.copy(statement) as copy:
-            for row in rows:
-                values = [row[name] for name in names]
-                copy.write_row(
-                    [
-                        value if process is None else process(value)
-                        for value, process in zip(values, processors, strict=True)
-                    ]
-                )
+            for values in _bound(session, table, names, rows):
+                copy.write_row(values)
     except dialect.loaded_dbapi.Error as exc:
         raise sa.exc.DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error) from None

@@ -9,6 +9,8 @@ marking whose pointer is that field or one of its parents (``""`` marks the whol
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
+from typing import Protocol
 
 SUBJECT_FIELDS = (
     "first_name",
@@ -39,6 +41,28 @@ CASE_FIELDS = (
     "officer_name",
     "informant_reference",
 )
+
+
+class SubjectState(Protocol):
+    """What the fold and the filter's records read and set of a subject, beside its
+    ``SUBJECT_FIELDS`` (set and read by name): a ``Subject``, or a plain copy of one's columns
+    (bulk ingest folds a batch on those and writes each row once)."""
+
+    id: int | None
+    is_minor: bool
+    protected_1367: bool
+    markings: dict[str, list[str]]
+    last_event_at: datetime | None
+
+
+class CaseState(Protocol):
+    """As ``SubjectState``, for a case and its ``CASE_FIELDS``."""
+
+    id: int | None
+    subject_id: int
+    custody_status: str | None
+    markings: dict[str, list[str]]
+    last_event_at: datetime | None
 
 
 # State that an event type implies when the event does not say it outright.

@@ -13,7 +13,14 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from voice.cases.fields import CASE_FIELDS, IMPLIED_STATE, SUBJECT_FIELDS, markings_for
+from voice.cases.fields import (
+    CASE_FIELDS,
+    IMPLIED_STATE,
+    SUBJECT_FIELDS,
+    CaseState,
+    SubjectState,
+    markings_for,
+)
 from voice.cases.models import Case, CaseEvent, Subject
 from voice.database import utcnow
 
@@ -163,7 +170,7 @@ def _live_events(session: Session, *filters: Any) -> list[CaseEvent]:
     )
 
 
-def apply_to_case(case: Case, event: CaseEvent) -> None:
+def apply_to_case(case: CaseState, event: CaseEvent) -> None:
     """Lay one live event over the case's state."""
     case_in: dict[str, Any] = event.payload.get("case", {})
     markings = dict(case.markings)
@@ -180,7 +187,7 @@ def apply_to_case(case: Case, event: CaseEvent) -> None:
     case.last_event_at = event.occurred_at
 
 
-def fold_case(case: Case, events: Iterable[CaseEvent]) -> None:
+def fold_case(case: CaseState, events: Iterable[CaseEvent]) -> None:
     """Rebuild the case from ``events``: its live events, ordered by (occurred_at, id)."""
     for name in _CASE_STATE_FIELDS:
         setattr(case, name, None)
@@ -195,7 +202,7 @@ def refold_case(*, session: Session, case: Case) -> None:
     _save(session, case)
 
 
-def apply_to_subject(subject: Subject, event: CaseEvent) -> None:
+def apply_to_subject(subject: SubjectState, event: CaseEvent) -> None:
     """Lay one event over the subject's state; a retracted one only adds its flags."""
     subject_in: dict[str, Any] = event.payload["subject"]
     flags: dict[str, bool] = subject_in.get("flags", {})
@@ -216,7 +223,7 @@ def apply_to_subject(subject: Subject, event: CaseEvent) -> None:
     subject.last_event_at = event.occurred_at
 
 
-def fold_subject(subject: Subject, events: Iterable[CaseEvent]) -> None:
+def fold_subject(subject: SubjectState, events: Iterable[CaseEvent]) -> None:
     """Rebuild the subject from ``events``: all of its events, retracted ones too, ordered by
     (occurred_at, id)."""
     for name in SUBJECT_FIELDS:

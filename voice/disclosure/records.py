@@ -9,16 +9,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from voice.cases.fields import CASE_FIELDS, IMPLIED_CUSTODY, SUBJECT_FIELDS, markings_for
-from voice.cases.models import Case, CaseEvent, Subject
+from voice.cases.fields import (
+    CASE_FIELDS,
+    IMPLIED_CUSTODY,
+    SUBJECT_FIELDS,
+    CaseState,
+    SubjectState,
+    markings_for,
+)
+from voice.cases.models import CaseEvent
 from voice.disclosure.filter import FieldValue, Record
 
 
-def subject_protected(subject: Subject) -> bool:
+def subject_protected(subject: SubjectState) -> bool:
     return subject.is_minor or subject.protected_1367
 
 
-def _subject_fields(subject: Subject) -> dict[str, FieldValue]:
+def _subject_fields(subject: SubjectState) -> dict[str, FieldValue]:
     markings = subject.markings
     return {
         f"subject.{name}": FieldValue(getattr(subject, name), tuple(markings.get(name, ())))
@@ -31,7 +38,7 @@ SUBJECT_COLUMNS = (*SUBJECT_FIELDS, "markings", "is_minor", "protected_1367")
 CASE_COLUMNS = (*CASE_FIELDS, "markings")
 
 
-def case_record(subject: Subject, case: Case, *, safety_hold: bool = False) -> Record:
+def case_record(subject: SubjectState, case: CaseState, *, safety_hold: bool = False) -> Record:
     return case_record_of(
         {name: getattr(subject, name) for name in SUBJECT_COLUMNS},
         {name: getattr(case, name) for name in CASE_COLUMNS},
@@ -65,7 +72,7 @@ def case_record_of(
 
 
 def event_record(
-    event: CaseEvent, subject: Subject, case: Case, *, safety_hold: bool = False
+    event: CaseEvent, subject: SubjectState, case: CaseState, *, safety_hold: bool = False
 ) -> Record:
     """What an event says, with the subject's current names: the content of a notice."""
     payload: dict[str, Any] = event.payload

@@ -20,6 +20,7 @@ from typing import Any
 from sqlmodel import Session
 
 from voice.audit import service as audit_service
+from voice.cases.fields import CaseState, SubjectState
 from voice.cases.models import Case, CaseEvent, Subject
 from voice.disclosure.audiences import Audience
 from voice.disclosure.filter import DisclosedView, disclose
@@ -70,27 +71,38 @@ def release(
     recipient: Recipient | None = None,
     notification_id: int | None = None,
     held: bool | None = None,
+    folded: tuple[SubjectState, CaseState] | None = None,
 ) -> DisclosedView:
     """Release a case's current state, or what one event says, to ``audience``.
 
     Give ``case`` or ``event``. With a ``recipient``, the release is accounted for in
     ``session`` before this returns. ``held`` is the case's safety-hold state when the caller
     read it in this same transaction (bulk ingest reads a batch's holds at once); without it,
-    it is read here.
+    it is read here. ``folded`` is an event's subject and case as the caller's fold left them
+    in this transaction, not yet written (bulk ingest folds a batch in memory and writes each
+    row once); without it, they are read here.
     """
     if (case is None) == (event is None):
         raise ValueError("release needs exactly one of a case or an event")
-    if event is not None:
-        case = session.get_one(Case, event.case_id)
-    assert case is not None
-    assert case.id is not None
-    subject = session.get_one(Subject, case.subject_id)
+    subject: SubjectState
+    state: CaseState
+    if folded is not None:
+        subject, state = folded
+        if event is None or state.id != event.case_id or subject.id != state.subject_id:
+            raise ValueError("folded state goes with its own event's subject and case only")
+    else:
+        if event is not None:
+            case = session.get_one(Case, event.case_id)
+        assert case is not None
+        subject, state = session.get_one(Subject, case.subject_id), case
+    case_id = state.id
+    assert case_id is not None
     if held is None:
-        held = holds_service.is_held(session=session, case_id=case.id)
+        held = holds_service.is_held(session=session, case_id=case_id)
     record = (
-        event_record(event, subject, case, safety_hold=held)
+        event_record(event, subject, state, safety_hold=held)
         if event is not None
-        else case_record(subject, case, safety_hold=held)
+        else case_record(subject, state, safety_hold=held)
     )
     view = disclose(record, audience=audience, policy=policy)
     if recipient is not None:
@@ -101,7 +113,7 @@ def release(
             recipient_kind=recipient.kind,
             recipient_id=recipient.id,
             channel=recipient.channel,
-            case_id=case.id,
+            case_id=case_id,
             event_id=event.id if event is not None else None,
             notification_id=notification_id,
             purpose=recipient.purpose,

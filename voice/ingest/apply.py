@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import groupby
 from typing import Any
 
@@ -26,6 +27,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from voice.cases import service as case_service
+from voice.cases.fields import CaseState, SubjectState
 from voice.cases.models import Case, CaseEvent, Subject
 from voice.database import insert_numbered, utcnow
 from voice.disclosure.policy import Policy
@@ -87,15 +89,36 @@ class _Run:
         # Read with the run's subjects when any is stored already; else asked on its own.
         self.partners: bool | None = None
 
-    def queue(self, event: CaseEvent) -> int:
-        queued = self.fanout.add(event)
+    def queue(self, event: CaseEvent, folded: tuple[_Folded, _Folded] | None = None) -> int:
+        queued = self.fanout.add(event, folded)
         if self.partners is None:
             self.partners = webhook_outgoing.any_active_endpoint(session=self.session)
         if self.partners:
             webhook_outgoing.enqueue_for_event(
-                session=self.session, event=event, policy=self.policy
+                session=self.session, event=event, policy=self.policy, folded=folded
             )
         return queued
+
+
+class _Folded:
+    """A subject's or a case's columns as plain attributes, which a run's fold moves instead
+    of the row: setting a table model's attribute costs several times more (SQLModel sets it
+    for SQLAlchemy and for pydantic both), and the row is written once, at the run's end.
+
+    It is what the fold (``SubjectState``, ``CaseState``) and the releases of the run's events
+    read; its other columns are read and set by name."""
+
+    id: int | None
+    subject_id: int
+    is_minor: bool
+    protected_1367: bool
+    custody_status: str | None
+    markings: dict[str, list[str]]
+    last_event_at: datetime | None
+    updated_at: datetime
+
+    def __init__(self, row: Subject | Case) -> None:
+        self.__dict__.update((key, getattr(row, key)) for key in _COLUMNS[type(row)])
 
 
 def store(
@@ -186,18 +209,24 @@ def _store_plain(run: _Run, plain: list[NewEvent]) -> list[Stored]:
     run.fanout.expect(case.id for case in cases if case.id is not None)
     histories: dict[int, list[CaseEvent]] = {}
     stored = []
-    touched: dict[int, Subject | Case] = {}
+    folded: dict[int, tuple[Subject | Case, _Folded]] = {}
+
+    def state(row: Subject | Case) -> _Folded:
+        found = folded.get(id(row))
+        if found is None:
+            found = folded[id(row)] = (row, _Folded(row))
+        return found[1]
+
     with session.no_autoflush:
         for new, row, case in zip(plain, rows, cases, strict=True):
-            subject = subjects[_subject_key(new)]
+            pair = state(subjects[_subject_key(new)]), state(case)
             with run.scope(row):
-                _fold(session, subject, case, row, histories)
-                stored.append(Stored(row, run.queue(row)))
-            touched[id(subject)], touched[id(case)] = subject, case
+                _fold(session, *pair, row, histories)
+                stored.append(Stored(row, run.queue(row, pair)))
         now = utcnow()
-        for changed in touched.values():
+        for _, changed in folded.values():
             changed.updated_at = now
-        _write(session, list(touched.values()))
+        _write(session, list(folded.values()))
     return stored
 
 
@@ -215,9 +244,10 @@ _COLUMNS = {
 }
 
 
-def _write(session: Session, rows: list[Subject | Case]) -> None:
-    """Write the fold's changes to ``rows`` with Core UPDATEs of the changed columns; the ORM's
-    flush of the same costs several times the statements.
+def _write(session: Session, rows: list[tuple[Subject | Case, _Folded]]) -> None:
+    """Write what the fold changed of ``rows`` (each row with its folded columns) with Core
+    UPDATEs of the changed columns; the ORM's flush of the same costs several times the
+    statements.
 
     As the flush does: subjects before cases, each in id order (so concurrent writers take their
     row locks in one order), and rows changed in the same columns one after another go in one
@@ -226,27 +256,25 @@ def _write(session: Session, rows: list[Subject | Case]) -> None:
     reads what the database holds.
     """
     changes = []
-    for row in sorted(rows, key=lambda row: (isinstance(row, Case), row.id or 0)):
-        unmodified = sa.inspect(row).unmodified
-        keys = tuple(key for key in _COLUMNS[type(row)] if key not in unmodified)
+    for row, state in sorted(rows, key=lambda pair: (isinstance(pair[0], Case), pair[0].id or 0)):
+        values = state.__dict__
+        keys = tuple(key for key in _COLUMNS[type(row)] if values[key] != getattr(row, key))
         if keys:
-            changes.append(
-                (type(row), keys, {"b_id": row.id, **{k: getattr(row, k) for k in keys}})
-            )
+            changes.append((type(row), keys, {"b_id": row.id, **{k: values[k] for k in keys}}))
     # On the session's connection, and one row as a plain execution (the one-at-a-time path):
     # the session's and the executemany's handling cost more than these short statements.
     connection = session.connection()
     for (model, _), group in groupby(changes, key=lambda change: (change[0], change[1])):
         batch = [params for _, _, params in group]
         connection.execute(_UPDATES[model], batch[0] if len(batch) == 1 else batch)
-    for row in rows:
+    for row, _ in rows:
         session.expire(row)
 
 
 def _fold(
     session: Session,
-    subject: Subject,
-    case: Case,
+    subject: SubjectState,
+    case: CaseState,
     event: CaseEvent,
     histories: dict[int, list[CaseEvent]],
 ) -> None:

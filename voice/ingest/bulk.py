@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,14 +153,17 @@ def _receipt(event: CaseEvent, status: Any, notifications: int) -> Receipt:
     )
 
 
-@contextmanager
-def _event_span(event: CaseEvent) -> Iterator[object]:
-    """The span that starts an event's trace: the notices it queues carry it to the worker."""
-    with tracing.tracer.start_as_current_span("ingest.event") as span:
-        yield span
-        span.set_attribute("voice.event_id", event.id or 0)
-        span.set_attribute("voice.case_id", event.case_id)
-        span.set_attribute("voice.receipt_status", "accepted")
+def _event_span(event: CaseEvent) -> AbstractContextManager[object]:
+    """The span that starts an event's trace: the notices it queues carry it to the worker.
+    The event is stored before its span starts, so the span starts with its ids."""
+    return tracing.tracer.start_as_current_span(
+        "ingest.event",
+        attributes={
+            "voice.event_id": event.id or 0,
+            "voice.case_id": event.case_id,
+            "voice.receipt_status": "accepted",
+        },
+    )
 
 
 def _store(session: Session, new: list[_Fresh], policy: Policy) -> dict[int, BatchResult]:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from voice import tracing
+from voice.cases.fields import CaseState, SubjectState
 from voice.cases.models import CaseEvent
 from voice.config import Settings, get_settings
 from voice.database import UTCDateTime, insert_rows, utcnow
@@ -219,6 +220,9 @@ class Fanout:
         # Critical events among the unsaved rows, with guarded notices: the guard counts them.
         self._critical: set[int | None] = set()
         self._pause: int | None = None
+        # The run's notices are created at one time, its start: they commit together, and
+        # a batch's thousand rows then bind one timestamp rather than one per event.
+        self._now = utcnow()
 
     def expect(self, case_ids: Iterable[int]) -> None:
         """Cases whose events are coming: their links and holds are read together."""
@@ -239,8 +243,9 @@ class Fanout:
             self._recipients[recipient.case_id].append(recipient)
         self._suppressed |= _suppressed(self._session, found)
 
-    def add(self, event: CaseEvent) -> int:
-        """Queue ``event``'s notifications; return how many."""
+    def add(self, event: CaseEvent, folded: tuple[SubjectState, CaseState] | None = None) -> int:
+        """Queue ``event``'s notifications; return how many. ``folded`` is as for ``release``:
+        the event's subject and case as the caller's fold left them, not yet written."""
         if event.retracted_by_id is not None:
             return 0  # already corrected before it arrived: there is nothing true to tell
         self._load(event.case_id)
@@ -252,6 +257,7 @@ class Fanout:
             audience=Audience.VICTIM_VERIFIED,
             event=event,
             held=self._held[event.case_id],
+            folded=folded,
         )
         if "event.event_type" not in view.released:
             return 0  # nothing about this event may go to a victim at all
@@ -277,7 +283,7 @@ class Fanout:
             self._pause = pause_id
             self._join(pause_id)
         traceparent = tracing.current_traceparent()
-        now = utcnow()
+        now = self._now
         self._rows += [
             {
                 "event_id": event.id,

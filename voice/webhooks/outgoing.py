@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from voice.cases.fields import CaseState, SubjectState
 from voice.cases.models import CaseEvent
 from voice.database import utcnow
 from voice.disclosure.policy import Policy
@@ -27,7 +28,12 @@ def recipient_id(endpoint: WebhookEndpoint) -> str:
     return f"webhook-endpoint:{endpoint.id}"
 
 
-def _payload_for(session: Session, policy: Policy, event: CaseEvent) -> service.PayloadFor:
+def _payload_for(
+    session: Session,
+    policy: Policy,
+    event: CaseEvent,
+    folded: tuple[SubjectState, CaseState] | None,
+) -> service.PayloadFor:
     assert event.id is not None
 
     def payload_for(endpoint: WebhookEndpoint) -> Mapping[str, Any] | None:
@@ -37,6 +43,7 @@ def _payload_for(session: Session, policy: Policy, event: CaseEvent) -> service.
             audience=Audience.PARTNER,
             event=event,
             recipient=Recipient(kind="partner", id=recipient_id(endpoint), channel="webhook"),
+            folded=folded,
         )
         return catalogue.payload_from_view(
             event_type=event.event_type, case_id=event.case_id, view=view, emitted_at=utcnow()
@@ -64,14 +71,20 @@ def any_active_endpoint(*, session: Session) -> bool:
 
 
 def enqueue_for_event(
-    *, session: Session, event: CaseEvent, policy: Policy
+    *,
+    session: Session,
+    event: CaseEvent,
+    policy: Policy,
+    folded: tuple[SubjectState, CaseState] | None = None,
 ) -> list[WebhookDelivery]:
     """Queue the deliveries ``event`` causes: one per subscribed endpoint, or, for a
-    correction, one to every endpoint that may have heard of the event it retracts."""
+    correction, one to every endpoint that may have heard of the event it retracts.
+    ``folded`` is as for ``release``: the event's subject and case as the caller's fold left
+    them, not yet written."""
     assert event.id is not None
     if event.retracted_by_id is not None:
         return []  # already corrected before it arrived: there is nothing true to tell
-    payload_for = _payload_for(session, policy, event)
+    payload_for = _payload_for(session, policy, event, folded)
     if event.event_type != catalogue.CORRECTION:
         return service.enqueue(
             session=session,

@@ -531,8 +531,15 @@ def insert_rows(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -
     if _copies(session, rows):
         _copy(session, table, rows)
     elif rows:
-        # On the connection: no autoflush, and no ORM execution around a plain table insert.
-        session.connection().execute(table.insert(), rows)
+        # Straight on the driver: SQLAlchemy's execution cost more than inserting a few rows.
+        statement = _INSERTS.get(table)
+        if statement is None:
+            statement = _INSERTS[table] = SessionStatement(table.insert())
+        statement.executemany(session, rows)
+
+
+# The plain inserts of ``insert_rows``, one per table, made at first use.
+_INSERTS: dict[sa.Table, SessionStatement] = {}
 
 
 def insert_numbered(
@@ -599,3 +606,193 @@ def _copy(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None
                 )
     except dialect.loaded_dbapi.Error as exc:
         raise sa.exc.DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error) from None
+
+
+class Outcome(NamedTuple):
+    """What a ``SessionStatement`` gave back: its rows, typed as SQLAlchemy types them, and
+    how many rows it changed."""
+
+    rows: list[tuple[Any, ...]]
+    rowcount: int
+
+
+class _Prepared(NamedTuple):
+    """A statement compiled for one dialect, one set of parameter names and one length of each
+    expanding (``IN``) parameter: the SQL as the driver takes it, and how to bind its values."""
+
+    sql: str
+    # The values the statement carries itself (a comparison with a constant), processed.
+    fixed: dict[str, Any]
+    # Positional drivers (sqlite3's qmark) take the values in this order; None: by name.
+    order: tuple[str, ...] | None
+    # Each given parameter's type processing, and the driver's names for the elements of an
+    # expanding one.
+    binds: dict[str, Callable[[Any], Any] | None]
+    expansion: dict[str, list[str]]
+
+    def values(self, parameters: dict[str, Any]) -> dict[str, Any] | list[Any]:
+        values = dict(self.fixed)
+        for name, value in parameters.items():
+            process = self.binds.get(name)
+            expanded = self.expansion.get(name)
+            if expanded is None:
+                values[name] = process(value) if process is not None else value
+            else:
+                for element_name, element in zip(expanded, value, strict=True):
+                    values[element_name] = process(element) if process is not None else element
+        if self.order is None:
+            return values
+        return [values[name] for name in self.order]
+
+
+# Statements compiled per count of expanding elements, kept for this many counts each; past
+# them a statement is expanded anew per execution (a regular expression, not a compile).
+_KEPT_EXPANSIONS = 32
+
+
+class SessionStatement:
+    """A prebuilt statement run straight on the driver's cursor, in a session's transaction.
+
+    For the statements ingest runs for every event: SQLAlchemy's execution of a cached
+    statement (the cache key, parameter and result processing, events and a result object)
+    cost several times what SQLite took to run it. The statement is compiled by SQLAlchemy
+    once per dialect and set of parameter names (the columns of an ``INSERT``, an
+    ``UPDATE``'s ``SET``), and expanded once per count of each expanding parameter's elements;
+    values and rows go through the same type processing as SQLAlchemy's. A driver error is
+    raised as SQLAlchemy's own error for it (an ``IntegrityError`` for a duplicate key), and a
+    lost connection is invalidated, as SQLAlchemy's execution does.
+
+    It runs on the session's connection, in its transaction and savepoint, and flushes nothing
+    first (as a Core statement on ``session.connection()`` does). Every value must be given:
+    a statement with column defaults computed in Python is refused when it is compiled.
+    """
+
+    def __init__(self, statement: sa.ClauseElement) -> None:
+        self._statement = statement
+        self._compiled: dict[tuple[str, tuple[str, ...]], SQLCompiler] = {}
+        self._expanding: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
+        self._prepared: dict[tuple[Any, ...], _Prepared] = {}
+        self._results: dict[str, tuple[Callable[[Any], Any] | None, ...] | None] = {}
+
+    def _compile(self, dialect: Dialect, names: tuple[str, ...]) -> SQLCompiler:
+        compiled = self._statement.compile(dialect=dialect, column_keys=list(names))
+        assert isinstance(compiled, SQLCompiler)
+        if compiled.insert_prefetch or compiled.update_prefetch:
+            raise TypeError("a SessionStatement needs a value for every column it writes")
+        return compiled
+
+    def _prepare(
+        self, compiled: SQLCompiler, dialect: Dialect, parameters: dict[str, Any]
+    ) -> _Prepared:
+        state = compiled.construct_expanded_state(dict(parameters))
+        binds: dict[str, Callable[[Any], Any] | None] = {}
+        fixed: dict[str, Any] = {}
+        expansion = {name: list(names) for name, names in state.parameter_expansion.items()}
+        for param, name in compiled.bind_names.items():
+            process = param.type.dialect_impl(dialect).bind_processor(dialect)
+            binds[name] = process
+            if name not in parameters and name not in expansion:
+                value = param.effective_value
+                fixed[name] = process(value) if process is not None else value
+        order = tuple(state.positiontup) if state.positiontup is not None else None
+        return _Prepared(state.statement, fixed, order, binds, expansion)
+
+    def _for(self, dialect: Dialect, parameters: dict[str, Any]) -> _Prepared:
+        base = (dialect.name, tuple(parameters))
+        expanding = self._expanding.get(base)
+        if expanding is not None:
+            key = (base, tuple(len(parameters[name]) for name in expanding))
+            found = self._prepared.get(key)
+            if found is not None:
+                return found
+        compiled = self._compiled.get(base)
+        if compiled is None:
+            compiled = self._compiled[base] = self._compile(dialect, base[1])
+        found = self._prepare(compiled, dialect, parameters)
+        expanding = self._expanding[base] = tuple(found.expansion)
+        if len(self._prepared) < _KEPT_EXPANSIONS * len(self._compiled):
+            self._prepared[(base, tuple(len(parameters[name]) for name in expanding))] = found
+        return found
+
+    def _processors(self, dialect: Dialect) -> tuple[Callable[[Any], Any] | None, ...] | None:
+        """The result columns' type processing; None when no column has any."""
+        if dialect.name not in self._results:
+            statement: Any = self._statement
+            columns = (
+                statement.selected_columns
+                if isinstance(statement, sa.Select | sa.CompoundSelect)
+                else [column for column in statement._returning if isinstance(column, sa.Column)]
+            )
+            processors = tuple(
+                column.type.dialect_impl(dialect).result_processor(dialect, None)
+                for column in columns
+            )
+            self._results[dialect.name] = (
+                processors if any(p is not None for p in processors) else None
+            )
+        return self._results[dialect.name]
+
+    def execute(self, session: Session, parameters: dict[str, Any]) -> Outcome:
+        """Run the statement once with ``parameters`` (every row of a multi-row ``INSERT`` goes
+        through ``executemany``)."""
+        connection = session.connection()
+        dialect = connection.dialect
+        prepared = self._for(dialect, parameters)
+        values = prepared.values(parameters)
+        cursor = _driver(connection).cursor()
+        try:
+            cursor.execute(prepared.sql, values)
+            rows = cursor.fetchall() if cursor.description is not None else []
+            rowcount = cursor.rowcount
+        except dialect.loaded_dbapi.Error as exc:
+            raise _driver_error(connection, cursor, prepared.sql, values, exc) from exc
+        finally:
+            cursor.close()
+        processors = self._processors(dialect)
+        if processors is None:
+            return Outcome([tuple(row) for row in rows], rowcount)
+        typed = [
+            tuple(
+                process(value) if process is not None else value
+                for process, value in zip(processors, row, strict=True)
+            )
+            for row in rows
+        ]
+        return Outcome(typed, rowcount)
+
+    def executemany(self, session: Session, rows: list[dict[str, Any]]) -> None:
+        """Run the statement (one that returns no rows) once per row of ``rows``, which all
+        have the same keys."""
+        if not rows:
+            return
+        connection = session.connection()
+        dialect = connection.dialect
+        prepared = self._for(dialect, rows[0])
+        values = [prepared.values(row) for row in rows]
+        cursor = _driver(connection).cursor()
+        try:
+            cursor.executemany(prepared.sql, values)
+        except dialect.loaded_dbapi.Error as exc:
+            raise _driver_error(connection, cursor, prepared.sql, values, exc) from exc
+        finally:
+            cursor.close()
+
+
+def _driver_error(
+    connection: sa.Connection, cursor: Any, sql: str, values: Any, exc: Exception
+) -> sa.exc.StatementError:
+    """``exc``, raised by the driver, as SQLAlchemy's execution would raise it: its own error
+    class for it, with a lost connection invalidated first."""
+    dialect = connection.dialect
+    error: Any = exc
+    invalidated = dialect.is_disconnect(error, connection.connection.dbapi_connection, cursor)
+    if invalidated:
+        connection.invalidate(exc)
+    return sa.exc.DBAPIError.instance(
+        sql,
+        values,
+        exc,
+        dialect.loaded_dbapi.Error,
+        connection_invalidated=invalidated,
+        dialect=dialect,
+    )

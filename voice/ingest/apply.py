@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 
 from voice.cases import service as case_service
 from voice.cases.models import Case, CaseEvent, Subject
-from voice.database import insert_numbered, utcnow
+from voice.database import SessionStatement, insert_numbered, utcnow
 from voice.disclosure.policy import Policy
 from voice.ingest import freshness
 from voice.notify import service as notify_service
@@ -206,8 +206,8 @@ def _store_plain(run: _Run, plain: list[NewEvent]) -> list[Stored]:
 _SUBJECT: sa.Table = Subject.__table__  # type: ignore[attr-defined]
 _CASE: sa.Table = Case.__table__  # type: ignore[attr-defined]
 _UPDATES = {
-    Subject: _SUBJECT.update().where(_SUBJECT.c.id == sa.bindparam("b_id")),
-    Case: _CASE.update().where(_CASE.c.id == sa.bindparam("b_id")),
+    Subject: SessionStatement(_SUBJECT.update().where(_SUBJECT.c.id == sa.bindparam("b_id"))),
+    Case: SessionStatement(_CASE.update().where(_CASE.c.id == sa.bindparam("b_id"))),
 }
 _COLUMNS = {
     Subject: tuple(column.key for column in _SUBJECT.columns),
@@ -233,12 +233,13 @@ def _write(session: Session, rows: list[Subject | Case]) -> None:
             changes.append(
                 (type(row), keys, {"b_id": row.id, **{k: getattr(row, k) for k in keys}})
             )
-    # On the session's connection, and one row as a plain execution (the one-at-a-time path):
-    # the session's and the executemany's handling cost more than these short statements.
-    connection = session.connection()
+    # Straight on the driver: SQLAlchemy's execution cost more than these short statements.
     for (model, _), group in groupby(changes, key=lambda change: (change[0], change[1])):
         batch = [params for _, _, params in group]
-        connection.execute(_UPDATES[model], batch[0] if len(batch) == 1 else batch)
+        if len(batch) == 1:
+            _UPDATES[model].execute(session, batch[0])
+        else:
+            _UPDATES[model].executemany(session, batch)
     for row in rows:
         session.expire(row)
 
@@ -350,7 +351,7 @@ def _cases(
 
 
 _EVENTS: sa.Table = CaseEvent.__table__  # type: ignore[attr-defined]
-_INSERT_EVENT = _EVENTS.insert().returning(_EVENTS.c.id)
+_INSERT_EVENT = SessionStatement(_EVENTS.insert().returning(_EVENTS.c.id))
 
 
 def _insert(
@@ -383,7 +384,8 @@ def _insert(
     # one-at-a-time path) goes as a plain execution: the many-rows machinery that numbers a
     # batch in order costs more than the insert.
     if len(values) == 1:
-        ids = [session.connection().execute(_INSERT_EVENT, values[0]).scalar_one()]
+        ((id_,),) = _INSERT_EVENT.execute(session, values[0]).rows
+        ids = [id_]
     else:
         ids = insert_numbered(session, _EVENTS, values, key=("source", "source_event_id"))
     # Built without validation (a table model's __init__ costs more than the insert): the

@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
 
 from tests.factories import booking, case_of, victim_with_link
-from voice.database import SessionStatement, UTCDateTime, utcnow
+from voice.cases.models import Subject
+from voice.database import SessionStatement, UTCDateTime, loaded, utcnow
 from voice.disclosure.policy import Policy
 from voice.ingest.models import SourceFeed
 from voice.ingest.service import ingest_event
@@ -22,6 +24,7 @@ _VICTIMS = Victim.__table__  # type: ignore[attr-defined]
 _LINKS = VictimCaseLink.__table__  # type: ignore[attr-defined]
 _FEEDS = SourceFeed.__table__  # type: ignore[attr-defined]
 _SUPPRESSIONS = ContactSuppression.__table__  # type: ignore[attr-defined]
+_SUBJECTS = Subject.__table__  # type: ignore[attr-defined]
 
 # An encrypted, a boolean and a timestamp column, a constant compared in the statement itself,
 # a parameter used twice, and an expanding one.
@@ -168,3 +171,43 @@ def test_a_column_default_computed_in_python_is_refused(session: Session) -> Non
         SessionStatement(table.insert()).execute(
             session, {"channel": "email", "address": "x@example.invalid", "reason": "opted_out"}
         )
+
+
+def test_each_transaction_of_a_session_runs_its_own(committed_engine: Engine) -> None:
+    """The session's connection is kept only for the transaction it belongs to."""
+    with Session(committed_engine) as session:
+        _suppress(session, "committed@example.invalid")
+        session.commit()
+        _suppress(session, "rolled-back@example.invalid")
+        session.rollback()
+        _suppress(session, "then@example.invalid")
+        session.commit()
+    with Session(committed_engine) as session:
+        assert _suppressed(session) == ["committed@example.invalid", "then@example.invalid"]
+
+
+_SUBJECT_ROW = SessionStatement(
+    sa.select(*_SUBJECTS.columns).where(_SUBJECTS.c.id == sa.bindparam("subject_id"))
+)
+
+
+def test_a_row_read_raw_is_loaded_as_the_orms_query_would(session: Session, policy: Policy) -> None:
+    ingest_event(session=session, candidate=booking(), policy=policy)
+    subject = session.exec(select(Subject)).one()
+    expected = subject.model_dump()
+    session.expunge_all()
+    (values,) = _SUBJECT_ROW.execute(session, {"subject_id": expected["id"]}).rows
+    row = loaded(session, Subject, dict(zip(_SUBJECTS.columns.keys(), values, strict=True)))
+    assert row is not None
+    state = sa.inspect(row)
+    assert state.persistent
+    assert not state.modified
+    assert row.model_dump() == expected
+    assert session.get(Subject, expected["id"]) is row
+    # Held by the session now: only the ORM's query may read it again.
+    assert loaded(session, Subject, row.model_dump()) is None
+    row.is_minor = True
+    assert set(state.attrs.keys()) - state.unmodified == {"is_minor"}
+    session.flush()
+    (stored,) = _SUBJECT_ROW.execute(session, {"subject_id": expected["id"]}).rows
+    assert stored[_SUBJECTS.columns.keys().index("is_minor")] is True

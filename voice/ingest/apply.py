@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 
 from voice.cases import service as case_service
 from voice.cases.models import Case, CaseEvent, Subject
-from voice.database import SessionStatement, insert_numbered, utcnow
+from voice.database import SessionStatement, insert_numbered, loaded, utcnow
 from voice.disclosure.policy import Policy
 from voice.ingest import freshness
 from voice.notify import service as notify_service
@@ -280,6 +280,47 @@ def _subject_key(new: NewEvent) -> tuple[str, str]:
     return new.payload["source"], new.payload["subject"]["subject_id"]
 
 
+# ``_SUBJECTS_OF`` in Core, straight on the driver; its rows become the session's objects as the
+# ORM's query would make them (``loaded``), for a fraction of the query's cost.
+_SUBJECT_KEYS = tuple(column.key for column in _SUBJECT.columns)
+_CASE_KEYS = tuple(column.key for column in _CASE.columns)
+_SUBJECTS_READ = SessionStatement(
+    sa.select(*_SUBJECT.columns, *_CASE.columns, webhook_outgoing.ANY_ACTIVE_ENDPOINT)
+    .select_from(_SUBJECT.outerjoin(_CASE, _CASE.c.subject_id == _SUBJECT.c.id))
+    .where(
+        _SUBJECT.c.source == sa.bindparam("source"),
+        _SUBJECT.c.upstream_id.in_(sa.bindparam("ids", expanding=True)),
+    )
+)
+
+
+def _subjects_of(
+    session: Session, source: str, ids: list[str]
+) -> Sequence[tuple[Subject, Case | None, bool]]:
+    """``_SUBJECTS_OF``'s rows. Read raw, unless the session holds one of the rows already (a
+    later run of a batch): only the ORM's query reconciles its object with what was read."""
+    params = {"source": source, "ids": ids}
+    if session.autoflush:
+        session.flush()  # as the query would, so that it reads what the session holds
+    found: list[tuple[Subject, Case | None, bool]] = []
+    subjects: dict[int, Subject] = {}
+    width = len(_SUBJECT_KEYS)
+    for row in _SUBJECTS_READ.execute(session, params).rows:
+        subject_values = dict(zip(_SUBJECT_KEYS, row[:width], strict=True))
+        subject = subjects.get(subject_values["id"])
+        if subject is None:
+            subject = loaded(session, Subject, subject_values)
+        case_values = dict(zip(_CASE_KEYS, row[width:-1], strict=True))
+        case = None
+        if case_values["id"] is not None:
+            case = loaded(session, Case, case_values)
+        if subject is None or (case is None and case_values["id"] is not None):
+            return session.exec(_SUBJECTS_OF, params=params).all()
+        subjects[subject_values["id"]] = subject
+        found.append((subject, case, bool(row[-1])))
+    return found
+
+
 def _subjects(
     run: _Run, plain: list[NewEvent]
 ) -> tuple[dict[tuple[str, str], Subject], list[Case]]:
@@ -294,8 +335,7 @@ def _subjects(
     found: dict[tuple[str, str], Subject] = {}
     cases: list[Case] = []
     for source, ids in by_source.items():
-        rows = session.exec(_SUBJECTS_OF, params={"source": source, "ids": ids})
-        for subject, case, partners in rows:
+        for subject, case, partners in _subjects_of(session, source, ids):
             run.partners = bool(partners)
             found[(subject.source, subject.upstream_id)] = subject
             if case is not None:

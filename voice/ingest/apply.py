@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 
 from voice.cases import service as case_service
 from voice.cases.models import Case, CaseEvent, Subject
-from voice.database import SessionStatement, insert_numbered, loaded, utcnow
+from voice.database import SessionStatement, built, insert_numbered, loaded, utcnow
 from voice.disclosure.policy import Policy
 from voice.ingest import freshness
 from voice.notify import service as notify_service
@@ -428,10 +428,10 @@ def _insert(
         ids = [id_]
     else:
         ids = insert_numbered(session, _EVENTS, values, key=("source", "source_event_id"))
-    # Built without validation (a table model's __init__ costs more than the insert): the
-    # values are the validated event's and the row's just stored. They are read-only copies
-    # for the fold and the releases; the session does not track them.
-    return [CaseEvent.model_construct(id=id_, **row) for id_, row in zip(ids, values, strict=True)]
+    # Built without validation (``built``): the values are the validated event's and the
+    # row's just stored. They are read-only copies for the fold and the releases; the session
+    # does not track them.
+    return [built(CaseEvent, {"id": id_, **row}) for id_, row in zip(ids, values, strict=True)]
 
 
 def no_scope(event: CaseEvent) -> AbstractContextManager[object]:

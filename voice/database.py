@@ -703,20 +703,15 @@ def insert_rows(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -
             _bound(session, table, names, rows),
         )
     elif rows:
-        # On the connection: no autoflush, and no ORM execution around a plain table insert.
-        session.connection().execute(_insert(table), rows)
+        # Straight on the driver: SQLAlchemy's execution cost more than inserting a few rows.
+        statement = _INSERTS.get(table)
+        if statement is None:
+            statement = _INSERTS[table] = SessionStatement(table.insert())
+        statement.executemany(session, rows)
 
 
-_INSERTS: dict[sa.Table, sa.Insert] = {}
-
-
-def _insert(table: sa.Table) -> sa.Insert:
-    # Built once per table: a statement built anew costs its construction and its cache key
-    # at every execution.
-    found = _INSERTS.get(table)
-    if found is None:
-        found = _INSERTS[table] = table.insert()
-    return found
+# The plain inserts of ``insert_rows``, one per table, made at first use.
+_INSERTS: dict[sa.Table, SessionStatement] = {}
 
 
 def insert_numbered(
@@ -862,3 +857,256 @@ def _copy(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None
                 copy.write_row(values)
     except dialect.loaded_dbapi.Error as exc:
         raise sa.exc.DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error) from None
+
+
+class Outcome(NamedTuple):
+    """What a ``SessionStatement`` gave back: its rows, typed as SQLAlchemy types them, and
+    how many rows it changed."""
+
+    rows: list[tuple[Any, ...]]
+    rowcount: int
+
+
+class _Prepared(NamedTuple):
+    """A statement compiled for one dialect, one set of parameter names and one length of each
+    expanding (``IN``) parameter: the SQL as the driver takes it, and how to bind its values."""
+
+    sql: str
+    # The values the statement carries itself (a comparison with a constant), processed.
+    fixed: dict[str, Any]
+    # Positional drivers (sqlite3's qmark) take the values in this order; None: by name.
+    order: tuple[str, ...] | None
+    # Each given parameter's type processing, and the driver's names for the elements of an
+    # expanding one.
+    binds: dict[str, Callable[[Any], Any] | None]
+    expansion: dict[str, list[str]]
+
+    def values(self, parameters: dict[str, Any]) -> dict[str, Any] | list[Any]:
+        values = dict(self.fixed)
+        for name, value in parameters.items():
+            process = self.binds.get(name)
+            expanded = self.expansion.get(name)
+            if expanded is None:
+                values[name] = process(value) if process is not None else value
+            else:
+                for element_name, element in zip(expanded, value, strict=True):
+                    values[element_name] = process(element) if process is not None else element
+        if self.order is None:
+            return values
+        return [values[name] for name in self.order]
+
+
+# Statements compiled per count of expanding elements, kept for this many counts each; past
+# them a statement is expanded anew per execution (a regular expression, not a compile).
+_KEPT_EXPANSIONS = 32
+
+
+class SessionStatement:
+    """A prebuilt statement run straight on the driver's cursor, in a session's transaction.
+
+    For the statements ingest runs for every event: SQLAlchemy's execution of a cached
+    statement (the cache key, parameter and result processing, events and a result object)
+    cost several times what SQLite took to run it. The statement is compiled by SQLAlchemy
+    once per dialect and set of parameter names (the columns of an ``INSERT``, an
+    ``UPDATE``'s ``SET``), and expanded once per count of each expanding parameter's elements;
+    values and rows go through the same type processing as SQLAlchemy's. A driver error is
+    raised as SQLAlchemy's own error for it (an ``IntegrityError`` for a duplicate key), and a
+    lost connection is invalidated, as SQLAlchemy's execution does.
+
+    It runs on the session's connection, in its transaction and savepoint, and flushes nothing
+    first (as a Core statement on ``session.connection()`` does). Every value must be given:
+    a statement with column defaults computed in Python is refused when it is compiled.
+    """
+
+    def __init__(self, statement: sa.ClauseElement) -> None:
+        self._statement = statement
+        self._compiled: dict[tuple[str, tuple[str, ...]], SQLCompiler] = {}
+        self._expanding: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
+        self._prepared: dict[tuple[Any, ...], _Prepared] = {}
+        self._results: dict[str, tuple[Callable[[Any], Any] | None, ...] | None] = {}
+
+    def _compile(self, dialect: Dialect, names: tuple[str, ...]) -> SQLCompiler:
+        compiled = self._statement.compile(dialect=dialect, column_keys=list(names))
+        assert isinstance(compiled, SQLCompiler)
+        if compiled.insert_prefetch or compiled.update_prefetch:
+            raise TypeError("a SessionStatement needs a value for every column it writes")
+        return compiled
+
+    def _prepare(
+        self, compiled: SQLCompiler, dialect: Dialect, parameters: dict[str, Any]
+    ) -> _Prepared:
+        state = compiled.construct_expanded_state(dict(parameters))
+        binds: dict[str, Callable[[Any], Any] | None] = {}
+        fixed: dict[str, Any] = {}
+        expansion = {name: list(names) for name, names in state.parameter_expansion.items()}
+        for param, name in compiled.bind_names.items():
+            process = param.type.dialect_impl(dialect).bind_processor(dialect)
+            binds[name] = process
+            if name not in parameters and name not in expansion:
+                value = param.effective_value
+                fixed[name] = process(value) if process is not None else value
+        order = tuple(state.positiontup) if state.positiontup is not None else None
+        return _Prepared(state.statement, fixed, order, binds, expansion)
+
+    def _for(self, dialect: Dialect, parameters: dict[str, Any]) -> _Prepared:
+        base = (dialect.name, tuple(parameters))
+        expanding = self._expanding.get(base)
+        if expanding is not None:
+            key = (base, tuple(len(parameters[name]) for name in expanding))
+            found = self._prepared.get(key)
+            if found is not None:
+                return found
+        compiled = self._compiled.get(base)
+        if compiled is None:
+            compiled = self._compiled[base] = self._compile(dialect, base[1])
+        found = self._prepare(compiled, dialect, parameters)
+        expanding = self._expanding[base] = tuple(found.expansion)
+        if len(self._prepared) < _KEPT_EXPANSIONS * len(self._compiled):
+            self._prepared[(base, tuple(len(parameters[name]) for name in expanding))] = found
+        return found
+
+    def _processors(self, dialect: Dialect) -> tuple[Callable[[Any], Any] | None, ...] | None:
+        """The result columns' type processing; None when no column has any."""
+        if dialect.name not in self._results:
+            statement: Any = self._statement
+            columns = (
+                statement.selected_columns
+                if isinstance(statement, sa.Select | sa.CompoundSelect)
+                else [column for column in statement._returning if isinstance(column, sa.Column)]
+            )
+            processors = tuple(
+                column.type.dialect_impl(dialect).result_processor(dialect, None)
+                for column in columns
+            )
+            self._results[dialect.name] = (
+                processors if any(p is not None for p in processors) else None
+            )
+        return self._results[dialect.name]
+
+    def execute(self, session: Session, parameters: dict[str, Any]) -> Outcome:
+        """Run the statement once with ``parameters`` (every row of a multi-row ``INSERT`` goes
+        through ``executemany``)."""
+        connection = _connection(session)
+        dialect = connection.dialect
+        prepared = self._for(dialect, parameters)
+        values = prepared.values(parameters)
+        cursor = _driver(connection).cursor()
+        try:
+            cursor.execute(prepared.sql, values)
+            rows = cursor.fetchall() if cursor.description is not None else []
+            rowcount = cursor.rowcount
+        except dialect.loaded_dbapi.Error as exc:
+            raise _driver_error(connection, cursor, prepared.sql, values, exc) from exc
+        finally:
+            cursor.close()
+        processors = self._processors(dialect)
+        if processors is None:
+            return Outcome([tuple(row) for row in rows], rowcount)
+        typed = [
+            tuple(
+                process(value) if process is not None else value
+                for process, value in zip(processors, row, strict=True)
+            )
+            for row in rows
+        ]
+        return Outcome(typed, rowcount)
+
+    def executemany(self, session: Session, rows: list[dict[str, Any]]) -> None:
+        """Run the statement (one that returns no rows) once per row of ``rows``, which all
+        have the same keys."""
+        if not rows:
+            return
+        connection = _connection(session)
+        dialect = connection.dialect
+        prepared = self._for(dialect, rows[0])
+        values = [prepared.values(row) for row in rows]
+        cursor = _driver(connection).cursor()
+        try:
+            cursor.executemany(prepared.sql, values)
+        except dialect.loaded_dbapi.Error as exc:
+            raise _driver_error(connection, cursor, prepared.sql, values, exc) from exc
+        finally:
+            cursor.close()
+
+
+_CONNECTION = "voice.database.connection"
+
+
+def _connection(session: Session) -> sa.Connection:
+    """``session.connection()``, kept in the session for as long as its transaction and
+    savepoint last: asking the session each time cost more than a short statement's own work.
+
+    A savepoint (``begin_nested``) starts on the connection only when the session is first asked
+    for it inside: so a new savepoint, or the end of one, asks the session again.
+    """
+    kept = session.info.get(_CONNECTION)
+    if (
+        kept is not None
+        and session.is_active
+        and kept[0] is session.get_transaction()
+        and kept[1] is session.get_nested_transaction()
+    ):
+        connection: sa.Connection = kept[2]
+        return connection
+    connection = session.connection()
+    session.info[_CONNECTION] = (
+        session.get_transaction(),
+        session.get_nested_transaction(),
+        connection,
+    )
+    return connection
+
+
+def _driver_error(
+    connection: sa.Connection, cursor: Any, sql: str, values: Any, exc: Exception
+) -> sa.exc.StatementError:
+    """``exc``, raised by the driver, as SQLAlchemy's execution would raise it: its own error
+    class for it, with a lost connection invalidated first."""
+    dialect = connection.dialect
+    error: Any = exc
+    invalidated = dialect.is_disconnect(error, connection.connection.dbapi_connection, cursor)
+    if invalidated:
+        connection.invalidate(exc)
+    return sa.exc.DBAPIError.instance(
+        sql,
+        values,
+        exc,
+        dialect.loaded_dbapi.Error,
+        connection_invalidated=invalidated,
+        dialect=dialect,
+    )
+
+
+M = TypeVar("M", bound=SQLModel)
+
+
+def built(model: type[M], values: dict[str, Any]) -> M:
+    """A ``model`` object holding ``values``, made as the ORM's loader makes one: without
+    validation (a table model's ``__init__``, or even pydantic's ``model_construct``, cost more
+    than the statement that stored the row). It is in no session; ``loaded`` puts one there."""
+    mapper = sa.inspect(model)
+    if not mapper.configured:
+        sa.orm.configure_mappers()
+    row: M = mapper.class_manager.new_instance()
+    row.__dict__.update(values)
+    return row
+
+
+def loaded(session: Session, model: type[M], values: dict[str, Any]) -> M | None:
+    """``model``'s row with ``values`` (every column, typed as read by a ``SessionStatement``)
+    in ``session`` as if its query had loaded it: persistent, unchanged, in the identity map.
+
+    None when the session holds that row already: its object may hold changes or be expired,
+    which only the ORM's own query reconciles with what was read, so the caller asks it.
+    Building the object as the ORM's loader does costs a fraction of an ORM query.
+    """
+    mapper = sa.inspect(model)
+    key = mapper.identity_key_from_primary_key(
+        [values[column.key] for column in mapper.primary_key]
+    )
+    if key in session.identity_map:
+        return None
+    row = built(model, values)
+    sa.orm.make_transient_to_detached(row)
+    session.add(row)
+    return row

@@ -29,7 +29,7 @@ from sqlmodel import Session, col, select
 from voice.cases import service as case_service
 from voice.cases.fields import CaseState, SubjectState
 from voice.cases.models import Case, CaseEvent, Subject
-from voice.database import insert_numbered, utcnow
+from voice.database import SessionStatement, built, insert_numbered, loaded, utcnow
 from voice.disclosure.policy import Policy
 from voice.ingest import freshness
 from voice.notify import service as notify_service
@@ -235,8 +235,8 @@ def _store_plain(run: _Run, plain: list[NewEvent]) -> list[Stored]:
 _SUBJECT: sa.Table = Subject.__table__  # type: ignore[attr-defined]
 _CASE: sa.Table = Case.__table__  # type: ignore[attr-defined]
 _UPDATES = {
-    Subject: _SUBJECT.update().where(_SUBJECT.c.id == sa.bindparam("b_id")),
-    Case: _CASE.update().where(_CASE.c.id == sa.bindparam("b_id")),
+    Subject: SessionStatement(_SUBJECT.update().where(_SUBJECT.c.id == sa.bindparam("b_id"))),
+    Case: SessionStatement(_CASE.update().where(_CASE.c.id == sa.bindparam("b_id"))),
 }
 _COLUMNS = {
     Subject: tuple(column.key for column in _SUBJECT.columns),
@@ -261,12 +261,13 @@ def _write(session: Session, rows: list[tuple[Subject | Case, _Folded]]) -> None
         keys = tuple(key for key in _COLUMNS[type(row)] if values[key] != getattr(row, key))
         if keys:
             changes.append((type(row), keys, {"b_id": row.id, **{k: values[k] for k in keys}}))
-    # On the session's connection, and one row as a plain execution (the one-at-a-time path):
-    # the session's and the executemany's handling cost more than these short statements.
-    connection = session.connection()
+    # Straight on the driver: SQLAlchemy's execution cost more than these short statements.
     for (model, _), group in groupby(changes, key=lambda change: (change[0], change[1])):
         batch = [params for _, _, params in group]
-        connection.execute(_UPDATES[model], batch[0] if len(batch) == 1 else batch)
+        if len(batch) == 1:
+            _UPDATES[model].execute(session, batch[0])
+        else:
+            _UPDATES[model].executemany(session, batch)
     for row, _ in rows:
         session.expire(row)
 
@@ -307,6 +308,47 @@ def _subject_key(new: NewEvent) -> tuple[str, str]:
     return new.payload["source"], new.payload["subject"]["subject_id"]
 
 
+# ``_SUBJECTS_OF`` in Core, straight on the driver; its rows become the session's objects as the
+# ORM's query would make them (``loaded``), for a fraction of the query's cost.
+_SUBJECT_KEYS = tuple(column.key for column in _SUBJECT.columns)
+_CASE_KEYS = tuple(column.key for column in _CASE.columns)
+_SUBJECTS_READ = SessionStatement(
+    sa.select(*_SUBJECT.columns, *_CASE.columns, webhook_outgoing.ANY_ACTIVE_ENDPOINT)
+    .select_from(_SUBJECT.outerjoin(_CASE, _CASE.c.subject_id == _SUBJECT.c.id))
+    .where(
+        _SUBJECT.c.source == sa.bindparam("source"),
+        _SUBJECT.c.upstream_id.in_(sa.bindparam("ids", expanding=True)),
+    )
+)
+
+
+def _subjects_of(
+    session: Session, source: str, ids: list[str]
+) -> Sequence[tuple[Subject, Case | None, bool]]:
+    """``_SUBJECTS_OF``'s rows. Read raw, unless the session holds one of the rows already (a
+    later run of a batch): only the ORM's query reconciles its object with what was read."""
+    params = {"source": source, "ids": ids}
+    if session.autoflush:
+        session.flush()  # as the query would, so that it reads what the session holds
+    found: list[tuple[Subject, Case | None, bool]] = []
+    subjects: dict[int, Subject] = {}
+    width = len(_SUBJECT_KEYS)
+    for row in _SUBJECTS_READ.execute(session, params).rows:
+        subject_values = dict(zip(_SUBJECT_KEYS, row[:width], strict=True))
+        subject = subjects.get(subject_values["id"])
+        if subject is None:
+            subject = loaded(session, Subject, subject_values)
+        case_values = dict(zip(_CASE_KEYS, row[width:-1], strict=True))
+        case = None
+        if case_values["id"] is not None:
+            case = loaded(session, Case, case_values)
+        if subject is None or (case is None and case_values["id"] is not None):
+            return session.exec(_SUBJECTS_OF, params=params).all()
+        subjects[subject_values["id"]] = subject
+        found.append((subject, case, bool(row[-1])))
+    return found
+
+
 def _subjects(
     run: _Run, plain: list[NewEvent]
 ) -> tuple[dict[tuple[str, str], Subject], list[Case]]:
@@ -321,8 +363,7 @@ def _subjects(
     found: dict[tuple[str, str], Subject] = {}
     cases: list[Case] = []
     for source, ids in by_source.items():
-        rows = session.exec(_SUBJECTS_OF, params={"source": source, "ids": ids})
-        for subject, case, partners in rows:
+        for subject, case, partners in _subjects_of(session, source, ids):
             run.partners = bool(partners)
             found[(subject.source, subject.upstream_id)] = subject
             if case is not None:
@@ -378,7 +419,7 @@ def _cases(
 
 
 _EVENTS: sa.Table = CaseEvent.__table__  # type: ignore[attr-defined]
-_INSERT_EVENT = _EVENTS.insert().returning(_EVENTS.c.id)
+_INSERT_EVENT = SessionStatement(_EVENTS.insert().returning(_EVENTS.c.id))
 
 
 def _insert(
@@ -411,13 +452,14 @@ def _insert(
     # one-at-a-time path) goes as a plain execution: the many-rows machinery that numbers a
     # batch in order costs more than the insert.
     if len(values) == 1:
-        ids = [session.connection().execute(_INSERT_EVENT, values[0]).scalar_one()]
+        ((id_,),) = _INSERT_EVENT.execute(session, values[0]).rows
+        ids = [id_]
     else:
         ids = insert_numbered(session, _EVENTS, values, key=("source", "source_event_id"))
-    # Built without validation (a table model's __init__ costs more than the insert): the
-    # values are the validated event's and the row's just stored. They are read-only copies
-    # for the fold and the releases; the session does not track them.
-    return [CaseEvent.model_construct(id=id_, **row) for id_, row in zip(ids, values, strict=True)]
+    # Built without validation (``built``): the values are the validated event's and the
+    # row's just stored. They are read-only copies for the fold and the releases; the session
+    # does not track them.
+    return [built(CaseEvent, {"id": id_, **row}) for id_, row in zip(ids, values, strict=True)]
 
 
 def no_scope(event: CaseEvent) -> AbstractContextManager[object]:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from voice.config import Settings
-from voice.database import SecondsBetween, UTCDateTime, utcnow
+from voice.database import SecondsBetween, SessionStatement, UTCDateTime, utcnow
 from voice.ingest.models import SourceFeed
 from voice.liaison import service as liaison_service
 from voice.liaison.models import TaskKind
@@ -36,7 +36,7 @@ _NOW = sa.bindparam("b_now", type_=UTCDateTime)
 # gap is the same float on both databases (``SecondsBetween``), so the cadence is too.
 _LATER = _FEED.c.last_event_at < _NOW
 _GAP = SecondsBetween(_NOW, _FEED.c.last_event_at)
-_ARRIVED = (
+_ARRIVED = SessionStatement(
     _FEED.update()
     .where(_FEED.c.source == sa.bindparam("b_source"))
     .values(
@@ -74,7 +74,7 @@ def seen(*, session: Session, source: str, at: datetime | None = None, events: i
         "b_weight": _WEIGHT,
         "b_events": events,
     }
-    if session.connection().execute(_ARRIVED, params).rowcount:
+    if _ARRIVED.execute(session, params).rowcount:
         return
     session.add(SourceFeed(source=source, first_seen_at=now, last_event_at=now, events=events))
     session.flush()

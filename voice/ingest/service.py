@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 
 from voice import tracing
 from voice.cases.models import CaseEvent
+from voice.database import SessionStatement
 from voice.disclosure.policy import Policy
 from voice.ingest import apply, hostile
 from voice.ingest import quarantine as spillage
@@ -162,15 +163,17 @@ def _existing(session: Session, source: str, source_event_id: str) -> CaseEvent 
 # finds nothing for nearly every event, and the ORM's setup costs more than the lookup; a
 # replay loads its stored event on its own.
 _TABLE = CaseEvent.__table__  # type: ignore[attr-defined]
-_KEY_OR_CORRECTS = sa.union_all(
-    sa.select(_TABLE.c.source_event_id, _TABLE.c.corrects).where(
-        _TABLE.c.source == sa.bindparam("source"),
-        _TABLE.c.source_event_id == sa.bindparam("source_event_id"),
-    ),
-    sa.select(_TABLE.c.source_event_id, _TABLE.c.corrects).where(
-        _TABLE.c.source == sa.bindparam("source"),
-        _TABLE.c.corrects == sa.bindparam("source_event_id"),
-    ),
+_KEY_OR_CORRECTS = SessionStatement(
+    sa.union_all(
+        sa.select(_TABLE.c.source_event_id, _TABLE.c.corrects).where(
+            _TABLE.c.source == sa.bindparam("source"),
+            _TABLE.c.source_event_id == sa.bindparam("source_event_id"),
+        ),
+        sa.select(_TABLE.c.source_event_id, _TABLE.c.corrects).where(
+            _TABLE.c.source == sa.bindparam("source"),
+            _TABLE.c.corrects == sa.bindparam("source_event_id"),
+        ),
+    )
 )
 
 
@@ -180,7 +183,7 @@ def _existing_or_corrected(
     """The stored event under this key, if any, and whether a stored correction names it."""
     stored = corrected = False
     params = {"source": source, "source_event_id": source_event_id}
-    for found_id, corrects in session.connection().execute(_KEY_OR_CORRECTS, params):
+    for found_id, corrects in _KEY_OR_CORRECTS.execute(session, params).rows:
         stored = stored or found_id == source_event_id
         corrected = corrected or corrects == source_event_id
     if not stored:

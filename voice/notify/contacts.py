@@ -7,6 +7,7 @@ import logging
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from voice.database import SessionStatement
 from voice.notify.models import Channel, ContactSuppression, SuppressionReason
 from voice.pii import keyring
 from voice.victims.models import Victim
@@ -84,8 +85,10 @@ def suppressed_among(*, session: Session, channel: Channel, addresses: set[str])
 # In Core (the table's own columns): ingest asks it for every event, and the ORM's handling
 # of a statement over mapped attributes costs more than SQLite's answer.
 _SUPPRESSION: sa.Table = ContactSuppression.__table__  # type: ignore[attr-defined]
-_SUPPRESSED_PAIRS = sa.select(_SUPPRESSION.c.channel, _SUPPRESSION.c.address).where(
-    _SUPPRESSION.c.address.in_(sa.bindparam("addresses", expanding=True))
+_SUPPRESSED_PAIRS = SessionStatement(
+    sa.select(_SUPPRESSION.c.channel, _SUPPRESSION.c.address).where(
+        _SUPPRESSION.c.address.in_(sa.bindparam("addresses", expanding=True))
+    )
 )
 
 
@@ -99,7 +102,7 @@ def suppressed_pairs(
     found: set[tuple[Channel, str]] = set()
     for start in range(0, len(addresses), _CHUNK):
         params = {"addresses": addresses[start : start + _CHUNK]}
-        for channel, address in session.connection().execute(_SUPPRESSED_PAIRS, params):
+        for channel, address in _SUPPRESSED_PAIRS.execute(session, params).rows:
             pair = (Channel(channel), address)
             if pair in normalised:
                 found.add(pair)

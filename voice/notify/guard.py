@@ -21,7 +21,7 @@ from sqlmodel import Session, col, func, select
 
 from voice.cases.models import CaseEvent
 from voice.config import Settings
-from voice.database import UTCDateTime, utcnow
+from voice.database import SessionStatement, UTCDateTime, utcnow
 from voice.liaison import service as liaison_service
 from voice.liaison.models import CloseReason, TaskKind
 from voice.notify.models import (
@@ -73,7 +73,7 @@ _OPEN_PAUSE = (
 # The same, for its id alone: while a pause is open every critical event asks, and loading the
 # pause as an object cost several times the lookup.
 _PAUSE: sa.Table = MassEventPause.__table__  # type: ignore[attr-defined]
-_OPEN_PAUSE_ID = (
+_OPEN_PAUSE_ID = SessionStatement(
     sa.select(_PAUSE.c.id).where(_PAUSE.c.status == PauseStatus.OPEN).order_by(_PAUSE.c.id)
 )
 
@@ -107,8 +107,9 @@ def pause_for(
     """
     if event.event_type not in CRITICAL_EVENT_TYPES or _suspended.get():
         return None
-    existing: int | None = session.connection().execute(_OPEN_PAUSE_ID).scalar()
-    if existing is not None:
+    found = _OPEN_PAUSE_ID.execute(session, {}).rows
+    if found:
+        existing: int = found[0][0]
         return existing
     now = utcnow()
     since = now - timedelta(seconds=settings.guard_window_seconds)

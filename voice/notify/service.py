@@ -15,7 +15,7 @@ from voice import tracing
 from voice.cases.fields import CaseState, SubjectState
 from voice.cases.models import CaseEvent
 from voice.config import Settings, get_settings
-from voice.database import UTCDateTime, insert_rows, utcnow
+from voice.database import SessionStatement, UTCDateTime, insert_rows, utcnow
 from voice.disclosure.policy import Policy
 from voice.disclosure.release import Audience, release
 from voice.holds import service as holds_service
@@ -124,7 +124,7 @@ def _verified() -> Any:
 # several times the read.
 _LINK: sa.Table = VictimCaseLink.__table__  # type: ignore[attr-defined]
 _VICTIM: sa.Table = Victim.__table__  # type: ignore[attr-defined]
-_LINKED_HELD = (
+_LINKED_HELD = SessionStatement(
     sa.select(
         _LINK.c.id,
         _LINK.c.case_id,
@@ -154,7 +154,7 @@ def _linked_and_held(session: Session, case_ids: set[int]) -> tuple[list[_Recipi
     params = {"case_ids": sorted(case_ids), "now": now}
     found: list[_Recipient] = []
     held: set[int] = set()
-    for *values, is_held in session.connection().execute(_LINKED_HELD, params):
+    for *values, is_held in _LINKED_HELD.execute(session, params).rows:
         recipient = _recipient(*values)
         found.append(recipient)
         if is_held:

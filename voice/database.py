@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar
 
@@ -807,17 +808,49 @@ def _insert_returning(
 
 
 def _bound(
-    session: Session, table: sa.Table, names: list[str], rows: list[dict[str, Any]]
+    session: Session,
+    table: sa.Table,
+    names: list[str],
+    rows: list[dict[str, Any]],
+    documents: Callable[[sa.JSON], Callable[[Any], Any]] | None = None,
 ) -> list[tuple[Any, ...]]:
     """Each row's values in the order of ``names``, bound as the columns' types bind them for
-    an ``INSERT`` (a timestamp to SQLite's text, a JSON document to its text)."""
+    an ``INSERT`` (a timestamp to SQLite's text, a JSON document to its text); JSON documents
+    by ``documents`` instead, when given."""
     dialect = session.connection().dialect
     columns = []
     for name in names:
         values = [row[name] for row in rows]
-        process = table.c[name].type._cached_bind_processor(dialect)
+        column_type = table.c[name].type
+        if documents is not None and isinstance(column_type, sa.JSON):
+            process: Callable[[Any], Any] | None = documents(column_type)
+        else:
+            process = column_type._cached_bind_processor(dialect)
         columns.append(values if process is None else _bind_column(values, process))
     return list(zip(*columns, strict=True))
+
+
+def _as_text(dialect: Dialect) -> Callable[[sa.JSON], Callable[[Any], str | None]]:
+    """For a JSON column, its documents as the text ``COPY`` reads, encoded as the dialect's
+    ``INSERT`` encodes them (``json.dumps`` unless the engine names a serializer), None as
+    SQL ``NULL`` or JSON ``null`` as the column's type says. Bound this way, a document
+    shared by many rows is encoded once (``_bind_column``); bound as the driver's JSON
+    wrapper, the driver encoded it again for every row."""
+    serialize: Callable[[Any], str] = getattr(dialect, "_json_serializer", None) or json.dumps
+
+    def for_column(column_type: sa.JSON) -> Callable[[Any], str | None]:
+        def text(document: Any) -> str | None:
+            # SQLAlchemy's own rules for a JSON column: JSON.NULL is JSON's null, None is SQL
+            # NULL only for a column that says so.
+            if document is sa.JSON.NULL:
+                document = None
+            elif isinstance(document, sa.Null) or (document is None and column_type.none_as_null):
+                return None
+            return serialize(document)
+
+        return text
+
+    return for_column
 
 
 def _bind_column(values: list[Any], process: Callable[[Any], Any]) -> list[Any]:
@@ -834,7 +867,14 @@ def _bind_column(values: list[Any], process: Callable[[Any], Any]) -> list[Any]:
             pass
         else:
             return [bound[value] for value in values]
-    return [process(value) for value in values]
+    # Documents are bound once per object: the accounting's records of one view share their
+    # lists of fields, and encoding each record's copy was most of what writing it cost.
+    # ``values`` holds every object until this returns, so no id can name another meanwhile.
+    by_object: dict[int, Any] = {}
+    for value in values:
+        if id(value) not in by_object:
+            by_object[id(value)] = process(value)
+    return [by_object[id(value)] for value in values]
 
 
 def _copy(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
@@ -853,7 +893,7 @@ def _copy(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None
     assert driver is not None
     try:
         with driver.cursor() as cursor, cursor.copy(statement) as copy:
-            for values in _bound(session, table, names, rows):
+            for values in _bound(session, table, names, rows, _as_text(dialect)):
                 copy.write_row(values)
     except dialect.loaded_dbapi.Error as exc:
         raise sa.exc.DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error) from None
@@ -999,6 +1039,10 @@ class SessionStatement:
             raise _driver_error(connection, cursor, prepared.sql, values, exc) from exc
         finally:
             cursor.close()
+        return self._outcome(dialect, rows, rowcount)
+
+    def _outcome(self, dialect: Dialect, rows: list[Any], rowcount: int) -> Outcome:
+        """The driver's ``rows`` typed as SQLAlchemy types them."""
         processors = self._processors(dialect)
         if processors is None:
             return Outcome([tuple(row) for row in rows], rowcount)
@@ -1027,6 +1071,53 @@ class SessionStatement:
             raise _driver_error(connection, cursor, prepared.sql, values, exc) from exc
         finally:
             cursor.close()
+
+
+def run_together(
+    session: Session, calls: Sequence[tuple[SessionStatement, dict[str, Any]]]
+) -> list[Outcome]:
+    """Run ``calls`` in their order in the session's transaction, as ``SessionStatement.execute``
+    runs each, and give back each one's outcome.
+
+    On PostgreSQL they go in one pipeline: sent together and answered together, one round trip
+    for all of them. The server still runs each only after the one before has finished, so a
+    lock taken by one holds for those after it, and each reads what those before it left. On
+    a driver without pipelines (SQLite's) they run one after another. If one fails, the
+    transaction is in error either way and the error is raised as ``execute`` raises it.
+    Each statement is announced to ``before_cursor_execute`` listeners (with no context).
+    """
+    connection = _connection(session)
+    dialect = connection.dialect
+    driver = _driver(connection)
+    pipeline = getattr(driver, "pipeline", None)
+    sent: list[tuple[SessionStatement, Any]] = []
+    sql: str | None = None
+    values: Any = None
+    cursor: Any = None
+    try:
+        with pipeline() if pipeline is not None else nullcontext():
+            for statement, parameters in calls:
+                prepared = statement._for(dialect, parameters)
+                sql, values = prepared.sql, prepared.values(parameters)
+                cursor = driver.cursor()
+                sent.append((statement, cursor))
+                # Told to SQLAlchemy's cursor listeners as its own execution would, so what
+                # watches the statements sent (a test counting them) still sees these.
+                connection.dispatch.before_cursor_execute(
+                    connection, cursor, sql, values, None, False
+                )
+                cursor.execute(sql, values)
+        # Past the pipeline, every answer has come back.
+        answers = [
+            (statement, opened.fetchall() if opened.description else [], opened.rowcount)
+            for statement, opened in sent
+        ]
+    except dialect.loaded_dbapi.Error as exc:
+        raise _driver_error(connection, cursor, sql or "", values, exc) from exc
+    finally:
+        for _, opened in sent:
+            opened.close()
+    return [statement._outcome(dialect, rows, rowcount) for statement, rows, rowcount in answers]
 
 
 _CONNECTION = "voice.database.connection"

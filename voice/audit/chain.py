@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 
 from voice.audit import reference_chain
 from voice.audit.models import DisclosureChainHead, DisclosureRecord, RecipientReference
-from voice.database import insert_rows, utcnow
+from voice.database import SessionStatement, insert_rows, run_together, utcnow
 
 GENESIS = "0" * 64
 # Any fixed 64-bit number will do; it only has to differ from other advisory locks in use.
@@ -128,6 +128,45 @@ def recipient_refs(
     return found
 
 
+# ``append_for``'s reads, run together with the lock (``database.run_together``).
+_TAKE_LOCK_TOGETHER = SessionStatement(
+    sa.select(sa.func.pg_advisory_xact_lock(sa.bindparam("key", type_=sa.BigInteger)))
+)
+_REFS_OF_KIND = SessionStatement(
+    sa.select(_REFS.c.recipient_id, _REFS.c.ref).where(
+        _REFS.c.recipient_kind == sa.bindparam("kind"),
+        _REFS.c.recipient_id.in_(sa.bindparam("ids", expanding=True)),
+    )
+)
+
+
+def _lock_and_read(
+    session: Session, wanted: list[tuple[str, str]]
+) -> tuple[dict[tuple[str, str], str], dict[int, tuple[int, str]]]:
+    """Take the chain's lock (``_lock_chain``), then read the references of ``wanted`` (all of
+    one kind, at most ``_CHUNK``) and both chains' heads, in one round trip on PostgreSQL.
+
+    A group commit of the accounting runs this with lookups waiting for it: three statements
+    one after another were three round trips, and between them its thread queued for the
+    interpreter behind the event loop each time. Run together, the server still takes the
+    lock before it reads, so the heads read are the latest, and nobody can move them until
+    this transaction ends."""
+    calls: list[tuple[SessionStatement, dict[str, Any]]] = []
+    locking = _needs_lock(session)
+    if locking:
+        calls.append((_TAKE_LOCK_TOGETHER, {"key": _CHAIN_LOCK}))
+    if wanted:
+        calls.append((_REFS_OF_KIND, {"kind": wanted[0][0], "ids": [i for _, i in wanted]}))
+    calls.append((_READ_HEADS_TOGETHER, {"head_ids": [1, _REFERENCE_HEAD]}))
+    outcomes = run_together(session, calls)
+    if locking:
+        _locked(session)
+    kind = wanted[0][0] if wanted else ""
+    found = {(kind, recipient_id): ref for recipient_id, ref in outcomes[-2].rows} if wanted else {}
+    heads = {seq_id: (seq, digest) for seq_id, seq, digest in outcomes[-1].rows}
+    return found, heads
+
+
 def _known_refs(
     connection: sa.Connection, wanted: list[tuple[str, str]]
 ) -> dict[tuple[str, str], str]:
@@ -165,12 +204,23 @@ def _lock_chain(session: Session) -> None:
     # Transaction-scoped and re-entrant. Taking it again in the same transaction changes
     # nothing but costs a round trip, so the transaction (or savepoint: one rolled back
     # releases what it took) that took it is remembered, and not asked again.
+    if _needs_lock(session):
+        session.execute(_TAKE_LOCK, {"key": _CHAIN_LOCK})
+        _locked(session)
+
+
+def _needs_lock(session: Session) -> bool:
+    """Whether ``_lock_chain`` has the lock still to take: on PostgreSQL, and not yet in this
+    transaction (or savepoint)."""
     if session.get_bind().dialect.name != "postgresql":
-        return
+        return False
     current = session.get_nested_transaction() or session.get_transaction()
-    if current is not None and current.is_active and session.info.get(_LOCKED_IN) is current:
-        return
-    session.execute(_TAKE_LOCK, {"key": _CHAIN_LOCK})
+    return not (
+        current is not None and current.is_active and session.info.get(_LOCKED_IN) is current
+    )
+
+
+def _locked(session: Session) -> None:
     session.info[_LOCKED_IN] = session.get_nested_transaction() or session.get_transaction()
 
 
@@ -240,6 +290,11 @@ _REFERENCE_HEAD = reference_chain.REFERENCE_HEAD_ID
 _READ_HEADS = sa.select(_HEAD.c.id, _HEAD.c.chain_seq, _HEAD.c.record_hash).where(
     _HEAD.c.id.in_([1, _REFERENCE_HEAD])
 )
+_READ_HEADS_TOGETHER = SessionStatement(
+    sa.select(_HEAD.c.id, _HEAD.c.chain_seq, _HEAD.c.record_hash).where(
+        _HEAD.c.id.in_(sa.bindparam("head_ids", expanding=True))
+    )
+)
 
 
 def append_for(
@@ -261,15 +316,21 @@ def append_for(
         return  # no recipient, so nothing was released
     found = {r: ref for r, ref in (known or {}).items() if r in everyone}
     wanted = sorted(everyone - set(found))
-    _lock_chain(session)
     connection = session.connection()
-    if wanted:
+    kinds = {kind for kind, _ in wanted}
+    heads: dict[int, tuple[int, str]] | None = None
+    if len(kinds) <= 1 and len(wanted) <= _CHUNK:
+        known_now, heads = _lock_and_read(session, wanted)
+        found.update(known_now)
+    else:
+        _lock_chain(session)
         found.update(_known_refs(connection, wanted))
     new = _new_refs(wanted, found)
     rows = rows_for(found)
     if not new and not rows:
         return
-    heads = {seq_id: (seq, digest) for seq_id, seq, digest in connection.execute(_READ_HEADS)}
+    if heads is None:
+        heads = {seq_id: (seq, digest) for seq_id, seq, digest in connection.execute(_READ_HEADS)}
     now = utcnow()
     moved: dict[int, tuple[int, str]] = {}
     if new:

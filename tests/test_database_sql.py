@@ -122,3 +122,37 @@ def test_many_rows_go_in_as_one_row_at_a_time_would(engine: Engine) -> None:
     assert ids == sorted(ids)
     assert ids == [by_name[row["name"]] for row in numbered]
     assert stored == numbered + plain
+
+
+def test_documents_shared_by_many_rows_go_in_as_each_rows_insert_would(engine: Engine) -> None:
+    """Many rows sharing one document object (as the accounting's records of one view share
+    their lists of fields) are bound once per object; what is stored, JSON ``null`` against SQL
+    ``NULL`` included, is what an INSERT of each row stores."""
+    shared = {"fields": ["event.event_type", "case.status"], "n": 1}
+    other = [{"field": "subject.dob", "rule_id": "pii.dob", "basis": "privacy"}]
+    documents = [shared, other, None, shared, sa.JSON.NULL, other, shared]
+
+    def rows(prefix: str) -> list[dict[str, Any]]:
+        return [
+            {"name": f"{prefix}-{i:03d}", "document": documents[i % len(documents)]}
+            for i in range(45)
+        ]
+
+    stored_is_null = sa.select(_many.c.name, _many.c.document, _many.c.document.is_(None))
+    with engine.connect() as connection:
+        _many.create(connection)
+        try:
+            with Session(bind=connection) as session:
+                insert_rows(session, _many, rows("many"))
+                for row in rows("one"):
+                    session.execute(_many.insert(), row)
+                found = {
+                    name: (document, is_null)
+                    for name, document, is_null in session.execute(stored_is_null)
+                }
+        finally:
+            connection.rollback()
+    for i in range(45):
+        assert found[f"many-{i:03d}"] == found[f"one-{i:03d}"]
+    assert found["many-000"] == (shared, False)
+    assert found["many-001"] == (other, False)

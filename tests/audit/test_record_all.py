@@ -3,6 +3,7 @@ records chained in order, as one by one would have."""
 
 from __future__ import annotations
 
+import threading
 from enum import Enum
 from types import MappingProxyType
 
@@ -120,3 +121,39 @@ def test_record_all_moves_both_heads_on_from_where_they_stood(
         assert reference_chain.verify_references(session=session) == (True, 4, None)
         assert accounting.chain_head(session.connection())[0] == 7
         assert reference_chain.reference_head(session.connection())[0] == 4
+
+
+def test_group_commits_running_at_once_keep_one_chain(
+    committed_engine: Engine, policy: Policy
+) -> None:
+    """The chain's lock and the heads are sent together (``database.run_together``): on
+    PostgreSQL the server must still take the lock before it reads the heads, or two commits
+    would chain on from the same head and one would fail its unique position."""
+    with transaction(committed_engine) as session:
+        ingest_event(session=session, candidate=booking(), policy=policy)
+        case_id = case_of(session).id
+        assert case_id is not None
+        # Known already, so each commit below takes the one-round-trip path.
+        accounting.recipient_ref(session=session, recipient_kind="victim", recipient_id="1")
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def committer() -> None:
+        try:
+            start.wait()
+            for _ in range(5):
+                with transaction(committed_engine) as session:
+                    audit_service.record_all(
+                        session=session, batch=[_to("1", case_id, policy) for _ in range(3)]
+                    )
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=committer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with transaction(committed_engine) as session:
+        assert accounting.verify(session=session) == accounting.VerifyResult(True, 60)

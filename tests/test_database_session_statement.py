@@ -211,3 +211,29 @@ def test_a_row_read_raw_is_loaded_as_the_orms_query_would(session: Session, poli
     session.flush()
     (stored,) = _SUBJECT_ROW.execute(session, {"subject_id": expected["id"]}).rows
     assert stored[_SUBJECTS.columns.keys().index("is_minor")] is True
+
+
+def test_cursor_listeners_hear_of_each_statement(session: Session) -> None:
+    heard: list[tuple[str, bool]] = []
+
+    def note(
+        _c: object, _cur: object, statement: str, _p: object, _ctx: object, many: bool
+    ) -> None:
+        heard.append((statement.split(" ", 1)[0], many))
+
+    engine = session.get_bind()
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        _suppress(session, "heard@example.invalid")
+        SessionStatement(_SUPPRESSIONS.insert()).executemany(
+            session,
+            [
+                {"channel": "sms", "address": f"+1555000000{n}", "reason": "opted_out"}
+                | {"created_at": utcnow()}
+                for n in (1, 2)
+            ],
+        )
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+    # After the test session's own SAVEPOINT, taken at its first statement.
+    assert [h for h in heard if h[0] != "SAVEPOINT"] == [("INSERT", False), ("INSERT", True)]

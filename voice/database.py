@@ -950,8 +950,9 @@ class SessionStatement:
     once per dialect and set of parameter names (the columns of an ``INSERT``, an
     ``UPDATE``'s ``SET``), and expanded once per count of each expanding parameter's elements;
     values and rows go through the same type processing as SQLAlchemy's. A driver error is
-    raised as SQLAlchemy's own error for it (an ``IntegrityError`` for a duplicate key), and a
-    lost connection is invalidated, as SQLAlchemy's execution does.
+    raised as SQLAlchemy's own error for it (an ``IntegrityError`` for a duplicate key), a
+    lost connection is invalidated, and ``before_cursor_execute`` listeners hear of each
+    statement, as with SQLAlchemy's execution.
 
     It runs on the session's connection, in its transaction and savepoint, and flushes nothing
     first (as a Core statement on ``session.connection()`` does). Every value must be given:
@@ -1032,6 +1033,7 @@ class SessionStatement:
         values = prepared.values(parameters)
         cursor = _driver(connection).cursor()
         try:
+            _announce(connection, cursor, prepared.sql, values, many=False)
             cursor.execute(prepared.sql, values)
             rows = cursor.fetchall() if cursor.description is not None else []
             rowcount = cursor.rowcount
@@ -1066,11 +1068,19 @@ class SessionStatement:
         values = [prepared.values(row) for row in rows]
         cursor = _driver(connection).cursor()
         try:
+            _announce(connection, cursor, prepared.sql, values, many=True)
             cursor.executemany(prepared.sql, values)
         except dialect.loaded_dbapi.Error as exc:
             raise _driver_error(connection, cursor, prepared.sql, values, exc) from exc
         finally:
             cursor.close()
+
+
+def _announce(connection: sa.Connection, cursor: Any, sql: str, values: Any, *, many: bool) -> None:
+    """Tell SQLAlchemy's ``before_cursor_execute`` listeners of a statement sent straight to
+    the driver, as its own execution would (with no execution context), so that whatever
+    watches the statements sent (a test counting them) sees these too."""
+    connection.dispatch.before_cursor_execute(connection, cursor, sql, values, None, many)
 
 
 def run_together(
@@ -1084,7 +1094,6 @@ def run_together(
     lock taken by one holds for those after it, and each reads what those before it left. On
     a driver without pipelines (SQLite's) they run one after another. If one fails, the
     transaction is in error either way and the error is raised as ``execute`` raises it.
-    Each statement is announced to ``before_cursor_execute`` listeners (with no context).
     """
     connection = _connection(session)
     dialect = connection.dialect
@@ -1101,11 +1110,7 @@ def run_together(
                 sql, values = prepared.sql, prepared.values(parameters)
                 cursor = driver.cursor()
                 sent.append((statement, cursor))
-                # Told to SQLAlchemy's cursor listeners as its own execution would, so what
-                # watches the statements sent (a test counting them) still sees these.
-                connection.dispatch.before_cursor_execute(
-                    connection, cursor, sql, values, None, False
-                )
+                _announce(connection, cursor, sql, values, many=False)
                 cursor.execute(sql, values)
         # Past the pipeline, every answer has come back.
         answers = [

@@ -82,7 +82,9 @@ _CHUNK = 500
 _INSERT_RECORDS = sa.insert(_RECORDS)
 _INSERT_REFS = sa.insert(_REFS)
 _MOVE_ONE_HEAD = sa.update(_HEAD).where(_HEAD.c.id == sa.bindparam("head_id"))
-_TAKE_LOCK = sa.text("SELECT pg_advisory_xact_lock(:key)")
+_TAKE_LOCK = SessionStatement(
+    sa.select(sa.func.pg_advisory_xact_lock(sa.bindparam("key", type_=sa.BigInteger)))
+)
 _FIND_REF = sa.select(_REFS.c.ref).where(
     _REFS.c.recipient_kind == sa.bindparam("kind"), _REFS.c.recipient_id == sa.bindparam("id")
 )
@@ -128,10 +130,7 @@ def recipient_refs(
     return found
 
 
-# ``append_for``'s reads, run together with the lock (``database.run_together``).
-_TAKE_LOCK_TOGETHER = SessionStatement(
-    sa.select(sa.func.pg_advisory_xact_lock(sa.bindparam("key", type_=sa.BigInteger)))
-)
+# ``append_for``'s read of references, run together with the lock (``database.run_together``).
 _REFS_OF_KIND = SessionStatement(
     sa.select(_REFS.c.recipient_id, _REFS.c.ref).where(
         _REFS.c.recipient_kind == sa.bindparam("kind"),
@@ -154,10 +153,10 @@ def _lock_and_read(
     calls: list[tuple[SessionStatement, dict[str, Any]]] = []
     locking = _needs_lock(session)
     if locking:
-        calls.append((_TAKE_LOCK_TOGETHER, {"key": _CHAIN_LOCK}))
+        calls.append((_TAKE_LOCK, {"key": _CHAIN_LOCK}))
     if wanted:
         calls.append((_REFS_OF_KIND, {"kind": wanted[0][0], "ids": [i for _, i in wanted]}))
-    calls.append((_READ_HEADS_TOGETHER, {"head_ids": [1, _REFERENCE_HEAD]}))
+    calls.append((_READ_HEADS, _BOTH_HEADS))
     outcomes = run_together(session, calls)
     if locking:
         _locked(session)
@@ -205,7 +204,7 @@ def _lock_chain(session: Session) -> None:
     # nothing but costs a round trip, so the transaction (or savepoint: one rolled back
     # releases what it took) that took it is remembered, and not asked again.
     if _needs_lock(session):
-        session.execute(_TAKE_LOCK, {"key": _CHAIN_LOCK})
+        _TAKE_LOCK.execute(session, {"key": _CHAIN_LOCK})
         _locked(session)
 
 
@@ -287,14 +286,12 @@ def _chained(
 
 _REFERENCE_HEAD = reference_chain.REFERENCE_HEAD_ID
 # Both chains' heads, read in one statement by ``append_for``.
-_READ_HEADS = sa.select(_HEAD.c.id, _HEAD.c.chain_seq, _HEAD.c.record_hash).where(
-    _HEAD.c.id.in_([1, _REFERENCE_HEAD])
-)
-_READ_HEADS_TOGETHER = SessionStatement(
+_READ_HEADS = SessionStatement(
     sa.select(_HEAD.c.id, _HEAD.c.chain_seq, _HEAD.c.record_hash).where(
         _HEAD.c.id.in_(sa.bindparam("head_ids", expanding=True))
     )
 )
+_BOTH_HEADS = {"head_ids": [1, _REFERENCE_HEAD]}
 
 
 def append_for(
@@ -330,7 +327,8 @@ def append_for(
     if not new and not rows:
         return
     if heads is None:
-        heads = {seq_id: (seq, digest) for seq_id, seq, digest in connection.execute(_READ_HEADS)}
+        read = _READ_HEADS.execute(session, _BOTH_HEADS)
+        heads = {seq_id: (seq, digest) for seq_id, seq, digest in read.rows}
     now = utcnow()
     moved: dict[int, tuple[int, str]] = {}
     if new:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 import sqlalchemy as sa
@@ -11,6 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from tests.factories import booking, case_of, victim_with_link
+from tests.threads import run_at_once
 from voice import cli
 from voice.audit import chain as accounting
 from voice.audit.models import DisclosureRecord, RecipientReference
@@ -148,22 +148,13 @@ def test_verify_fails_on_a_rehashed_but_unlinked_row(
 
 def test_concurrent_writers_keep_one_chain(committed_engine: Engine, policy: Policy) -> None:
     victim = disclose_reads(committed_engine, policy, reads=0)
-    errors: list[BaseException] = []
 
     def reader() -> None:
-        try:
-            for _ in range(5):
-                with transaction(committed_engine) as session:
-                    linked_cases(session=session, victim=victim, policy=policy)
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        for _ in range(5):
+            with transaction(committed_engine) as session:
+                linked_cases(session=session, victim=victim, policy=policy)
 
-    threads = [threading.Thread(target=reader) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert run_at_once(reader, threads=4) == []
     assert verify(committed_engine) == accounting.VerifyResult(True, 20)
 
 

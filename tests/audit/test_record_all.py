@@ -3,7 +3,6 @@ records chained in order, as one by one would have."""
 
 from __future__ import annotations
 
-import threading
 from enum import Enum
 from types import MappingProxyType
 
@@ -12,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
 from tests.factories import booking, case_of
+from tests.threads import run_at_once
 from voice.audit import chain as accounting
 from voice.audit import reference_chain
 from voice.audit import service as audit_service
@@ -135,25 +135,14 @@ def test_group_commits_running_at_once_keep_one_chain(
         assert case_id is not None
         # Known already, so each commit below takes the one-round-trip path.
         accounting.recipient_ref(session=session, recipient_kind="victim", recipient_id="1")
-    errors: list[BaseException] = []
-    start = threading.Barrier(4)
 
     def committer() -> None:
-        try:
-            start.wait()
-            for _ in range(5):
-                with transaction(committed_engine) as session:
-                    audit_service.record_all(
-                        session=session, batch=[_to("1", case_id, policy) for _ in range(3)]
-                    )
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        for _ in range(5):
+            with transaction(committed_engine) as session:
+                audit_service.record_all(
+                    session=session, batch=[_to("1", case_id, policy) for _ in range(3)]
+                )
 
-    threads = [threading.Thread(target=committer) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert run_at_once(committer, threads=4) == []
     with transaction(committed_engine) as session:
         assert accounting.verify(session=session) == accounting.VerifyResult(True, 60)

@@ -1,5 +1,6 @@
-"""Reads run straight on the driver (``database.DriverRead``): the same rows, typed the same, as
-SQLAlchemy's own execution, no transaction left open, and SQLAlchemy's errors."""
+"""Reads run straight on the driver (``database.DriverRead``, through ``database.read_rows``):
+the same rows, typed the same, as SQLAlchemy's own execution, no transaction left open, and
+SQLAlchemy's errors."""
 
 from __future__ import annotations
 
@@ -12,14 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tests.factories import booking, case_of, victim_with_link
-from voice.database import (
-    DriverConnection,
-    DriverRead,
-    UTCDateTime,
-    run_driver_read,
-    transaction,
-    utcnow,
-)
+from voice.database import DriverRead, UTCDateTime, read_rows, transaction, utcnow
 from voice.disclosure.policy import Policy
 from voice.ingest.service import ingest_event
 from voice.victims.models import Victim, VictimCaseLink
@@ -54,8 +48,9 @@ def victim_id(committed_engine: Engine, policy: Policy) -> int:
     return victim.id
 
 
-def _rows(connection: DriverConnection, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
-    return [READ.typed(connection.dialect, row) for row in READ.rows(connection, parameters)]
+def _rows(engine: Engine, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
+    raw = asyncio.run(read_rows(engine, READ, parameters))
+    return [READ.typed(engine.dialect, row) for row in raw]
 
 
 def test_rows_and_types_are_sqlalchemys(committed_engine: Engine, victim_id: int) -> None:
@@ -63,37 +58,32 @@ def test_rows_and_types_are_sqlalchemys(committed_engine: Engine, victim_id: int
     parameters = {"victim_id": victim_id, "now": later}
     with committed_engine.connect() as connection:
         expected = [tuple(row) for row in connection.execute(_READ, parameters)]
-    found = asyncio.run(run_driver_read(committed_engine, _rows, parameters))
+    found = _rows(committed_engine, parameters)
     assert found == expected
     assert len(found) == 1
     assert isinstance(found[0][2], datetime)
     assert found[0][2].tzinfo is UTC
     assert found[0][1] is True
     # Raw rows are the driver's own, and a raw row is what the views are kept by.
-    raw = asyncio.run(run_driver_read(committed_engine, READ.rows, parameters))
+    raw = asyncio.run(read_rows(committed_engine, READ, parameters))
     assert len(raw) == 1
     assert isinstance(raw[0], tuple)
     earlier = {"victim_id": victim_id, "now": utcnow() - timedelta(days=1)}
-    assert asyncio.run(run_driver_read(committed_engine, _rows, earlier)) == []
+    assert _rows(committed_engine, earlier) == []
 
 
 def test_no_transaction_is_left_open(committed_engine: Engine, victim_id: int) -> None:
+    """The read opens no transaction, and the pooled connection it used goes back as
+    SQLAlchemy left it: a later unit of work has its transaction."""
     parameters = {"victim_id": victim_id, "now": utcnow() + timedelta(minutes=1)}
-
-    def state(connection: DriverConnection) -> tuple[bool, Any]:
-        READ.rows(connection, parameters)
-        if connection.dialect.name == "postgresql":
-            return bool(connection.driver.autocommit), connection.driver.info.transaction_status
-        return True, connection.driver.in_transaction
-
-    autocommit, status = asyncio.run(run_driver_read(committed_engine, state))
-    assert autocommit
-    assert getattr(status, "name", status) in ("IDLE", False)
-    # Back in the pool as SQLAlchemy left it: a later unit of work has its transaction.
+    assert len(_rows(committed_engine, parameters)) == 1
     with committed_engine.connect() as connection:
         driver: Any = connection.connection.driver_connection
         if committed_engine.dialect.name == "postgresql":
             assert driver.autocommit is False
+            assert driver.info.transaction_status.name == "IDLE"
+        else:
+            assert driver.in_transaction is False
         with connection.begin():
             connection.execute(sa.text("SELECT 1"))
 
@@ -101,12 +91,7 @@ def test_no_transaction_is_left_open(committed_engine: Engine, victim_id: int) -
 def test_a_driver_error_is_sqlalchemys(committed_engine: Engine) -> None:
     """The API answers a database failure with 503 by SQLAlchemy's OperationalError."""
     broken = DriverRead(sa.select(sa.text("no_such_column")).select_from(_VICTIMS))
-
-    def read(connection: DriverConnection) -> list[tuple[Any, ...]]:
-        return broken.rows(connection, {})
-
     with pytest.raises(sa.exc.DBAPIError):
-        asyncio.run(run_driver_read(committed_engine, read))
-    # The connection went back to the pool usable.
-    parameters = {"victim_id": 0, "now": utcnow()}
-    assert asyncio.run(run_driver_read(committed_engine, READ.rows, parameters)) == []
+        asyncio.run(read_rows(committed_engine, broken, {}))
+    # The connection went back usable.
+    assert _rows(committed_engine, {"victim_id": 0, "now": utcnow()}) == []

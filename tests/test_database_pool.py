@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 
 import pytest
@@ -83,22 +82,25 @@ def test_a_connection_used_moments_ago_is_not_pinged(
     assert _backend_pid(pg_engine) != pid
 
 
-def _driver_pid(connection: database.DriverConnection) -> int:
-    cursor = connection.driver.cursor()
-    cursor.execute("SELECT pg_backend_pid()")
-    pid: int = cursor.fetchone()[0]
-    cursor.close()
-    return pid
+# The backend's pid, read straight on the driver as embedded reads are (``_pooled_read``).
+_BACKEND_PID = database.DriverRead(sa.select(sa.func.pg_backend_pid()))
 
 
-def test_a_driver_read_on_a_dead_connection_fails_once_as_sqlalchemys_error(
+def _pooled_pid(engine: Engine) -> int:
+    [(pid,)] = database._pooled_read(engine, _BACKEND_PID, {})
+    return int(pid)
+
+
+def test_a_pooled_driver_read_on_a_dead_connection_fails_once_as_sqlalchemys_error(
     pg_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``run_driver_read`` treats a lost connection as SQLAlchemy's execution does: an
-    OperationalError (the API's 503), and the connection is not pooled again."""
-    pid = asyncio.run(database.run_driver_read(pg_engine, _driver_pid))
+    """A read straight on a pooled connection's driver treats a lost connection as
+    SQLAlchemy's execution does: an OperationalError (the API's 503), and the connection is
+    not pooled again. Embedded SQLite reads this way; a dead connection is PostgreSQL's to
+    show."""
+    pid = _pooled_pid(pg_engine)
     _terminate(pg_engine, pid)
     monkeypatch.setattr(database, "PING_IDLE_SECONDS", 3600.0)
     with pytest.raises(sa.exc.OperationalError):
-        asyncio.run(database.run_driver_read(pg_engine, _driver_pid))
-    assert asyncio.run(database.run_driver_read(pg_engine, _driver_pid)) != pid
+        _pooled_pid(pg_engine)
+    assert _pooled_pid(pg_engine) != pid

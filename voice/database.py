@@ -303,7 +303,7 @@ class _Compiled(NamedTuple):
 
 
 class DriverRead:
-    """A prebuilt SELECT run straight on the driver's connection (``run_driver_read``).
+    """A prebuilt SELECT run straight on the driver's connection (``read_rows``).
 
     For the busiest read there is, the self-service lookup: going through SQLAlchemy's
     execution (a Connection and its transaction, the statement's cache key, the parameters'
@@ -373,49 +373,29 @@ class DriverRead:
         )
 
 
-async def run_driver_read(engine: Engine, read: Callable[..., T], /, *args: Any) -> T:
-    """``run_read`` for ``read(DriverConnection, *args)``: one statement, or several that
-    need no snapshot in common, each run on its own (``DriverRead``).
-
-    No transaction is opened around them: a single statement reads one consistent snapshot
-    on its own, on SQLite (in WAL mode, without waiting for the writer) as on PostgreSQL,
-    where this saves the read two round trips (``BEGIN`` and ``ROLLBACK``).
-    """
-    if engine.dialect.name == "sqlite":
-        return _driver_read(engine, read, *args)
-    return await anyio.to_thread.run_sync(_driver_read, engine, read, *args)
-
-
-def _driver_read(engine: Engine, read: Callable[..., T], /, *args: Any) -> T:
+def _pooled_read(engine: Engine, read: DriverRead, parameters: dict[str, Any]) -> list[Any]:
+    """``read``'s rows on a connection from the pool (so its events run as for any checkout),
+    with no transaction opened: sqlite3 is in autocommit mode already (``_configure_sqlite``),
+    and a single statement reads one consistent snapshot on its own (in WAL mode, without
+    waiting for the writer)."""
     dialect = engine.dialect
-    # From the pool, so its events run as for any checkout (a ping after idling).
     pooled = engine.raw_connection()
     try:
-        driver: Any = pooled.driver_connection
-        # sqlite3 is in autocommit mode already (``_configure_sqlite``); psycopg is put there
-        # for this read and back before the connection returns to the pool.
-        autocommit = dialect.name == "postgresql"
-        if autocommit:
-            driver.autocommit = True
-        try:
-            return read(DriverConnection(driver, dialect), *args)
-        except dialect.loaded_dbapi.Error as exc:
-            # As SQLAlchemy's own execution would: a lost connection is not pooled again, and
-            # the error is SQLAlchemy's (an OperationalError answers 503).
-            invalidated = dialect.is_disconnect(exc, pooled.dbapi_connection, None)
-            if invalidated:
-                pooled.invalidate(exc)
-            raise sa.exc.DBAPIError.instance(
-                None,
-                None,
-                exc,
-                dialect.loaded_dbapi.Error,
-                connection_invalidated=invalidated,
-                dialect=dialect,
-            ) from exc
-        finally:
-            if autocommit and pooled.dbapi_connection is not None and not driver.closed:
-                driver.autocommit = False
+        return read.rows(DriverConnection(pooled.driver_connection, dialect), parameters)
+    except dialect.loaded_dbapi.Error as exc:
+        # As SQLAlchemy's own execution would: a lost connection is not pooled again, and the
+        # error is SQLAlchemy's (an OperationalError answers 503).
+        invalidated = dialect.is_disconnect(exc, pooled.dbapi_connection, None)
+        if invalidated:
+            pooled.invalidate(exc)
+        raise sa.exc.DBAPIError.instance(
+            None,
+            None,
+            exc,
+            dialect.loaded_dbapi.Error,
+            connection_invalidated=invalidated,
+            dialect=dialect,
+        ) from exc
     finally:
         pooled.close()
 
@@ -427,7 +407,8 @@ async def read_rows(
 
     The one way both databases run the lookup's statement (the same SQL, compiled once per
     dialect, with the same bound values); only the execution differs by driver. On embedded
-    SQLite it runs right here, on the loop, as ``run_driver_read`` does. On PostgreSQL it runs
+    SQLite it runs right here, on the loop, on a pooled connection (``_pooled_read``): a read
+    there takes less than a hop to a worker thread would. On PostgreSQL it runs
     on an asyncio connection of the loop's own (``_LoopReads``), with no hop to a worker
     thread and back: under 64 concurrent lookups that hop, and the worker threads' contention
     for the interpreter, cost more than the read. No transaction is opened (autocommit): one
@@ -435,7 +416,7 @@ async def read_rows(
     """
     if engine.dialect.name == "postgresql":
         return await _loop_reads(engine).rows(read, parameters)
-    return _driver_read(engine, read.rows, parameters)
+    return _pooled_read(engine, read, parameters)
 
 
 # How many asyncio connections each event loop keeps for ``read_rows``, per engine: a read

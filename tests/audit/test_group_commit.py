@@ -127,7 +127,7 @@ def test_callers_that_wait_during_a_commit_share_the_next_one(
     with writer._write_lock:
         for caller in callers:
             caller.start()
-        while len(writer._queue) < 5:
+        while writer.queued() < 5:
             time.sleep(0.001)
     for caller in callers:
         caller.join(timeout=60)
@@ -214,7 +214,7 @@ def test_async_callers_and_close(committed_engine: Engine, policy: Policy, victi
     asyncio.run(many())
     assert len(rows(committed_engine)) == 20
     writer.close()
-    assert writer._thread is None
+    assert not writer._batches.running
     writer.record(disclosures)
     writer.close()
     assert [r.chain_seq for r in rows(committed_engine)] == list(range(1, 22))

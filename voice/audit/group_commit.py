@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
 
@@ -27,6 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from voice.audit.service import Disclosures, record_all
+from voice.batches import BatchThread
 from voice.metrics import ACCOUNTING_QUEUE
 
 log = logging.getLogger(__name__)
@@ -72,14 +72,11 @@ class AccountingWriter:
 
     def __init__(self, engine: Engine, *, max_batch: int = 512) -> None:
         self._engine = engine
-        self._max_batch = max_batch
-        self._queue: list[_Waiting] = []
-        self._ready = threading.Condition()
-        # Held for the whole of each batch, taken before the batch leaves the queue: whatever
-        # arrives while a batch commits waits for the next one.
-        self._write_lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._stopping = False
+        self._batches = BatchThread(
+            "voice-accounting-writer", self._handle, max_batch=max_batch, counted=_counted
+        )
+        # Held while a batch commits: whatever arrives meanwhile waits for the next one.
+        self._write_lock = self._batches.handling
         self.batches = 0  # transactions committed, for tests and the benchmark's report
 
     def record(self, disclosures: Disclosures) -> None:
@@ -98,64 +95,38 @@ class AccountingWriter:
         The futures of one batch are settled together, in one call onto the loop: a wake-up
         of the loop per entry cost the loop more than the entry's share of the commit.
         """
-        self._enqueue([_Waiting(disclosures, on_loop=future) for disclosures, future in entries])
+        self._batches.put(
+            [_Waiting(disclosures, on_loop=future) for disclosures, future in entries]
+        )
+
+    def queued(self) -> int:
+        return self._batches.queued()
 
     def close(self) -> None:
         """Commit what is queued and stop the thread (app shutdown); a later call restarts it."""
-        with self._ready:
-            self._stopping = True
-            self._ready.notify_all()
-            thread = self._thread
-        if thread is not None:
-            thread.join()
-        with self._ready:
-            self._stopping = False
+        self._batches.close()
 
     def _submit(self, disclosures: Disclosures) -> Future[None]:
         done: Future[None] = Future()
-        self._enqueue([_Waiting(disclosures, done)])
+        self._batches.put([_Waiting(disclosures, done)])
         return done
 
-    def _enqueue(self, entries: list[_Waiting]) -> None:
-        with self._ready:
-            self._queue.extend(entries)
-            ACCOUNTING_QUEUE.inc(len(entries))
-            if self._thread is None:
-                # Started on first use, so an app, a test or a script needs no start-up step.
-                self._thread = threading.Thread(
-                    target=self._run, name="voice-accounting-writer", daemon=True
-                )
-                self._thread.start()
-            self._ready.notify()
-
-    def _run(self) -> None:
-        while True:
-            with self._ready:
-                while not self._queue and not self._stopping:
-                    self._ready.wait()
-                if not self._queue:
-                    # Decided under the lock: whoever queues after this starts a new thread.
-                    self._thread = None
-                    return
-            with self._write_lock:
-                with self._ready:
-                    taken = self._queue[: self._max_batch]
-                    del self._queue[: self._max_batch]
-                    ACCOUNTING_QUEUE.dec(len(taken))
-                # A caller cancelled before its entry was taken (an async caller whose task was
-                # cancelled) will send nothing, so there is nothing to account for. Once taken,
-                # an entry can no longer be cancelled: it is written, whoever still waits.
-                batch = [w for w in taken if w.take()]
-                if batch:
-                    outcomes: dict[int, BaseException | None] = {}
-                    try:
-                        self._write(batch, outcomes)
-                    except Exception as exc:
-                        # The thread must outlive any surprise: callers are waiting on it.
-                        log.error("accounting writer failed (%s)", type(exc).__name__)
-                        for waiting in batch:
-                            outcomes.setdefault(id(waiting), exc)
-                    _settle(batch, outcomes)
+    def _handle(self, taken: list[_Waiting]) -> None:
+        # A caller cancelled before its entry was taken (an async caller whose task was
+        # cancelled) will send nothing, so there is nothing to account for. Once taken, an
+        # entry can no longer be cancelled: it is written, whoever still waits.
+        batch = [w for w in taken if w.take()]
+        if not batch:
+            return
+        outcomes: dict[int, BaseException | None] = {}
+        try:
+            self._write(batch, outcomes)
+        except Exception as exc:
+            # The thread must outlive any surprise: callers are waiting on it.
+            log.error("accounting writer failed (%s)", type(exc).__name__)
+            for waiting in batch:
+                outcomes.setdefault(id(waiting), exc)
+        _settle(batch, outcomes)
 
     def _write(self, batch: list[_Waiting], outcomes: dict[int, BaseException | None]) -> None:
         """Commit ``batch``, noting each entry's outcome (None: committed) by its id."""
@@ -177,6 +148,10 @@ class AccountingWriter:
         with Session(self._engine) as session:
             record_all(session=session, batch=[waiting.disclosures for waiting in batch])
             session.commit()
+
+
+def _counted(change: int) -> None:
+    ACCOUNTING_QUEUE.inc(change)
 
 
 def _settle(batch: list[_Waiting], outcomes: dict[int, BaseException | None]) -> None:

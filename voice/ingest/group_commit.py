@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +29,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from voice.batches import BatchThread
 from voice.disclosure.policy import Policy
 from voice.ingest import service
 
@@ -57,11 +57,7 @@ class EventWriter:
 
     def __init__(self, engine: Engine, *, max_batch: int = 32) -> None:
         self._engine = engine
-        self._max_batch = max_batch
-        self._queue: list[_Waiting] = []
-        self._ready = threading.Condition()
-        self._thread: threading.Thread | None = None
-        self._stopping = False
+        self._batches = BatchThread("voice-event-writer", self._handle, max_batch=max_batch)
         self.batches = 0  # transactions committed, for tests and the benchmark's report
 
     def apply(self, candidate: Any, policy: Policy) -> service.Receipt:
@@ -73,58 +69,32 @@ class EventWriter:
         return await asyncio.wrap_future(self._submit(candidate, policy))
 
     def queued(self) -> int:
-        with self._ready:
-            return len(self._queue)
+        return self._batches.queued()
 
     def close(self) -> None:
         """Apply what is queued and stop the thread (app shutdown); a later call restarts it."""
-        with self._ready:
-            self._stopping = True
-            self._ready.notify_all()
-            thread = self._thread
-        if thread is not None:
-            thread.join()
-        with self._ready:
-            self._stopping = False
+        self._batches.close()
 
     def _submit(self, candidate: Any, policy: Policy) -> Future[service.Receipt]:
         waiting = _Waiting(candidate, policy, contextvars.copy_context())
-        with self._ready:
-            self._queue.append(waiting)
-            if self._thread is None:
-                # Started on first use, so an app, a test or a script needs no start-up step.
-                self._thread = threading.Thread(
-                    target=self._run, name="voice-event-writer", daemon=True
-                )
-                self._thread.start()
-            self._ready.notify()
+        self._batches.put([waiting])
         return waiting.done
 
-    def _run(self) -> None:
-        while True:
-            with self._ready:
-                while not self._queue and not self._stopping:
-                    self._ready.wait()
-                if not self._queue:
-                    # Decided under the lock: whoever queues after this starts a new thread.
-                    self._thread = None
-                    return
-                taken = self._queue[: self._max_batch]
-                del self._queue[: self._max_batch]
-            # A request cancelled before its event was taken (the client went away) is not
-            # applied. Once taken, an event can no longer be cancelled: it is applied and
-            # committed whoever still waits, as it would have been inside its own request.
-            batch = [w for w in taken if w.done.set_running_or_notify_cancel()]
-            if not batch:
-                continue
-            try:
-                self._write(batch)
-            except BaseException as exc:
-                # The thread must outlive any surprise: requests are waiting on it.
-                log.error("event writer failed (%s)", type(exc).__name__)
-                for waiting in batch:
-                    if not waiting.done.done():
-                        waiting.done.set_exception(exc)
+    def _handle(self, taken: list[_Waiting]) -> None:
+        # A request cancelled before its event was taken (the client went away) is not
+        # applied. Once taken, an event can no longer be cancelled: it is applied and
+        # committed whoever still waits, as it would have been inside its own request.
+        batch = [w for w in taken if w.done.set_running_or_notify_cancel()]
+        if not batch:
+            return
+        try:
+            self._write(batch)
+        except BaseException as exc:
+            # The thread must outlive any surprise: requests are waiting on it.
+            log.error("event writer failed (%s)", type(exc).__name__)
+            for waiting in batch:
+                if not waiting.done.done():
+                    waiting.done.set_exception(exc)
 
     def _write(self, batch: list[_Waiting]) -> None:
         try:

@@ -385,16 +385,8 @@ def _pooled_read(engine: Engine, read: DriverRead, parameters: dict[str, Any]) -
     except dialect.loaded_dbapi.Error as exc:
         # As SQLAlchemy's own execution would: a lost connection is not pooled again, and the
         # error is SQLAlchemy's (an OperationalError answers 503).
-        invalidated = dialect.is_disconnect(exc, pooled.dbapi_connection, None)
-        if invalidated:
-            pooled.invalidate(exc)
-        raise sa.exc.DBAPIError.instance(
-            None,
-            None,
-            exc,
-            dialect.loaded_dbapi.Error,
-            connection_invalidated=invalidated,
-            dialect=dialect,
+        raise _sqlalchemy_error(
+            dialect, exc, pooled.dbapi_connection, None, pooled.invalidate, None, None
         ) from exc
     finally:
         pooled.close()
@@ -1139,11 +1131,27 @@ def _driver_error(
 ) -> sa.exc.StatementError:
     """``exc``, raised by the driver, as SQLAlchemy's execution would raise it: its own error
     class for it, with a lost connection invalidated first."""
-    dialect = connection.dialect
+    dbapi_connection = connection.connection.dbapi_connection
+    return _sqlalchemy_error(
+        connection.dialect, exc, dbapi_connection, cursor, connection.invalidate, sql, values
+    )
+
+
+def _sqlalchemy_error(
+    dialect: Dialect,
+    exc: Exception,
+    dbapi_connection: Any,
+    cursor: Any,
+    invalidate: Callable[[Exception], None],
+    sql: str | None,
+    values: Any,
+) -> sa.exc.StatementError:
+    """``exc`` as SQLAlchemy's error class for it; if it means the connection is lost,
+    ``invalidate`` is called first, so that the connection is not used again."""
     error: Any = exc
-    invalidated = dialect.is_disconnect(error, connection.connection.dbapi_connection, cursor)
+    invalidated = dialect.is_disconnect(error, dbapi_connection, cursor)
     if invalidated:
-        connection.invalidate(exc)
+        invalidate(exc)
     return sa.exc.DBAPIError.instance(
         sql,
         values,

@@ -123,14 +123,14 @@ def recipient_refs(
         return {}
     _lock_chain(session)
     connection = session.connection()
-    found = _known_refs(connection, wanted)
+    found = _known_refs(session, wanted)
     new = _new_refs(wanted, found)
     # Chained, so that changing whom a reference names shows (voice/audit/reference_chain.py).
     reference_chain.append_references(connection, [(found[r], *r) for r in new])
     return found
 
 
-# ``append_for``'s read of references, run together with the lock (``database.run_together``).
+# The references of recipients of one kind; ``append_for`` sends it with the lock.
 _REFS_OF_KIND = SessionStatement(
     sa.select(_REFS.c.recipient_id, _REFS.c.ref).where(
         _REFS.c.recipient_kind == sa.bindparam("kind"),
@@ -155,20 +155,17 @@ def _lock_and_read(
     if locking:
         calls.append((_TAKE_LOCK, {"key": _CHAIN_LOCK}))
     if wanted:
-        calls.append((_REFS_OF_KIND, {"kind": wanted[0][0], "ids": [i for _, i in wanted]}))
+        calls.append((_REFS_OF_KIND, _of_kind(wanted[0][0], [i for _, i in wanted])))
     calls.append((_READ_HEADS, _BOTH_HEADS))
     outcomes = run_together(session, calls)
     if locking:
         _locked(session)
-    kind = wanted[0][0] if wanted else ""
-    found = {(kind, recipient_id): ref for recipient_id, ref in outcomes[-2].rows} if wanted else {}
+    found = _refs_found(wanted[0][0], outcomes[-2].rows) if wanted else {}
     heads = {seq_id: (seq, digest) for seq_id, seq, digest in outcomes[-1].rows}
     return found, heads
 
 
-def _known_refs(
-    connection: sa.Connection, wanted: list[tuple[str, str]]
-) -> dict[tuple[str, str], str]:
+def _known_refs(session: Session, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
     """The references of those ``wanted`` recipients that have one already."""
     found: dict[tuple[str, str], str] = {}
     by_kind: dict[str, list[str]] = {}
@@ -176,14 +173,17 @@ def _known_refs(
         by_kind.setdefault(kind, []).append(recipient_id)
     for kind, ids in by_kind.items():
         for start in range(0, len(ids), _CHUNK):
-            rows = connection.execute(
-                sa.select(_REFS.c.recipient_id, _REFS.c.ref).where(
-                    _REFS.c.recipient_kind == kind,
-                    _REFS.c.recipient_id.in_(ids[start : start + _CHUNK]),
-                )
-            )
-            found.update({(kind, recipient_id): ref for recipient_id, ref in rows})
+            rows = _REFS_OF_KIND.execute(session, _of_kind(kind, ids[start : start + _CHUNK]))
+            found.update(_refs_found(kind, rows.rows))
     return found
+
+
+def _of_kind(kind: str, ids: list[str]) -> dict[str, Any]:
+    return {"kind": kind, "ids": ids}
+
+
+def _refs_found(kind: str, rows: list[tuple[Any, ...]]) -> dict[tuple[str, str], str]:
+    return {(kind, recipient_id): ref for recipient_id, ref in rows}
 
 
 def _new_refs(
@@ -321,7 +321,7 @@ def append_for(
         found.update(known_now)
     else:
         _lock_chain(session)
-        found.update(_known_refs(connection, wanted))
+        found.update(_known_refs(session, wanted))
     new = _new_refs(wanted, found)
     rows = rows_for(found)
     if not new and not rows:
